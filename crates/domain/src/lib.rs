@@ -1,0 +1,17 @@
+//! The pure core of Maecenas: types and rules with no I/O.
+//!
+//! Everything here can be tested without a database, a clock or a network:
+//! time is passed in, randomness comes from the OS only where an id or a
+//! secret is minted.
+
+pub mod ids;
+pub mod money;
+pub mod oauth;
+pub mod scope;
+pub mod user;
+
+pub use ids::*;
+pub use money::{Currency, Money, MoneyError};
+pub use oauth::{RedirectUri, RedirectUriError};
+pub use scope::{Scope, ScopeError, ScopeSet};
+pub use user::{Email, ProfileStatus, Username, ValidationError};
