@@ -1,1 +1,41 @@
+//! Maecenas use cases. Each public method is one transaction: begin, apply
+//! the domain rules with one `now`, call the store, commit. No HTTP here and
+//! no SQL: handlers call these, these call the store.
 
+pub mod accounts;
+pub mod clock;
+pub mod demo;
+pub mod developers;
+mod error;
+pub mod secrets;
+
+use std::sync::Arc;
+
+use maecenas_domain::SnowflakeGenerator;
+use maecenas_store::Store;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::ServiceError;
+
+/// Everything a use case needs; cheap to clone into each request.
+#[derive(Clone)]
+pub struct Services {
+    store: Store,
+    ids: Arc<SnowflakeGenerator>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Services {
+    pub fn new(store: Store, ids: Arc<SnowflakeGenerator>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, ids, clock }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn database_ready(&self) -> Result<(), ServiceError> {
+        self.store.ping().await.map_err(ServiceError::from)
+    }
+}

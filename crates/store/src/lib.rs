@@ -1,1 +1,24 @@
+//! The only place Maecenas writes SQL.
+//!
+//! One API over SQLite (embedded default) and PostgreSQL (multi-node). Each
+//! query is written once with `$n` placeholders, which both sqlx drivers
+//! accept, and run on whichever backend the [`Tx`] holds (see [`on_backend!`]).
+//! The backends differ only where SQL must: connection set-up, migrations,
+//! and (later) how background jobs are claimed.
 
+mod connect;
+mod error;
+pub mod migrate;
+mod tx;
+
+pub mod api_keys;
+pub mod campaigns;
+pub mod oauth_clients;
+pub mod pledges;
+pub mod users;
+
+pub use connect::{Backend, ConnectOptions, Store};
+pub use error::StoreError;
+pub use tx::Tx;
+
+pub use time::OffsetDateTime;

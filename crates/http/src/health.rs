@@ -1,0 +1,37 @@
+//! Probes for operators and orchestrators.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+use serde_json::json;
+
+use crate::AppState;
+
+/// `GET /healthz`: the process is up and serving. Touches nothing else, so a
+/// slow database never makes an orchestrator kill a healthy process.
+pub async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: the database answers; route traffic here.
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.services.database_ready().await {
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Err(err) => {
+            tracing::warn!(error = ?err, "readiness check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "error": "database unreachable" })),
+            )
+        }
+    }
+}
+
+/// Paths no dialect claims: JSON, never an empty or plain-text body.
+pub async fn not_found(method: Method, uri: Uri) -> impl IntoResponse {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": "not_found", "error_description": format!("no route for {method} {}", uri.path()) })),
+    )
+}

@@ -1,0 +1,127 @@
+//! Secrets: random tokens (stored as SHA-256) and passwords (stored as argon2id).
+//!
+//! High-entropy random secrets need no slow hash: SHA-256 of 256 random bits
+//! cannot be brute-forced, and it keeps the token endpoint fast. Passwords are
+//! low-entropy, so they get argon2id with OWASP's parameters, off the async
+//! threads.
+
+use anyhow::Context;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::ServiceError;
+
+/// A freshly minted secret: the plaintext to show once, and what to store.
+pub struct MintedSecret {
+    pub plaintext: String,
+    pub hash: Vec<u8>,
+}
+
+impl std::fmt::Debug for MintedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MintedSecret(..)")
+    }
+}
+
+/// `prefix` + 256 random bits in URL-safe base64. The prefix lets people and
+/// secret scanners tell what a leaked string is (`mck_` API key, `mcs_` client secret).
+pub fn mint(prefix: &str) -> Result<MintedSecret, ServiceError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("OS random generator failed: {e}"))?;
+    let plaintext = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let hash = sha256(&plaintext);
+    Ok(MintedSecret { plaintext, hash })
+}
+
+/// A public identifier with no secrecy, such as an OAuth `client_id`.
+pub fn public_identifier(len_bytes: usize) -> Result<String, ServiceError> {
+    let mut bytes = vec![0u8; len_bytes];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("OS random generator failed: {e}"))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+pub fn sha256(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// Compares a presented secret with a stored hash in constant time.
+pub fn matches_hash(presented: &str, stored_hash: &[u8]) -> bool {
+    sha256(presented).ct_eq(stored_hash).into()
+}
+
+pub const MIN_PASSWORD_LEN: usize = 8;
+/// argon2 is fed the whole password; bound it so a request cannot make it work for minutes.
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
+fn argon2() -> Argon2<'static> {
+    // OWASP: argon2id, m = 19 MiB, t = 2, p = 1.
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+pub fn check_password_rules(password: &str) -> Result<(), ServiceError> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_LEN {
+        return Err(ServiceError::invalid("password", format!("must be at least {MIN_PASSWORD_LEN} characters long")));
+    }
+    if password.len() > MAX_PASSWORD_LEN {
+        return Err(ServiceError::invalid("password", format!("must be at most {MAX_PASSWORD_LEN} bytes long")));
+    }
+    Ok(())
+}
+
+/// Hashes a password with argon2id on the blocking pool.
+pub async fn hash_password(password: String) -> Result<String, ServiceError> {
+    check_password_rules(&password)?;
+    let hash = tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+    })
+    .await
+    .context("password hashing task")?
+    .map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
+    Ok(hash)
+}
+
+/// Checks a password against a stored PHC string on the blocking pool.
+pub async fn verify_password(password: String, stored: String) -> Result<bool, ServiceError> {
+    if password.len() > MAX_PASSWORD_LEN {
+        return Ok(false);
+    }
+    let ok = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&stored).map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .context("password verification task")?
+    .map_err(|e| anyhow::anyhow!("stored password hash is malformed: {e}"))?;
+    Ok(ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minted_secrets_are_prefixed_unique_and_match_only_their_hash() {
+        let a = mint("mck_").unwrap();
+        let b = mint("mck_").unwrap();
+        assert!(a.plaintext.starts_with("mck_") && a.plaintext.len() == 4 + 43);
+        assert_ne!(a.plaintext, b.plaintext);
+        assert!(matches_hash(&a.plaintext, &a.hash));
+        assert!(!matches_hash(&b.plaintext, &a.hash));
+        assert_eq!(format!("{a:?}"), "MintedSecret(..)", "Debug never shows the secret");
+    }
+
+    #[tokio::test]
+    async fn passwords_hash_with_argon2id_and_verify() {
+        let hash = hash_password("correct horse".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(verify_password("correct horse".into(), hash.clone()).await.unwrap());
+        assert!(!verify_password("wrong horse".into(), hash).await.unwrap());
+        assert!(matches!(hash_password("short".into()).await, Err(ServiceError::Invalid { field: "password", .. })));
+    }
+}

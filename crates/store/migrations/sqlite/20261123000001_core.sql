@@ -1,0 +1,200 @@
+-- The data model of both seeds. Ids are snowflakes minted by the application.
+-- Money is integer minor units; the currency sits beside it (or on the campaign).
+-- PostgreSQL twin: ../postgres/20261123000001_core.sql (same tables, same names).
+-- SQLite keeps timestamps as sqlx writes them (UTC text), booleans as 0/1, bytes as BLOB.
+
+CREATE TABLE users (
+    id             INTEGER PRIMARY KEY,
+    email          TEXT NOT NULL UNIQUE,
+    password_hash  TEXT,                       -- argon2id PHC string; NULL: cannot log in
+    username       TEXT,                       -- Sponsus username / unique_url, Patreon vanity
+    first_name     TEXT NOT NULL DEFAULT '',
+    last_name      TEXT NOT NULL DEFAULT '',
+    about          TEXT NOT NULL DEFAULT '',   -- Markdown
+    description    TEXT NOT NULL DEFAULT '',
+    status         TEXT NOT NULL DEFAULT 'public' CHECK (status IN ('public', 'hidden')),
+    image_url      TEXT,
+    thumb_url      TEXT,
+    facebook_id    TEXT,
+    youtube        TEXT,
+    twitter        TEXT,
+    facebook       TEXT,
+    is_creator     BOOLEAN NOT NULL DEFAULT 0,
+    is_admin       BOOLEAN NOT NULL DEFAULT 0,
+    is_suspended   BOOLEAN NOT NULL DEFAULT 0,
+    is_deleted     BOOLEAN NOT NULL DEFAULT 0,
+    is_nuked       BOOLEAN NOT NULL DEFAULT 0,
+    created_at     TEXT NOT NULL,
+    updated_at     TEXT NOT NULL
+);
+CREATE UNIQUE INDEX users_username_key ON users (lower(username));
+
+CREATE TABLE campaigns (
+    id                INTEGER PRIMARY KEY,
+    creator_id        INTEGER NOT NULL UNIQUE REFERENCES users (id),
+    currency          TEXT NOT NULL DEFAULT 'USD',
+    summary           TEXT,
+    creation_name     TEXT,
+    pay_per_name      TEXT,
+    one_liner         TEXT,
+    main_video_embed  TEXT,
+    main_video_url    TEXT,
+    image_small_url   TEXT,
+    image_url         TEXT,
+    thanks_video_url  TEXT,
+    thanks_embed      TEXT,
+    thanks_msg        TEXT,
+    is_monthly        BOOLEAN NOT NULL DEFAULT 1,
+    is_nsfw           BOOLEAN NOT NULL DEFAULT 0,
+    show_earnings     BOOLEAN NOT NULL DEFAULT 1,
+    created_at        TEXT NOT NULL,
+    published_at      TEXT,
+    updated_at        TEXT NOT NULL
+);
+
+-- Patreon "rewards", Sponsus "tiers". Prices are in the campaign's currency.
+CREATE TABLE tiers (
+    id                 INTEGER PRIMARY KEY,
+    campaign_id        INTEGER NOT NULL REFERENCES campaigns (id),
+    title              TEXT NOT NULL,
+    description        TEXT NOT NULL DEFAULT '',
+    amount_minor       INTEGER NOT NULL CHECK (amount_minor >= 0),
+    patron_limit       INTEGER CHECK (patron_limit > 0),
+    requires_shipping  BOOLEAN NOT NULL DEFAULT 0,
+    image_url          TEXT,
+    position           INTEGER NOT NULL DEFAULT 0,
+    created_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL,
+    retired_at         TEXT
+);
+CREATE INDEX tiers_campaign ON tiers (campaign_id, position);
+
+CREATE TABLE goals (
+    id            INTEGER PRIMARY KEY,
+    campaign_id   INTEGER NOT NULL REFERENCES campaigns (id),
+    amount_minor  INTEGER NOT NULL CHECK (amount_minor > 0),
+    title         TEXT NOT NULL,
+    description   TEXT NOT NULL DEFAULT '',
+    created_at    TEXT NOT NULL,
+    reached_at    TEXT,
+    updated_at    TEXT NOT NULL
+);
+CREATE INDEX goals_campaign ON goals (campaign_id, amount_minor);
+
+-- Posts. Paid creations of per-creation campaigns drive billing.
+CREATE TABLE creations (
+    id            INTEGER PRIMARY KEY,
+    campaign_id   INTEGER NOT NULL REFERENCES campaigns (id),
+    title         TEXT NOT NULL,
+    body          TEXT NOT NULL DEFAULT '',
+    is_paid       BOOLEAN NOT NULL DEFAULT 1,
+    created_at    TEXT NOT NULL,
+    published_at  TEXT
+);
+CREATE INDEX creations_campaign ON creations (campaign_id, published_at);
+
+CREATE TABLE addresses (
+    id            INTEGER PRIMARY KEY,
+    user_id       INTEGER NOT NULL REFERENCES users (id),
+    addressee     TEXT NOT NULL,
+    line_1        TEXT NOT NULL,
+    line_2        TEXT,
+    postal_code   TEXT NOT NULL DEFAULT '',
+    city          TEXT NOT NULL,
+    state         TEXT,
+    country       TEXT NOT NULL,              -- ISO 3166-1 alpha-2
+    phone_number  TEXT,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+);
+CREATE INDEX addresses_user ON addresses (user_id);
+
+-- Cards as the gateway knows them. Never the number: only brand and last four digits.
+CREATE TABLE payment_methods (
+    id                  INTEGER PRIMARY KEY,
+    user_id             INTEGER NOT NULL REFERENCES users (id),
+    gateway             TEXT NOT NULL,        -- 'test' | 'stripe'
+    gateway_ref         TEXT NOT NULL,        -- the gateway's payment method / token id
+    brand               TEXT NOT NULL,        -- Patreon card_type
+    last4               TEXT NOT NULL,
+    exp_month           INTEGER NOT NULL CHECK (exp_month BETWEEN 1 AND 12),
+    exp_year            INTEGER NOT NULL,
+    is_verified         BOOLEAN NOT NULL DEFAULT 0,
+    has_failed_payment  BOOLEAN NOT NULL DEFAULT 0,
+    created_at          TEXT NOT NULL,
+    removed_at          TEXT,
+    UNIQUE (gateway, gateway_ref)
+);
+CREATE INDEX payment_methods_user ON payment_methods (user_id);
+
+CREATE TABLE pledges (
+    id                 INTEGER PRIMARY KEY,
+    patron_id          INTEGER NOT NULL REFERENCES users (id),
+    campaign_id        INTEGER NOT NULL REFERENCES campaigns (id),
+    tier_id            INTEGER REFERENCES tiers (id),
+    amount_minor       INTEGER NOT NULL CHECK (amount_minor > 0),
+    currency           TEXT NOT NULL,
+    pledge_cap_minor   INTEGER CHECK (pledge_cap_minor > 0),
+    patron_pays_fees   BOOLEAN NOT NULL DEFAULT 0,
+    address_id         INTEGER REFERENCES addresses (id),
+    payment_method_id  INTEGER REFERENCES payment_methods (id),
+    vat_country        TEXT,                  -- Patreon pledge_vat_location.geo_country_code
+    status             TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'cancelled', 'declined')),
+    created_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL,
+    cancelled_at       TEXT,
+    ended_at           TEXT            -- set when the pledge no longer entitles anything
+);
+-- One current pledge per patron and campaign; history stays.
+CREATE UNIQUE INDEX pledges_current ON pledges (patron_id, campaign_id) WHERE ended_at IS NULL;
+-- Keyset paging through a campaign's pledges (ids are time-ordered).
+CREATE INDEX pledges_campaign_page ON pledges (campaign_id, id);
+CREATE INDEX pledges_patron ON pledges (patron_id);
+
+CREATE TABLE donations (
+    id                 INTEGER PRIMARY KEY,
+    donor_id           INTEGER NOT NULL REFERENCES users (id),
+    campaign_id        INTEGER NOT NULL REFERENCES campaigns (id),
+    amount_minor       INTEGER NOT NULL CHECK (amount_minor > 0),
+    currency           TEXT NOT NULL,
+    message            TEXT NOT NULL DEFAULT '',
+    payment_method_id  INTEGER REFERENCES payment_methods (id),
+    status             TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'succeeded', 'failed', 'refunded')),
+    active_until       TEXT,           -- Sponsus "active" donations: still valid until then
+    created_at         TEXT NOT NULL
+);
+CREATE INDEX donations_campaign_donor ON donations (campaign_id, donor_id);
+
+CREATE TABLE oauth_clients (
+    id                 INTEGER PRIMARY KEY,
+    client_id          TEXT NOT NULL UNIQUE,  -- public
+    owner_id           INTEGER NOT NULL REFERENCES users (id),
+    name               TEXT NOT NULL,
+    description        TEXT NOT NULL DEFAULT '',
+    icon_url           TEXT,
+    secret_hash        BLOB NOT NULL,        -- SHA-256 of the secret, shown once
+    created_at         TEXT NOT NULL,
+    secret_rotated_at  TEXT NOT NULL
+);
+CREATE INDEX oauth_clients_owner ON oauth_clients (owner_id);
+
+CREATE TABLE oauth_client_redirect_uris (
+    client_row_id  INTEGER NOT NULL REFERENCES oauth_clients (id) ON DELETE CASCADE,
+    position       INTEGER NOT NULL,
+    uri            TEXT NOT NULL,
+    PRIMARY KEY (client_row_id, position),
+    UNIQUE (client_row_id, uri)
+);
+
+-- Personal API keys (Sponsus `Authorization: <key>`).
+CREATE TABLE api_keys (
+    id            INTEGER PRIMARY KEY,
+    owner_id      INTEGER NOT NULL REFERENCES users (id),
+    name          TEXT NOT NULL,
+    prefix        TEXT NOT NULL,              -- shown in lists so a person can tell keys apart
+    key_hash      BLOB NOT NULL UNIQUE,      -- SHA-256 of the key, shown once
+    created_at    TEXT NOT NULL,
+    last_used_at  TEXT,
+    revoked_at    TEXT
+);
+CREATE INDEX api_keys_owner ON api_keys (owner_id);

@@ -1,0 +1,91 @@
+//! `api_keys`: personal keys sent as `Authorization: <key>`.
+
+use maecenas_domain::{ApiKeyId, UserId};
+use time::OffsetDateTime;
+
+use crate::{StoreError, Tx, on_backend};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApiKeyRow {
+    #[sqlx(try_from = "i64")]
+    pub id: ApiKeyId,
+    #[sqlx(try_from = "i64")]
+    pub owner_id: UserId,
+    pub owner_email: String,
+    pub name: String,
+    pub prefix: String,
+    pub key_hash: Vec<u8>,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+macro_rules! key_select {
+    () => {
+        "SELECT k.id, k.owner_id, u.email AS owner_email, k.name, k.prefix, k.key_hash, k.created_at, \
+         k.last_used_at, k.revoked_at FROM api_keys k JOIN users u ON u.id = k.owner_id "
+    };
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub id: ApiKeyId,
+    pub owner_id: UserId,
+    pub name: String,
+    pub prefix: String,
+    pub key_hash: Vec<u8>,
+    pub created_at: OffsetDateTime,
+}
+
+const INSERT: &str = "INSERT INTO api_keys (id, owner_id, name, prefix, key_hash, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+pub async fn insert_api_key(tx: &mut Tx, k: &NewApiKey) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(INSERT)
+        .bind(k.id.get())
+        .bind(k.owner_id.get())
+        .bind(&k.name)
+        .bind(&k.prefix)
+        .bind(&k.key_hash)
+        .bind(k.created_at)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+const BY_HASH: &str = concat!(key_select!(), "WHERE k.key_hash = $1");
+const ALL: &str = concat!(key_select!(), "ORDER BY k.id");
+const OF_OWNER: &str = concat!(key_select!(), "WHERE k.owner_id = $1 ORDER BY k.id");
+
+/// Looked up by the SHA-256 of the presented key: an index lookup on a hash
+/// reveals nothing about the key through timing.
+pub async fn api_key_by_hash(tx: &mut Tx, key_hash: &[u8]) -> Result<Option<ApiKeyRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, ApiKeyRow>(BY_HASH)
+        .bind(key_hash)
+        .fetch_optional(conn)
+        .await)?)
+}
+
+pub async fn list_api_keys(tx: &mut Tx, owner: Option<UserId>) -> Result<Vec<ApiKeyRow>, StoreError> {
+    Ok(match owner {
+        None => on_backend!(tx, |conn| sqlx::query_as::<_, ApiKeyRow>(ALL).fetch_all(conn).await)?,
+        Some(owner) => on_backend!(tx, |conn| sqlx::query_as::<_, ApiKeyRow>(OF_OWNER)
+            .bind(owner.get())
+            .fetch_all(conn)
+            .await)?,
+    })
+}
+
+const REVOKE: &str = "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
+
+/// Returns whether a live key was revoked.
+pub async fn revoke_api_key(tx: &mut Tx, id: ApiKeyId, now: OffsetDateTime) -> Result<bool, StoreError> {
+    let done = on_backend!(tx, |conn| sqlx::query(REVOKE)
+        .bind(id.get())
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}

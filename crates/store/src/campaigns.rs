@@ -1,0 +1,297 @@
+//! `campaigns`, `tiers`, `goals`, `creations`: what a creator publishes.
+
+use maecenas_domain::{CampaignId, CreationId, GoalId, TierId, UserId};
+use time::OffsetDateTime;
+
+use crate::{StoreError, Tx, on_backend};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CampaignRow {
+    #[sqlx(try_from = "i64")]
+    pub id: CampaignId,
+    #[sqlx(try_from = "i64")]
+    pub creator_id: UserId,
+    pub currency: String,
+    pub summary: Option<String>,
+    pub creation_name: Option<String>,
+    pub pay_per_name: Option<String>,
+    pub one_liner: Option<String>,
+    pub main_video_embed: Option<String>,
+    pub main_video_url: Option<String>,
+    pub image_small_url: Option<String>,
+    pub image_url: Option<String>,
+    pub thanks_video_url: Option<String>,
+    pub thanks_embed: Option<String>,
+    pub thanks_msg: Option<String>,
+    pub is_monthly: bool,
+    pub is_nsfw: bool,
+    pub show_earnings: bool,
+    pub created_at: OffsetDateTime,
+    pub published_at: Option<OffsetDateTime>,
+    pub updated_at: OffsetDateTime,
+}
+
+macro_rules! campaign_columns {
+    () => {
+        "id, creator_id, currency, summary, creation_name, pay_per_name, one_liner, main_video_embed, \
+         main_video_url, image_small_url, image_url, thanks_video_url, thanks_embed, thanks_msg, \
+         is_monthly, is_nsfw, show_earnings, created_at, published_at, updated_at"
+    };
+}
+
+/// Everything a creator sets on a campaign; the rest is derived.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CampaignFields {
+    pub summary: Option<String>,
+    pub creation_name: Option<String>,
+    pub pay_per_name: Option<String>,
+    pub one_liner: Option<String>,
+    pub main_video_embed: Option<String>,
+    pub main_video_url: Option<String>,
+    pub image_small_url: Option<String>,
+    pub image_url: Option<String>,
+    pub thanks_video_url: Option<String>,
+    pub thanks_embed: Option<String>,
+    pub thanks_msg: Option<String>,
+    pub is_monthly: bool,
+    pub is_nsfw: bool,
+    pub show_earnings: bool,
+}
+
+const INSERT_CAMPAIGN: &str = "INSERT INTO campaigns (id, creator_id, currency, summary, creation_name, \
+     pay_per_name, one_liner, main_video_embed, main_video_url, image_small_url, image_url, \
+     thanks_video_url, thanks_embed, thanks_msg, is_monthly, is_nsfw, show_earnings, created_at, \
+     published_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $18)";
+
+/// One campaign per creator: a second one is a [`StoreError::Conflict`].
+pub async fn insert_campaign(
+    tx: &mut Tx,
+    id: CampaignId,
+    creator: UserId,
+    currency: &str,
+    fields: &CampaignFields,
+    published_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(INSERT_CAMPAIGN)
+        .bind(id.get())
+        .bind(creator.get())
+        .bind(currency)
+        .bind(&fields.summary)
+        .bind(&fields.creation_name)
+        .bind(&fields.pay_per_name)
+        .bind(&fields.one_liner)
+        .bind(&fields.main_video_embed)
+        .bind(&fields.main_video_url)
+        .bind(&fields.image_small_url)
+        .bind(&fields.image_url)
+        .bind(&fields.thanks_video_url)
+        .bind(&fields.thanks_embed)
+        .bind(&fields.thanks_msg)
+        .bind(fields.is_monthly)
+        .bind(fields.is_nsfw)
+        .bind(fields.show_earnings)
+        .bind(now)
+        .bind(published_at)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+const CAMPAIGN_BY_ID: &str = concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = $1");
+const CAMPAIGN_BY_CREATOR: &str = concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE creator_id = $1");
+
+pub async fn campaign_by_id(tx: &mut Tx, id: CampaignId) -> Result<Option<CampaignRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, CampaignRow>(CAMPAIGN_BY_ID)
+        .bind(id.get())
+        .fetch_optional(conn)
+        .await)?)
+}
+
+pub async fn campaign_by_creator(tx: &mut Tx, creator: UserId) -> Result<Option<CampaignRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, CampaignRow>(CAMPAIGN_BY_CREATOR)
+        .bind(creator.get())
+        .fetch_optional(conn)
+        .await)?)
+}
+
+/// Totals derived from the pledge records themselves, never from counters
+/// that could drift: current (not ended) pledges that are not declined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct CampaignTotals {
+    pub patron_count: i64,
+    pub pledge_sum_minor: i64,
+    pub creation_count: i64,
+}
+
+const TOTALS: &str = "SELECT \
+     (SELECT count(*) FROM pledges WHERE campaign_id = $1 AND ended_at IS NULL AND status = 'active') AS patron_count, \
+     (SELECT CAST(coalesce(sum(amount_minor), 0) AS BIGINT) FROM pledges WHERE campaign_id = $1 AND ended_at IS NULL AND status = 'active') AS pledge_sum_minor, \
+     (SELECT count(*) FROM creations WHERE campaign_id = $1 AND published_at IS NOT NULL) AS creation_count";
+
+pub async fn campaign_totals(tx: &mut Tx, id: CampaignId) -> Result<CampaignTotals, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, CampaignTotals>(TOTALS)
+        .bind(id.get())
+        .fetch_one(conn)
+        .await)?)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TierRow {
+    #[sqlx(try_from = "i64")]
+    pub id: TierId,
+    #[sqlx(try_from = "i64")]
+    pub campaign_id: CampaignId,
+    pub title: String,
+    pub description: String,
+    pub amount_minor: i64,
+    pub patron_limit: Option<i32>,
+    pub requires_shipping: bool,
+    pub image_url: Option<String>,
+    pub position: i32,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub retired_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTier {
+    pub id: TierId,
+    pub campaign_id: CampaignId,
+    pub title: String,
+    pub description: String,
+    pub amount_minor: i64,
+    pub patron_limit: Option<i32>,
+    pub requires_shipping: bool,
+    pub image_url: Option<String>,
+    pub position: i32,
+    pub created_at: OffsetDateTime,
+}
+
+const INSERT_TIER: &str = "INSERT INTO tiers (id, campaign_id, title, description, amount_minor, patron_limit, \
+     requires_shipping, image_url, position, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)";
+
+pub async fn insert_tier(tx: &mut Tx, tier: &NewTier) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(INSERT_TIER)
+        .bind(tier.id.get())
+        .bind(tier.campaign_id.get())
+        .bind(&tier.title)
+        .bind(&tier.description)
+        .bind(tier.amount_minor)
+        .bind(tier.patron_limit)
+        .bind(tier.requires_shipping)
+        .bind(&tier.image_url)
+        .bind(tier.position)
+        .bind(tier.created_at)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+const TIERS_OF_CAMPAIGN: &str = "SELECT id, campaign_id, title, description, amount_minor, patron_limit, \
+     requires_shipping, image_url, position, created_at, updated_at, retired_at \
+     FROM tiers WHERE campaign_id = $1 ORDER BY position, amount_minor, id";
+
+/// All tiers, retired ones too (old pledges still point at them), in display order.
+pub async fn tiers_of_campaign(tx: &mut Tx, campaign: CampaignId) -> Result<Vec<TierRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, TierRow>(TIERS_OF_CAMPAIGN)
+        .bind(campaign.get())
+        .fetch_all(conn)
+        .await)?)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct GoalRow {
+    #[sqlx(try_from = "i64")]
+    pub id: GoalId,
+    #[sqlx(try_from = "i64")]
+    pub campaign_id: CampaignId,
+    pub amount_minor: i64,
+    pub title: String,
+    pub description: String,
+    pub created_at: OffsetDateTime,
+    pub reached_at: Option<OffsetDateTime>,
+    pub updated_at: OffsetDateTime,
+}
+
+const INSERT_GOAL: &str = "INSERT INTO goals (id, campaign_id, amount_minor, title, description, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $6)";
+
+pub async fn insert_goal(
+    tx: &mut Tx,
+    id: GoalId,
+    campaign: CampaignId,
+    amount_minor: i64,
+    title: &str,
+    description: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(INSERT_GOAL)
+        .bind(id.get())
+        .bind(campaign.get())
+        .bind(amount_minor)
+        .bind(title)
+        .bind(description)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+const GOALS_OF_CAMPAIGN: &str = "SELECT id, campaign_id, amount_minor, title, description, created_at, reached_at, updated_at \
+     FROM goals WHERE campaign_id = $1 ORDER BY amount_minor, id";
+
+pub async fn goals_of_campaign(tx: &mut Tx, campaign: CampaignId) -> Result<Vec<GoalRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, GoalRow>(GOALS_OF_CAMPAIGN)
+        .bind(campaign.get())
+        .fetch_all(conn)
+        .await)?)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CreationRow {
+    #[sqlx(try_from = "i64")]
+    pub id: CreationId,
+    #[sqlx(try_from = "i64")]
+    pub campaign_id: CampaignId,
+    pub title: String,
+    pub body: String,
+    pub is_paid: bool,
+    pub created_at: OffsetDateTime,
+    pub published_at: Option<OffsetDateTime>,
+}
+
+const INSERT_CREATION: &str = "INSERT INTO creations (id, campaign_id, title, body, is_paid, created_at, published_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+pub async fn insert_creation(tx: &mut Tx, creation: &CreationRow) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(INSERT_CREATION)
+        .bind(creation.id.get())
+        .bind(creation.campaign_id.get())
+        .bind(&creation.title)
+        .bind(&creation.body)
+        .bind(creation.is_paid)
+        .bind(creation.created_at)
+        .bind(creation.published_at)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+const CREATIONS_OF_CAMPAIGN: &str = "SELECT id, campaign_id, title, body, is_paid, created_at, published_at \
+     FROM creations WHERE campaign_id = $1 ORDER BY id DESC LIMIT $2";
+
+/// The newest creations first.
+pub async fn recent_creations(tx: &mut Tx, campaign: CampaignId, limit: i64) -> Result<Vec<CreationRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, CreationRow>(CREATIONS_OF_CAMPAIGN)
+        .bind(campaign.get())
+        .bind(limit)
+        .fetch_all(conn)
+        .await)?)
+}

@@ -1,0 +1,221 @@
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::{StoreError, Tx};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Which backend a `DATABASE_URL` names, or a clear error.
+    pub fn of_url(url: &str) -> Result<Backend, StoreError> {
+        let scheme = url.split_once(':').map(|(scheme, _)| scheme).unwrap_or("");
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            _ => Err(StoreError::Config(format!(
+                "DATABASE_URL must start with sqlite: or postgres:, got {:?}",
+                if scheme.is_empty() { "(no scheme)" } else { scheme }
+            ))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// PostgreSQL: pool size. SQLite: readers (writes go through one connection).
+    pub max_connections: u32,
+    /// How long to wait for a connection (and for an unreachable server) before giving up.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self { max_connections: 10, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pools: Pools,
+}
+
+#[derive(Clone)]
+enum Pools {
+    /// SQLite allows one writer at a time. One write connection in this
+    /// process, with `BEGIN IMMEDIATE`, means writers queue in the pool rather
+    /// than fail with SQLITE_BUSY; reads run beside it on read-only
+    /// connections (WAL lets them). Other processes on the same file wait on
+    /// the busy timeout.
+    Sqlite { writer: SqlitePool, reader: SqlitePool, path: PathBuf },
+    Postgres(PgPool),
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.pools {
+            Pools::Sqlite { path, .. } => write!(f, "Store(sqlite:{})", path.display()),
+            Pools::Postgres(_) => f.write_str("Store(postgres)"),
+        }
+    }
+}
+
+impl Store {
+    /// Opens the database a `DATABASE_URL` names. Does not migrate: see
+    /// [`Store::migrate`]. SQLite files (and their directory) are created.
+    pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Store, StoreError> {
+        match Backend::of_url(url)? {
+            Backend::Sqlite => connect_sqlite(url, options).await,
+            Backend::Postgres => connect_postgres(url, options).await,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match &self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Where the SQLite file lives, for an SQLite store.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match &self.pools {
+            Pools::Sqlite { path, .. } => Some(path),
+            Pools::Postgres(_) => None,
+        }
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`), so it never fails half-way with a busy
+    /// snapshot when another process wrote in between.
+    pub async fn write(&self) -> Result<Tx, StoreError> {
+        Ok(match &self.pools {
+            Pools::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// A transaction that only reads: a consistent snapshot.
+    pub async fn read(&self) -> Result<Tx, StoreError> {
+        Ok(match &self.pools {
+            Pools::Sqlite { reader, .. } => Tx::Sqlite(reader.begin().await?),
+            Pools::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Whether the database answers: `SELECT 1`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.pools {
+            Pools::Sqlite { reader, .. } => sqlx::query("SELECT 1").execute(reader).await?.rows_affected(),
+            Pools::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await?.rows_affected(),
+        };
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { writer, reader, .. } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    pub(crate) fn sqlite_writer(&self) -> Option<&SqlitePool> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => Some(writer),
+            Pools::Postgres(_) => None,
+        }
+    }
+
+    pub(crate) fn postgres_pool(&self) -> Option<&PgPool> {
+        match &self.pools {
+            Pools::Postgres(pool) => Some(pool),
+            Pools::Sqlite { .. } => None,
+        }
+    }
+}
+
+async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, StoreError> {
+    let invalid = |e: sqlx::Error| StoreError::Config(format!("DATABASE_URL is not a valid SQLite URL: {e}"));
+    let base = SqliteConnectOptions::from_str(url).map_err(invalid)?;
+    let path = base.get_filename().to_path_buf();
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" || url.contains("mode=memory") {
+        return Err(StoreError::Config(
+            "an in-memory SQLite database cannot be shared by the server's connections: give a file (--data-dir DIR)".into(),
+        ));
+    }
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Config(format!("cannot create the data directory {}: {e}", dir.display()))
+        })?;
+    }
+    let base = base
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // A committed pledge or charge must survive power loss: FULL syncs the
+        // WAL on every commit (NORMAL would only keep the database consistent).
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        .pragma("temp_store", "memory");
+    let cannot_open = |e: sqlx::Error| {
+        StoreError::Config(format!("cannot open the SQLite database {}: {e}", path.display()))
+    };
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(options.acquire_timeout.max(Duration::from_secs(30)))
+        .connect_with(base.clone())
+        .await
+        .map_err(cannot_open)?;
+    // Readers open lazily: the writer has created the file by now, and a
+    // read-only connection cannot create it.
+    let reader = SqlitePoolOptions::new()
+        .max_connections(options.max_connections.max(1))
+        .acquire_timeout(options.acquire_timeout)
+        .connect_lazy_with(base.read_only(true));
+    Ok(Store { pools: Pools::Sqlite { writer, reader, path } })
+}
+
+async fn connect_postgres(url: &str, options: &ConnectOptions) -> Result<Store, StoreError> {
+    let connect_options = PgConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Config(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}")))?;
+    // Name the server without the password, which must never reach a log.
+    let target = format!(
+        "{}:{}/{}",
+        connect_options.get_host(),
+        connect_options.get_port(),
+        connect_options.get_database().unwrap_or("")
+    );
+    let pool = PgPoolOptions::new()
+        .max_connections(options.max_connections.max(1))
+        .acquire_timeout(options.acquire_timeout)
+        .connect_with(connect_options)
+        .await
+        .map_err(|e| StoreError::Config(format!("cannot connect to PostgreSQL at {target}: {}", describe(&e))))?;
+    Ok(Store { pools: Pools::Postgres(pool) })
+}
+
+/// sqlx's own text for a timeout says nothing about why; say it.
+fn describe(err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::PoolTimedOut => "timed out (is the server running and reachable?)".into(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,52 @@
+use sqlx::error::ErrorKind;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write (the email is taken, say).
+    #[error("conflict: a row with the same unique value already exists")]
+    Conflict,
+    /// A reference points at a row that does not exist.
+    #[error("a referenced row does not exist")]
+    MissingReference,
+    /// A CHECK or NOT NULL constraint refused the value.
+    #[error("a value was refused by the database: {0}")]
+    Refused(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("the database has migration {version}, which this maecenas binary does not know: it was migrated by a newer version; run that version or restore a backup")]
+    MigrationsNewerThanBinary { version: i64 },
+    #[error("migration {version} applied to the database differs from this binary's: the migration files were edited after they were applied")]
+    MigrationModified { version: i64 },
+    #[error("migrating the database failed: {0}")]
+    Migrate(String),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        // Classified by kind, not by constraint name: SQLite gives no names.
+        if let sqlx::Error::Database(db) = &err {
+            match db.kind() {
+                ErrorKind::UniqueViolation => return StoreError::Conflict,
+                ErrorKind::ForeignKeyViolation => return StoreError::MissingReference,
+                ErrorKind::CheckViolation | ErrorKind::NotNullViolation => {
+                    return StoreError::Refused(db.message().to_owned());
+                }
+                _ => {}
+            }
+        }
+        StoreError::Database(err)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(err: sqlx::migrate::MigrateError) -> Self {
+        use sqlx::migrate::MigrateError;
+        match err {
+            MigrateError::VersionMissing(version) => StoreError::MigrationsNewerThanBinary { version },
+            MigrateError::VersionMismatch(version) => StoreError::MigrationModified { version },
+            other => StoreError::Migrate(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! `pledges`, `donations`, and what a pledge points at: `addresses`, `payment_methods`.
+
+use maecenas_domain::{AddressId, CampaignId, DonationId, PaymentMethodId, PledgeId, TierId, UserId};
+use time::OffsetDateTime;
+
+use crate::{StoreError, Tx, on_backend};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AddressRow {
+    #[sqlx(try_from = "i64")]
+    pub id: AddressId,
+    #[sqlx(try_from = "i64")]
+    pub user_id: UserId,
+    pub addressee: String,
+    pub line_1: String,
+    pub line_2: Option<String>,
+    pub postal_code: String,
+    pub city: String,
+    pub state: Option<String>,
+    pub country: String,
+    pub phone_number: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+const INSERT_ADDRESS: &str = "INSERT INTO addresses (id, user_id, addressee, line_1, line_2, postal_code, city, \
+     state, country, phone_number, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+pub async fn insert_address(tx: &mut Tx, a: &AddressRow) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(INSERT_ADDRESS)
+        .bind(a.id.get())
+        .bind(a.user_id.get())
+        .bind(&a.addressee)
+        .bind(&a.line_1)
+        .bind(&a.line_2)
+        .bind(&a.postal_code)
+        .bind(&a.city)
+        .bind(&a.state)
+        .bind(&a.country)
+        .bind(&a.phone_number)
+        .bind(a.created_at)
+        .bind(a.updated_at)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+const ADDRESS_BY_ID: &str = "SELECT id, user_id, addressee, line_1, line_2, postal_code, city, state, country, \
+     phone_number, created_at, updated_at FROM addresses WHERE id = $1";
+
+pub async fn address_by_id(tx: &mut Tx, id: AddressId) -> Result<Option<AddressRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, AddressRow>(ADDRESS_BY_ID)
+        .bind(id.get())
+        .fetch_optional(conn)
+        .await)?)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PaymentMethodRow {
+    #[sqlx(try_from = "i64")]
+    pub id: PaymentMethodId,
+    #[sqlx(try_from = "i64")]
+    pub user_id: UserId,
+    pub gateway: String,
+    pub gateway_ref: String,
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: i32,
+    pub exp_year: i32,
+    pub is_verified: bool,
+    pub has_failed_payment: bool,
+    pub created_at: OffsetDateTime,
+    pub removed_at: Option<OffsetDateTime>,
+}
+
+const INSERT_PAYMENT_METHOD: &str = "INSERT INTO payment_methods (id, user_id, gateway, gateway_ref, brand, last4, \
+     exp_month, exp_year, is_verified, has_failed_payment, created_at, removed_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
+pub async fn insert_payment_method(tx: &mut Tx, m: &PaymentMethodRow) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(INSERT_PAYMENT_METHOD)
+        .bind(m.id.get())
+        .bind(m.user_id.get())
+        .bind(&m.gateway)
+        .bind(&m.gateway_ref)
+        .bind(&m.brand)
+        .bind(&m.last4)
+        .bind(m.exp_month)
+        .bind(m.exp_year)
+        .bind(m.is_verified)
+        .bind(m.has_failed_payment)
+        .bind(m.created_at)
+        .bind(m.removed_at)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+const PAYMENT_METHOD_BY_ID: &str = "SELECT id, user_id, gateway, gateway_ref, brand, last4, exp_month, exp_year, \
+     is_verified, has_failed_payment, created_at, removed_at FROM payment_methods WHERE id = $1";
+
+pub async fn payment_method_by_id(tx: &mut Tx, id: PaymentMethodId) -> Result<Option<PaymentMethodRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PaymentMethodRow>(PAYMENT_METHOD_BY_ID)
+        .bind(id.get())
+        .fetch_optional(conn)
+        .await)?)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PledgeRow {
+    #[sqlx(try_from = "i64")]
+    pub id: PledgeId,
+    #[sqlx(try_from = "i64")]
+    pub patron_id: UserId,
+    #[sqlx(try_from = "i64")]
+    pub campaign_id: CampaignId,
+    pub tier_id: Option<i64>,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub pledge_cap_minor: Option<i64>,
+    pub patron_pays_fees: bool,
+    pub address_id: Option<i64>,
+    pub payment_method_id: Option<i64>,
+    pub vat_country: Option<String>,
+    pub status: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub cancelled_at: Option<OffsetDateTime>,
+    pub ended_at: Option<OffsetDateTime>,
+}
+
+impl PledgeRow {
+    pub fn tier(&self) -> Option<TierId> {
+        self.tier_id.map(TierId::from)
+    }
+    pub fn address(&self) -> Option<AddressId> {
+        self.address_id.map(AddressId::from)
+    }
+    pub fn payment_method(&self) -> Option<PaymentMethodId> {
+        self.payment_method_id.map(PaymentMethodId::from)
+    }
+}
+
+macro_rules! pledge_columns {
+    () => {
+        "id, patron_id, campaign_id, tier_id, amount_minor, currency, pledge_cap_minor, patron_pays_fees, \
+         address_id, payment_method_id, vat_country, status, created_at, updated_at, cancelled_at, ended_at"
+    };
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPledge {
+    pub id: PledgeId,
+    pub patron_id: UserId,
+    pub campaign_id: CampaignId,
+    pub tier_id: Option<TierId>,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub pledge_cap_minor: Option<i64>,
+    pub patron_pays_fees: bool,
+    pub address_id: Option<AddressId>,
+    pub payment_method_id: Option<PaymentMethodId>,
+    pub vat_country: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+const INSERT_PLEDGE: &str = "INSERT INTO pledges (id, patron_id, campaign_id, tier_id, amount_minor, currency, \
+     pledge_cap_minor, patron_pays_fees, address_id, payment_method_id, vat_country, status, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12, $12)";
+
+/// A patron has at most one current pledge per campaign: a second is a
+/// [`StoreError::Conflict`].
+pub async fn insert_pledge(tx: &mut Tx, p: &NewPledge) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(INSERT_PLEDGE)
+        .bind(p.id.get())
+        .bind(p.patron_id.get())
+        .bind(p.campaign_id.get())
+        .bind(p.tier_id.map(TierId::get))
+        .bind(p.amount_minor)
+        .bind(&p.currency)
+        .bind(p.pledge_cap_minor)
+        .bind(p.patron_pays_fees)
+        .bind(p.address_id.map(AddressId::get))
+        .bind(p.payment_method_id.map(PaymentMethodId::get))
+        .bind(&p.vat_country)
+        .bind(p.created_at)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+const PLEDGE_BY_ID: &str = concat!("SELECT ", pledge_columns!(), " FROM pledges WHERE id = $1");
+const CURRENT_PLEDGE: &str = concat!(
+    "SELECT ",
+    pledge_columns!(),
+    " FROM pledges WHERE patron_id = $1 AND campaign_id = $2 AND ended_at IS NULL"
+);
+const PLEDGES_PAGE: &str = concat!(
+    "SELECT ",
+    pledge_columns!(),
+    " FROM pledges WHERE campaign_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+);
+
+pub async fn pledge_by_id(tx: &mut Tx, id: PledgeId) -> Result<Option<PledgeRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PledgeRow>(PLEDGE_BY_ID)
+        .bind(id.get())
+        .fetch_optional(conn)
+        .await)?)
+}
+
+/// The patron's current (not ended) pledge to a campaign.
+pub async fn current_pledge(tx: &mut Tx, patron: UserId, campaign: CampaignId) -> Result<Option<PledgeRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PledgeRow>(CURRENT_PLEDGE)
+        .bind(patron.get())
+        .bind(campaign.get())
+        .fetch_optional(conn)
+        .await)?)
+}
+
+/// A campaign's pledges in creation order (ids are time-ordered), strictly
+/// after `after`: keyset paging, so the last page costs what the first does
+/// and a pledge made meanwhile never makes a page skip or repeat one.
+pub async fn pledges_of_campaign(
+    tx: &mut Tx,
+    campaign: CampaignId,
+    after: Option<PledgeId>,
+    limit: i64,
+) -> Result<Vec<PledgeRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PledgeRow>(PLEDGES_PAGE)
+        .bind(campaign.get())
+        .bind(after.map_or(0, PledgeId::get))
+        .bind(limit)
+        .fetch_all(conn)
+        .await)?)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DonationRow {
+    #[sqlx(try_from = "i64")]
+    pub id: DonationId,
+    #[sqlx(try_from = "i64")]
+    pub donor_id: UserId,
+    #[sqlx(try_from = "i64")]
+    pub campaign_id: CampaignId,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub message: String,
+    pub payment_method_id: Option<i64>,
+    pub status: String,
+    pub active_until: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
+const INSERT_DONATION: &str = "INSERT INTO donations (id, donor_id, campaign_id, amount_minor, currency, message, \
+     payment_method_id, status, active_until, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+pub async fn insert_donation(tx: &mut Tx, d: &DonationRow) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(INSERT_DONATION)
+        .bind(d.id.get())
+        .bind(d.donor_id.get())
+        .bind(d.campaign_id.get())
+        .bind(d.amount_minor)
+        .bind(&d.currency)
+        .bind(&d.message)
+        .bind(d.payment_method_id)
+        .bind(&d.status)
+        .bind(d.active_until)
+        .bind(d.created_at)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+const DONATIONS_OF: &str = "SELECT id, donor_id, campaign_id, amount_minor, currency, message, payment_method_id, \
+     status, active_until, created_at FROM donations WHERE campaign_id = $1 AND donor_id = $2 ORDER BY id";
+
+/// One donor's donations to one campaign, oldest first.
+pub async fn donations_of_donor(tx: &mut Tx, campaign: CampaignId, donor: UserId) -> Result<Vec<DonationRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, DonationRow>(DONATIONS_OF)
+        .bind(campaign.get())
+        .bind(donor.get())
+        .fetch_all(conn)
+        .await)?)
+}

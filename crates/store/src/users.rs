@@ -1,0 +1,123 @@
+//! `users`: people, whatever roles they have.
+
+use maecenas_domain::UserId;
+use time::OffsetDateTime;
+
+use crate::{StoreError, Tx, on_backend};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserRow {
+    #[sqlx(try_from = "i64")]
+    pub id: UserId,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub username: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub about: String,
+    pub description: String,
+    pub status: String,
+    pub image_url: Option<String>,
+    pub thumb_url: Option<String>,
+    pub facebook_id: Option<String>,
+    pub youtube: Option<String>,
+    pub twitter: Option<String>,
+    pub facebook: Option<String>,
+    pub is_creator: bool,
+    pub is_admin: bool,
+    pub is_suspended: bool,
+    pub is_deleted: bool,
+    pub is_nuked: bool,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+macro_rules! user_columns {
+    () => {
+        "id, email, password_hash, username, first_name, last_name, about, description, status, \
+         image_url, thumb_url, facebook_id, youtube, twitter, facebook, \
+         is_creator, is_admin, is_suspended, is_deleted, is_nuked, created_at, updated_at"
+    };
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: UserId,
+    /// Already normalised (see `maecenas_domain::Email`).
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub username: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub about: String,
+    pub description: String,
+    pub is_creator: bool,
+    pub is_admin: bool,
+    pub created_at: OffsetDateTime,
+}
+
+const INSERT: &str = "INSERT INTO users (id, email, password_hash, username, first_name, last_name, \
+     about, description, is_creator, is_admin, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)";
+
+/// Fails with [`StoreError::Conflict`] when the email or username is taken.
+pub async fn insert_user(tx: &mut Tx, user: &NewUser) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(INSERT)
+        .bind(user.id.get())
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .bind(&user.username)
+        .bind(&user.first_name)
+        .bind(&user.last_name)
+        .bind(&user.about)
+        .bind(&user.description)
+        .bind(user.is_creator)
+        .bind(user.is_admin)
+        .bind(user.created_at)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+const BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
+const BY_EMAIL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE email = $1");
+const BY_USERNAME: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE lower(username) = lower($1)");
+const PAGE: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id > $1 ORDER BY id LIMIT $2");
+
+pub async fn user_by_id(tx: &mut Tx, id: UserId) -> Result<Option<UserRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, UserRow>(BY_ID)
+        .bind(id.get())
+        .fetch_optional(conn)
+        .await)?)
+}
+
+pub async fn user_by_email(tx: &mut Tx, email: &str) -> Result<Option<UserRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, UserRow>(BY_EMAIL)
+        .bind(email)
+        .fetch_optional(conn)
+        .await)?)
+}
+
+/// Usernames are unique regardless of case.
+pub async fn user_by_username(tx: &mut Tx, username: &str) -> Result<Option<UserRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, UserRow>(BY_USERNAME)
+        .bind(username)
+        .fetch_optional(conn)
+        .await)?)
+}
+
+/// Users in id (creation) order, after `after`: keyset paging.
+pub async fn list_users(tx: &mut Tx, after: Option<UserId>, limit: i64) -> Result<Vec<UserRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, UserRow>(PAGE)
+        .bind(after.map_or(0, UserId::get))
+        .bind(limit)
+        .fetch_all(conn)
+        .await)?)
+}
+
+pub async fn count_users(tx: &mut Tx) -> Result<i64, StoreError> {
+    let (count,): (i64,) =
+        on_backend!(tx, |conn| sqlx::query_as("SELECT count(*) FROM users").fetch_one(conn).await)?;
+    Ok(count)
+}

@@ -1,0 +1,418 @@
+//! One behaviour suite for the store, run on SQLite and on PostgreSQL.
+//! What the compiler cannot check (SQL text, constraints, types each backend
+//! decodes) is checked here, on both.
+
+use maecenas_domain::*;
+use maecenas_store::campaigns::{self, CampaignFields, CreationRow, NewTier};
+use maecenas_store::pledges::{self, AddressRow, DonationRow, NewPledge, PaymentMethodRow};
+use maecenas_store::users::{self, NewUser};
+use maecenas_store::{OffsetDateTime, Store, StoreError, api_keys, oauth_clients};
+use maecenas_testkit::{Backend, TestDb};
+use rstest::rstest;
+
+/// Times as both backends keep them: to the microsecond.
+fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap()
+}
+
+fn ids() -> SnowflakeGenerator {
+    SnowflakeGenerator::new(1).unwrap()
+}
+
+fn new_user(ids: &SnowflakeGenerator, email: &str, username: Option<&str>) -> NewUser {
+    NewUser {
+        id: ids.next(),
+        email: email.into(),
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into()),
+        username: username.map(Into::into),
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        about: "I *write* notes.".into(),
+        description: "Analyst".into(),
+        is_creator: true,
+        is_admin: false,
+        created_at: now(),
+    }
+}
+
+async fn insert(store: &Store, user: &NewUser) -> Result<(), StoreError> {
+    let mut tx = store.write().await?;
+    users::insert_user(&mut tx, user).await?;
+    tx.commit().await
+}
+
+async fn creator_with_campaign(store: &Store, ids: &SnowflakeGenerator, name: &str) -> (UserId, CampaignId) {
+    let user = new_user(ids, &format!("{name}@example.org"), Some(name));
+    let campaign: CampaignId = ids.next();
+    let mut tx = store.write().await.unwrap();
+    users::insert_user(&mut tx, &user).await.unwrap();
+    let fields = CampaignFields { summary: Some("Hi".into()), is_monthly: true, ..Default::default() };
+    campaigns::insert_campaign(&mut tx, campaign, user.id, "USD", &fields, Some(now()), now()).await.unwrap();
+    tx.commit().await.unwrap();
+    (user.id, campaign)
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn migrations_apply_once_and_report_versions(#[case] backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = maecenas_store::Store::connect(db.url(), &Default::default()).await.unwrap();
+    assert!(store.applied_migrations().await.unwrap().is_empty());
+    let first = store.migrate().await.unwrap();
+    assert_eq!(first.applied_now, store.known_migrations());
+    assert_eq!(first.current, store.known_migrations().last().copied());
+    let second = store.migrate().await.unwrap();
+    assert!(second.applied_now.is_empty());
+    assert_eq!(second.current, first.current);
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_database_migrated_by_a_newer_binary_is_refused(#[case] backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    // What a newer binary would have recorded (the checksum literal is the only difference).
+    let checksum = match backend {
+        Backend::Sqlite => "X'00'",
+        Backend::Postgres => "'\\x00'::bytea",
+    };
+    let sql = format!(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99991231000000, 'from the future', TRUE, {checksum}, 0)"
+    );
+    let mut tx = store.write().await.unwrap();
+    maecenas_store::on_backend!(&mut tx, |conn| sqlx::query(&sql).execute(conn).await.map(|_| ())).unwrap();
+    tx.commit().await.unwrap();
+    match store.migrate().await {
+        Err(StoreError::MigrationsNewerThanBinary { version }) => assert_eq!(version, 99_991_231_000_000),
+        other => panic!("expected MigrationsNewerThanBinary, got {other:?}"),
+    }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn users_round_trip_and_stay_unique(#[case] backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let ids = ids();
+    let ada = new_user(&ids, "ada@example.org", Some("Ada"));
+    insert(&store, &ada).await.unwrap();
+
+    let mut tx = store.read().await.unwrap();
+    let row = users::user_by_id(&mut tx, ada.id).await.unwrap().unwrap();
+    assert_eq!(row.email, "ada@example.org");
+    assert_eq!(row.username.as_deref(), Some("Ada"));
+    assert_eq!(row.password_hash, ada.password_hash);
+    assert_eq!((row.first_name.as_str(), row.last_name.as_str()), ("Ada", "Lovelace"));
+    assert_eq!(row.status, "public");
+    assert!(row.is_creator && !row.is_admin && !row.is_suspended && !row.is_deleted && !row.is_nuked);
+    assert_eq!(row.created_at, ada.created_at);
+    assert_eq!(users::user_by_email(&mut tx, "ada@example.org").await.unwrap().unwrap().id, ada.id);
+    assert_eq!(users::user_by_username(&mut tx, "aDA").await.unwrap().unwrap().id, ada.id);
+    assert!(users::user_by_email(&mut tx, "nobody@example.org").await.unwrap().is_none());
+    tx.commit().await.unwrap();
+
+    let same_email = new_user(&ids, "ada@example.org", None);
+    assert!(matches!(insert(&store, &same_email).await, Err(StoreError::Conflict)));
+    let same_name_other_case = new_user(&ids, "other@example.org", Some("ADA"));
+    assert!(matches!(insert(&store, &same_name_other_case).await, Err(StoreError::Conflict)));
+
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(users::count_users(&mut tx).await.unwrap(), 1);
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_rolled_back_transaction_leaves_nothing(#[case] backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let ids = ids();
+    let mut tx = store.write().await.unwrap();
+    users::insert_user(&mut tx, &new_user(&ids, "a@example.org", None)).await.unwrap();
+    // The second insert fails; the use case gives up and nothing of it stays.
+    let failing = users::insert_user(&mut tx, &new_user(&ids, "a@example.org", None)).await;
+    assert!(matches!(failing, Err(StoreError::Conflict)));
+    tx.rollback().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(users::count_users(&mut tx).await.unwrap(), 0);
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn campaigns_tiers_goals_and_creations_round_trip(#[case] backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let ids = ids();
+    let (creator, campaign) = creator_with_campaign(&store, &ids, "maker").await;
+
+    let mut tx = store.write().await.unwrap();
+    for (position, (title, price)) in [("Fan", 300), ("Friend", 1000)].into_iter().enumerate() {
+        let tier = NewTier {
+            id: ids.next(),
+            campaign_id: campaign,
+            title: title.into(),
+            description: format!("{title} tier"),
+            amount_minor: price,
+            patron_limit: (price > 500).then_some(50),
+            requires_shipping: price > 500,
+            image_url: None,
+            position: position as i32,
+            created_at: now(),
+        };
+        campaigns::insert_tier(&mut tx, &tier).await.unwrap();
+    }
+    campaigns::insert_goal(&mut tx, ids.next(), campaign, 100_000, "Studio", "A real studio", now()).await.unwrap();
+    let creation = CreationRow {
+        id: ids.next(),
+        campaign_id: campaign,
+        title: "Episode 1".into(),
+        body: "…".into(),
+        is_paid: true,
+        created_at: now(),
+        published_at: Some(now()),
+    };
+    campaigns::insert_creation(&mut tx, &creation).await.unwrap();
+    let second = campaigns::insert_campaign(&mut tx, ids.next(), creator, "USD", &Default::default(), None, now()).await;
+    assert!(matches!(second, Err(StoreError::Conflict)), "one campaign per creator");
+    tx.rollback().await.unwrap();
+
+    // The rollback above took the tiers with it; write them for real now.
+    let mut tx = store.write().await.unwrap();
+    let tier = NewTier {
+        id: ids.next(),
+        campaign_id: campaign,
+        title: "Fan".into(),
+        description: String::new(),
+        amount_minor: 300,
+        patron_limit: Some(10),
+        requires_shipping: true,
+        image_url: Some("https://img.example/fan.png".into()),
+        position: 0,
+        created_at: now(),
+    };
+    campaigns::insert_tier(&mut tx, &tier).await.unwrap();
+    campaigns::insert_creation(&mut tx, &creation).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.read().await.unwrap();
+    let row = campaigns::campaign_by_creator(&mut tx, creator).await.unwrap().unwrap();
+    assert_eq!((row.id, row.currency.as_str(), row.summary.as_deref()), (campaign, "USD", Some("Hi")));
+    assert!(row.is_monthly && !row.is_nsfw && row.published_at.is_some());
+    let tiers = campaigns::tiers_of_campaign(&mut tx, campaign).await.unwrap();
+    assert_eq!(tiers.len(), 1);
+    assert_eq!((tiers[0].amount_minor, tiers[0].patron_limit, tiers[0].requires_shipping), (300, Some(10), true));
+    assert_eq!(campaigns::recent_creations(&mut tx, campaign, 10).await.unwrap(), vec![creation]);
+    let totals = campaigns::campaign_totals(&mut tx, campaign).await.unwrap();
+    assert_eq!((totals.patron_count, totals.pledge_sum_minor, totals.creation_count), (0, 0, 1));
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn pledges_page_by_keyset_and_one_current_pledge_per_patron(#[case] backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let ids = ids();
+    let (_, campaign) = creator_with_campaign(&store, &ids, "maker").await;
+
+    let mut tx = store.write().await.unwrap();
+    let mut pledged = Vec::new();
+    for n in 0..45 {
+        let patron = new_user(&ids, &format!("p{n}@example.org"), None);
+        users::insert_user(&mut tx, &patron).await.unwrap();
+        let address = AddressRow {
+            id: ids.next(),
+            user_id: patron.id,
+            addressee: "P".into(),
+            line_1: "1 Road".into(),
+            line_2: None,
+            postal_code: "1000".into(),
+            city: "Town".into(),
+            state: None,
+            country: "BE".into(),
+            phone_number: None,
+            created_at: now(),
+            updated_at: now(),
+        };
+        pledges::insert_address(&mut tx, &address).await.unwrap();
+        let card = PaymentMethodRow {
+            id: ids.next(),
+            user_id: patron.id,
+            gateway: "test".into(),
+            gateway_ref: format!("pm_{n}"),
+            brand: "Visa".into(),
+            last4: "4242".into(),
+            exp_month: 12,
+            exp_year: 2030,
+            is_verified: true,
+            has_failed_payment: false,
+            created_at: now(),
+            removed_at: None,
+        };
+        pledges::insert_payment_method(&mut tx, &card).await.unwrap();
+        let pledge = NewPledge {
+            id: ids.next(),
+            patron_id: patron.id,
+            campaign_id: campaign,
+            tier_id: None,
+            amount_minor: 100 + n,
+            currency: "USD".into(),
+            pledge_cap_minor: Some(1000),
+            patron_pays_fees: n % 2 == 0,
+            address_id: Some(address.id),
+            payment_method_id: Some(card.id),
+            vat_country: Some("BE".into()),
+            created_at: now(),
+        };
+        pledges::insert_pledge(&mut tx, &pledge).await.unwrap();
+        pledged.push(pledge);
+    }
+    tx.commit().await.unwrap();
+
+    // A second current pledge by the same patron to the same campaign is refused.
+    let mut again = pledged[0].clone();
+    again.id = ids.next();
+    let mut tx = store.write().await.unwrap();
+    assert!(matches!(pledges::insert_pledge(&mut tx, &again).await, Err(StoreError::Conflict)));
+    tx.rollback().await.unwrap();
+
+    // A pledge to a tier that does not exist is refused.
+    let mut dangling = pledged[0].clone();
+    dangling.id = ids.next();
+    dangling.patron_id = creator_with_campaign(&store, &ids, "other").await.0;
+    dangling.tier_id = Some(TierId::from(42));
+    let mut tx = store.write().await.unwrap();
+    assert!(matches!(pledges::insert_pledge(&mut tx, &dangling).await, Err(StoreError::MissingReference)));
+    tx.rollback().await.unwrap();
+
+    // A negative amount never reaches the table, whatever a caller forgot to check.
+    let mut negative = dangling.clone();
+    negative.tier_id = None;
+    negative.amount_minor = -5;
+    let mut tx = store.write().await.unwrap();
+    assert!(matches!(pledges::insert_pledge(&mut tx, &negative).await, Err(StoreError::Refused(_))));
+    tx.rollback().await.unwrap();
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut tx = store.read().await.unwrap();
+    loop {
+        let page = pledges::pledges_of_campaign(&mut tx, campaign, after, 20).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|p| p.id);
+        seen.extend(page);
+    }
+    assert_eq!(seen.iter().map(|p| p.id).collect::<Vec<_>>(), pledged.iter().map(|p| p.id).collect::<Vec<_>>());
+    let first = &seen[0];
+    assert_eq!((first.amount_minor, first.pledge_cap_minor, first.patron_pays_fees), (100, Some(1000), true));
+    assert_eq!((first.vat_country.as_deref(), first.status.as_str()), (Some("BE"), "active"));
+    assert_eq!(first.payment_method(), pledged[0].payment_method_id);
+    let card = pledges::payment_method_by_id(&mut tx, first.payment_method().unwrap()).await.unwrap().unwrap();
+    assert_eq!((card.last4.as_str(), card.exp_month), ("4242", 12));
+    let address = pledges::address_by_id(&mut tx, first.address().unwrap()).await.unwrap().unwrap();
+    assert_eq!(address.country, "BE");
+    let current = pledges::current_pledge(&mut tx, first.patron_id, campaign).await.unwrap().unwrap();
+    assert_eq!(current.id, first.id);
+
+    let totals = campaigns::campaign_totals(&mut tx, campaign).await.unwrap();
+    assert_eq!(totals.patron_count, 45);
+    assert_eq!(totals.pledge_sum_minor, (100..145).sum::<i64>());
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn donations_round_trip(#[case] backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let ids = ids();
+    let (_, campaign) = creator_with_campaign(&store, &ids, "maker").await;
+    let donor = new_user(&ids, "donor@example.org", None);
+    insert(&store, &donor).await.unwrap();
+    let donation = DonationRow {
+        id: ids.next(),
+        donor_id: donor.id,
+        campaign_id: campaign,
+        amount_minor: 500,
+        currency: "EUR".into(),
+        message: "Thanks!".into(),
+        payment_method_id: None,
+        status: "succeeded".into(),
+        active_until: Some(now()),
+        created_at: now(),
+    };
+    let mut tx = store.write().await.unwrap();
+    pledges::insert_donation(&mut tx, &donation).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(pledges::donations_of_donor(&mut tx, campaign, donor.id).await.unwrap(), vec![donation]);
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn oauth_clients_and_api_keys_round_trip(#[case] backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let ids = ids();
+    let dev = new_user(&ids, "dev@example.org", None);
+    insert(&store, &dev).await.unwrap();
+
+    let client = oauth_clients::NewOAuthClient {
+        id: ids.next(),
+        client_id: "abcDEF123".into(),
+        owner_id: dev.id,
+        name: "My app".into(),
+        description: "Does things".into(),
+        icon_url: None,
+        secret_hash: vec![1; 32],
+        redirect_uris: vec!["https://app.example/cb".into(), "http://127.0.0.1/cb".into()],
+        created_at: now(),
+    };
+    let key = api_keys::NewApiKey {
+        id: ids.next(),
+        owner_id: dev.id,
+        name: "laptop".into(),
+        prefix: "mck_abcd".into(),
+        key_hash: vec![2; 32],
+        created_at: now(),
+    };
+    let mut tx = store.write().await.unwrap();
+    oauth_clients::insert_client(&mut tx, &client).await.unwrap();
+    api_keys::insert_api_key(&mut tx, &key).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.write().await.unwrap();
+    let row = oauth_clients::client_by_client_id(&mut tx, "abcDEF123").await.unwrap().unwrap();
+    assert_eq!((row.name.as_str(), row.owner_email.as_str(), row.secret_hash.clone()), ("My app", "dev@example.org", vec![1; 32]));
+    assert_eq!(oauth_clients::redirect_uris(&mut tx, row.id).await.unwrap(), client.redirect_uris);
+    assert!(oauth_clients::client_by_client_id(&mut tx, "ABCdef123").await.unwrap().is_none(), "client ids are exact");
+    assert!(oauth_clients::rotate_secret(&mut tx, row.id, &[3; 32], now()).await.unwrap());
+    assert_eq!(oauth_clients::list_clients(&mut tx, Some(dev.id)).await.unwrap()[0].secret_hash, vec![3; 32]);
+    assert_eq!(oauth_clients::list_clients(&mut tx, None).await.unwrap().len(), 1);
+
+    let found = api_keys::api_key_by_hash(&mut tx, &[2; 32]).await.unwrap().unwrap();
+    assert_eq!((found.id, found.prefix.as_str(), found.revoked_at), (key.id, "mck_abcd", None));
+    assert!(api_keys::api_key_by_hash(&mut tx, &[9; 32]).await.unwrap().is_none());
+    assert!(api_keys::revoke_api_key(&mut tx, key.id, now()).await.unwrap());
+    assert!(!api_keys::revoke_api_key(&mut tx, key.id, now()).await.unwrap(), "revoking twice changes nothing");
+    assert!(api_keys::list_api_keys(&mut tx, None).await.unwrap()[0].revoked_at.is_some());
+    let duplicate = api_keys::NewApiKey { id: ids.next(), ..key.clone() };
+    assert!(matches!(api_keys::insert_api_key(&mut tx, &duplicate).await, Err(StoreError::Conflict)));
+}
