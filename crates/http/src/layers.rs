@@ -3,12 +3,12 @@
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::body::Body;
 use axum::http::{HeaderName, Request, Response, StatusCode};
 use axum::response::IntoResponse;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -36,9 +36,7 @@ pub fn apply(router: Router, options: &HttpOptions) -> Router {
             )
         })
         .on_request(())
-        .on_response(|response: &Response<Body>, latency: Duration, _span: &Span| {
-            tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "served");
-        })
+        .on_response(LogResponse)
         .on_failure(());
 
     router.layer(
@@ -49,7 +47,8 @@ pub fn apply(router: Router, options: &HttpOptions) -> Router {
             .layer(trace)
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, options.request_timeout))
-            .layer(RequestBodyLimitLayer::new(options.max_body_bytes)),
+            // Extractors refuse larger bodies with 413.
+            .layer(DefaultBodyLimit::max(options.max_body_bytes)),
     )
 }
 
@@ -60,4 +59,14 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response<B
         axum::Json(serde_json::json!({ "error": "server_error", "error_description": "internal error" })),
     )
         .into_response()
+}
+
+/// One line per response, inside the request's span (so it carries the request id).
+#[derive(Clone, Copy)]
+struct LogResponse;
+
+impl<B> tower_http::trace::OnResponse<B> for LogResponse {
+    fn on_response(self, response: &Response<B>, latency: Duration, _span: &Span) {
+        tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "served");
+    }
 }

@@ -1,1 +1,136 @@
+//! The `maecenas` binary as a library: [`App::build`] does everything `serve`
+//! does before accepting connections, and [`App::run`] serves until told to
+//! stop. Integration tests run the very same code on 127.0.0.1:0.
 
+pub mod admin;
+pub mod cli;
+pub mod config;
+pub mod logging;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use maecenas_domain::{MAX_NODE_ID, SnowflakeGenerator};
+use maecenas_http::{AppState, HttpOptions};
+use maecenas_services::{Services, SystemClock};
+use maecenas_store::{ConnectOptions, Store};
+use tokio::net::TcpListener;
+
+pub use config::Config;
+
+/// A server that is listening, migrated and ready to serve.
+pub struct App {
+    services: Services,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    config: Config,
+}
+
+impl App {
+    /// Binds the port first (an occupied port fails fast, before any
+    /// database work), then opens and migrates the database.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let started = Instant::now();
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let local_addr = listener.local_addr().context("reading the listening address")?;
+        let services = open_services(&config).await?;
+        tracing::info!(
+            backend = services.store().backend().name(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "database ready"
+        );
+        Ok(App { services, listener, local_addr, config })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests
+    /// finish for up to the configured grace period.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let state = AppState { services: self.services.clone() };
+        let options = HttpOptions { request_timeout: self.config.request_timeout, max_body_bytes: self.config.max_body_bytes };
+        let router = maecenas_http::router(state, &options);
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(self.listener, router).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections, finishing in-flight requests");
+            let _ = stopping_tx.send(());
+        });
+        let grace = self.config.shutdown_grace;
+        let server = tokio::spawn(async move { server.await });
+        tokio::pin!(server);
+        let outcome = tokio::select! {
+            result = &mut server => result,
+            () = async {
+                // Only once shutdown began does the grace period start.
+                if stopping_rx.await.is_ok() {
+                    tokio::time::sleep(grace).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            } => {
+                tracing::warn!(grace_secs = grace.as_secs(), "grace period over: dropping requests still in flight");
+                server.abort();
+                Ok(Ok(()))
+            }
+        };
+        self.services.store().close().await;
+        outcome.context("server task")?.context("serving HTTP")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Opens the database, applies migrations and wires the use cases.
+pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
+    let options = ConnectOptions { max_connections: config.db_max_connections, ..ConnectOptions::default() };
+    let store = Store::connect(&config.database_url, &options).await?;
+    let report = store.migrate().await?;
+    if !report.applied_now.is_empty() {
+        tracing::info!(applied = ?report.applied_now, "applied database migrations");
+    }
+    let node = config.node_id.unwrap_or_else(random_node_id);
+    let ids = Arc::new(SnowflakeGenerator::new(node)?);
+    Ok(Services::new(store, ids, Arc::new(SystemClock)))
+}
+
+/// Without a configured node id, pick one at random: processes sharing a
+/// database then collide only by bad luck rather than always (see README).
+fn random_node_id() -> u32 {
+    let mut bytes = [0u8; 2];
+    let _ = getrandom::fill(&mut bytes);
+    u32::from(u16::from_le_bytes(bytes) & MAX_NODE_ID)
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

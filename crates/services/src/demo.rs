@@ -75,7 +75,7 @@ impl Services {
             oauth_clients::rotate_secret(&mut tx, client.id, &client_secret.hash, now).await?;
             insert_demo_key(self, &mut tx, creator.id, &api_key, now).await?;
             tx.commit().await?;
-            return Ok(self.demo_access(false, creator.id, campaign, client.client_id, client_secret, api_key));
+            return Ok(self.demo_access(false, creator.id, campaign.id, client.client_id, client_secret, api_key));
         }
 
         let node = self.ids.node();

@@ -35,7 +35,11 @@ impl Services {
     }
 
     /// Whether the database answers (for `/readyz`).
+    /// Answers within two seconds even when the database hangs.
     pub async fn database_ready(&self) -> Result<(), ServiceError> {
-        self.store.ping().await.map_err(ServiceError::from)
+        match tokio::time::timeout(std::time::Duration::from_secs(2), self.store.ping()).await {
+            Ok(result) => result.map_err(ServiceError::from),
+            Err(_) => Err(ServiceError::Internal(anyhow::anyhow!("database ping timed out"))),
+        }
     }
 }

@@ -1,0 +1,343 @@
+//! `maecenas admin ...` and `maecenas migrate`: operator commands. Their
+//! shape is part of the product (operators script them), so every command
+//! takes `--json` and prints exactly one JSON document on stdout.
+
+use std::net::SocketAddr;
+
+use clap::Subcommand;
+use maecenas_services::accounts::NewAccount;
+use maecenas_services::demo::DemoAccess;
+use maecenas_services::developers::NewClient;
+use maecenas_store::api_keys::ApiKeyRow;
+use maecenas_store::users::UserRow;
+use maecenas_store::{ConnectOptions, Store};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::cli::Failure;
+use crate::{Config, open_services};
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Users: patrons, creators, operators
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// OAuth clients of integrating developers
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// Personal API keys (`Authorization: <key>`)
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user
+    Create {
+        #[arg(long)]
+        email: String,
+        /// At least 8 characters
+        #[arg(long)]
+        password: String,
+        /// Public handle (Sponsus unique_url, Patreon vanity, creator page /USERNAME)
+        #[arg(long)]
+        username: Option<String>,
+        #[arg(long, default_value = "")]
+        first_name: String,
+        #[arg(long, default_value = "")]
+        last_name: String,
+        /// The user is a creator (may publish a campaign)
+        #[arg(long)]
+        creator: bool,
+        /// The user is a platform operator
+        #[arg(long)]
+        admin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List users, oldest first
+    List {
+        /// Most users to list
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register an OAuth client; prints its client_id and client_secret (shown once)
+    Create {
+        /// Email of the developer who owns it
+        #[arg(long)]
+        owner: String,
+        #[arg(long)]
+        name: String,
+        /// Where the browser is sent after consent (https, or http on loopback); repeatable
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[arg(long)]
+        icon_url: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List OAuth clients
+    List {
+        /// Only this developer's clients
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace a client's secret; the old one stops working at once
+    RotateSecret {
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a personal API key; prints the key (shown once)
+    Create {
+        /// Email of the user the key acts as
+        #[arg(long)]
+        owner: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List API keys (never the keys themselves: only their prefixes)
+    List {
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(config: &Config, command: AdminCommand) -> Result<(), Failure> {
+    let services = open_services(config).await?;
+    let result = match command {
+        AdminCommand::User { command } => match command {
+            UserCommand::Create { email, password, username, first_name, last_name, creator, admin, json } => {
+                let user = services
+                    .create_user(NewAccount { email, password, username, first_name, last_name, is_creator: creator, is_admin: admin })
+                    .await?;
+                output(json, user_json(&user), || format!("created user {} <{}>", user.id, user.email));
+                Ok(())
+            }
+            UserCommand::List { limit, json } => {
+                let users = services.list_users(None, limit).await?;
+                let docs: Vec<Value> = users.iter().map(user_json).collect();
+                output(json, Value::Array(docs), || {
+                    users
+                        .iter()
+                        .map(|u| {
+                            let roles = [(u.is_creator, "creator"), (u.is_admin, "admin"), (u.is_suspended, "suspended"), (u.is_deleted, "deleted")]
+                                .iter()
+                                .filter(|(on, _)| *on)
+                                .map(|(_, name)| *name)
+                                .collect::<Vec<_>>()
+                                .join(",");
+                            format!("{}\t{}\t{}\t{}", u.id, u.email, u.username.as_deref().unwrap_or("-"), roles)
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                });
+                Ok(())
+            }
+        },
+        AdminCommand::Client { command } => match command {
+            ClientCommand::Create { owner, name, redirect_uris, description, icon_url, json } => {
+                let created = services
+                    .create_oauth_client(NewClient { owner_email: owner, name, description, icon_url, redirect_uris })
+                    .await?;
+                let doc = json!({
+                    "client_id": created.client.client_id,
+                    "client_secret": created.client_secret.plaintext,
+                    "name": created.client.name,
+                    "owner": created.client.owner_email,
+                    "redirect_uris": created.redirect_uris,
+                    "created_at": rfc3339(created.client.created_at),
+                });
+                output(json, doc, || {
+                    format!(
+                        "client_id:     {}\nclient_secret: {}\n(the secret is shown only now; store it safely)",
+                        created.client.client_id, created.client_secret.plaintext
+                    )
+                });
+                Ok(())
+            }
+            ClientCommand::List { owner, json } => {
+                let clients = services.list_oauth_clients(owner.as_deref()).await?;
+                let docs: Vec<Value> = clients
+                    .iter()
+                    .map(|c| {
+                        json!({
+                            "client_id": c.client.client_id,
+                            "name": c.client.name,
+                            "description": c.client.description,
+                            "owner": c.client.owner_email,
+                            "redirect_uris": c.redirect_uris,
+                            "created_at": rfc3339(c.client.created_at),
+                            "secret_rotated_at": rfc3339(c.client.secret_rotated_at),
+                        })
+                    })
+                    .collect();
+                output(json, Value::Array(docs), || {
+                    clients
+                        .iter()
+                        .map(|c| format!("{}\t{}\t{}\t{}", c.client.client_id, c.client.name, c.client.owner_email, c.redirect_uris.join(" ")))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                });
+                Ok(())
+            }
+            ClientCommand::RotateSecret { client_id, json } => {
+                let secret = services.rotate_client_secret(&client_id).await?;
+                output(json, json!({ "client_id": client_id, "client_secret": secret.plaintext }), || {
+                    format!("client_secret: {}\n(the old secret no longer works)", secret.plaintext)
+                });
+                Ok(())
+            }
+        },
+        AdminCommand::ApiKey { command } => match command {
+            ApiKeyCommand::Create { owner, name, json } => {
+                let created = services.create_api_key(&owner, &name).await?;
+                let mut doc = api_key_json(&created.key);
+                doc["key"] = Value::String(created.plaintext.plaintext.clone());
+                output(json, doc, || {
+                    format!("key: {}\n(the key is shown only now; send it as `Authorization: <key>`)", created.plaintext.plaintext)
+                });
+                Ok(())
+            }
+            ApiKeyCommand::List { owner, json } => {
+                let keys = services.list_api_keys(owner.as_deref()).await?;
+                let docs: Vec<Value> = keys.iter().map(api_key_json).collect();
+                output(json, Value::Array(docs), || {
+                    keys.iter()
+                        .map(|k| {
+                            let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                            format!("{}\t{}…\t{}\t{}\t{}", k.id, k.prefix, k.name, k.owner_email, state)
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                });
+                Ok(())
+            }
+        },
+    };
+    services.store().close().await;
+    result
+}
+
+/// `maecenas migrate`: only the schema; nothing else is opened.
+pub async fn migrate(config: &Config, json: bool) -> Result<(), Failure> {
+    let options = ConnectOptions { max_connections: 1, ..ConnectOptions::default() };
+    let store = Store::connect(&config.database_url, &options).await.map_err(anyhow::Error::from)?;
+    let report = store.migrate().await.map_err(anyhow::Error::from)?;
+    store.close().await;
+    let doc = json!({
+        "backend": store.backend().name(),
+        "applied": report.applied_now,
+        "current_version": report.current,
+    });
+    output(json, doc, || match report.applied_now.len() {
+        0 => format!("database is up to date (version {})", report.current.unwrap_or(0)),
+        n => format!("applied {n} migration(s); database is at version {}", report.current.unwrap_or(0)),
+    });
+    Ok(())
+}
+
+pub fn print_demo_access(access: &DemoAccess, address: SocketAddr) {
+    let base = format!("http://{address}");
+    let seeded = if access.newly_seeded {
+        format!("seeded demo data: 1 creator, 3 tiers, 2 goals, 12 creations, {} patrons with pledges", access.patrons)
+    } else {
+        "demo data already present; minted a fresh client secret and API key".to_owned()
+    };
+    println!(
+        "\
+== Maecenas demo ==
+{seeded}
+Demo accounts use the password {password:?} (sample data: do not expose this server).
+  creator: {creator} (username {username}, user id {creator_id}, campaign id {campaign_id})
+  patron:  {patron} (and patron002 … patron{last:03})
+OAuth client (redirect URI {redirect}):
+  client_id:     {client_id}
+  client_secret: {client_secret}
+API key of the creator (send as `Authorization: <key>`):
+  {api_key}
+Try:
+  curl {base}/healthz
+  curl {base}/readyz
+",
+        password = access.password,
+        creator = access.creator_email,
+        username = access.creator_username,
+        creator_id = access.creator_id,
+        campaign_id = access.campaign_id,
+        patron = access.patron_email_example,
+        last = access.patrons,
+        redirect = access.redirect_uri,
+        client_id = access.client_id,
+        client_secret = access.client_secret,
+        api_key = access.api_key,
+    );
+}
+
+fn output(json: bool, doc: Value, human: impl FnOnce() -> String) {
+    if json {
+        println!("{doc}");
+    } else {
+        let text = human();
+        if !text.is_empty() {
+            println!("{text}");
+        }
+    }
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+fn user_json(u: &UserRow) -> Value {
+    json!({
+        "id": u.id.to_string(),
+        "email": u.email,
+        "username": u.username,
+        "first_name": u.first_name,
+        "last_name": u.last_name,
+        "status": u.status,
+        "is_creator": u.is_creator,
+        "is_admin": u.is_admin,
+        "is_suspended": u.is_suspended,
+        "is_deleted": u.is_deleted,
+        "created_at": rfc3339(u.created_at),
+    })
+}
+
+fn api_key_json(k: &ApiKeyRow) -> Value {
+    json!({
+        "id": k.id.to_string(),
+        "name": k.name,
+        "prefix": k.prefix,
+        "owner": k.owner_email,
+        "created_at": rfc3339(k.created_at),
+        "last_used_at": k.last_used_at.map(rfc3339),
+        "revoked_at": k.revoked_at.map(rfc3339),
+    })
+}

@@ -1,0 +1,109 @@
+//! The command line: `maecenas serve | migrate | admin ...`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use maecenas_services::ServiceError;
+
+use crate::admin::AdminCommand;
+use crate::config::{CommonArgs, Config, ServeArgs};
+use crate::{App, admin, logging, shutdown_signal};
+
+#[derive(Debug, Parser)]
+#[command(name = "maecenas", version, about = "A self-hostable creator-sponsorship platform")]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (and, as they land, its background workers)
+    Serve(ServeArgs),
+    /// Apply database migrations and exit
+    Migrate {
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Operator commands: users, OAuth clients, API keys
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+/// A failure to report: one line on stderr and an exit code scripts can test.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+/// Exit codes (also in the README): 1 failure, 2 bad usage or input,
+/// 3 already exists, 4 not found.
+impl From<ServiceError> for Failure {
+    fn from(err: ServiceError) -> Self {
+        let code = match &err {
+            ServiceError::Invalid { .. } => 2,
+            ServiceError::Conflict(_) => 3,
+            ServiceError::NotFound(_) => 4,
+            ServiceError::Forbidden | ServiceError::Internal(_) => 1,
+        };
+        let message = match err {
+            // The operator may see the cause; an API client would not.
+            ServiceError::Internal(inner) => format!("{inner:#}"),
+            other => other.to_string(),
+        };
+        Failure { code, message }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(err: anyhow::Error) -> Self {
+        match err.downcast::<ServiceError>() {
+            Ok(service) => service.into(),
+            Err(err) => Failure { code: 1, message: format!("{err:#}") },
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    let serve_args = match &cli.command {
+        Command::Serve(args) => args.clone(),
+        _ => ServeArgs::default(),
+    };
+    let result = async {
+        let config = Config::resolve(&cli.common, &serve_args)?;
+        logging::init(config.log_format, &config.log_level)?;
+        match cli.command {
+            Command::Serve(args) => serve(config, args.demo).await,
+            Command::Migrate { json } => admin::migrate(&config, json).await,
+            Command::Admin { command } => admin::run(&config, command).await,
+        }
+    }
+    .await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("maecenas: error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
+    let app = App::build(config).await?;
+    let address = app.local_addr();
+    if demo {
+        let access = app.services().seed_demo().await?;
+        admin::print_demo_access(&access, address);
+    }
+    // Scripts and tests read this line to learn the port (with --listen ADDR:0).
+    println!("maecenas listening on http://{address}");
+    tracing::info!(%address, "listening");
+    app.run(shutdown_signal()).await?;
+    Ok(())
+}

@@ -1,0 +1,249 @@
+//! Configuration: flags, then environment variables, then an optional TOML
+//! file, then defaults, in that order of precedence. Flags and environment
+//! variables are read by clap (see `cli.rs`); this module merges them with the
+//! file and the defaults into one [`Config`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_CONFIG_FILE: &str = "maecenas.toml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Settings every subcommand shares, as given on the command line or in the
+/// environment (`None`: not given there).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CommonArgs {
+    /// TOML configuration file [default: ./maecenas.toml if it exists]
+    #[arg(long, env = "MAECENAS_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of the embedded SQLite database [default: ./data]
+    #[arg(long, env = "MAECENAS_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite:PATH or postgres://USER@HOST/DB [default: sqlite:DATA_DIR/maecenas.db]
+    #[arg(long, env = "DATABASE_URL", global = true, value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Snowflake node id, 0-1023, distinct for each process sharing a database [default: random]
+    #[arg(long, env = "MAECENAS_NODE_ID", global = true, value_name = "N")]
+    pub node_id: Option<u32>,
+    /// Log line format [default: text]
+    #[arg(long, env = "MAECENAS_LOG_FORMAT", global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter, as in RUST_LOG (`info`, `maecenas=debug,sqlx=warn`) [default: info]
+    #[arg(long, env = "MAECENAS_LOG", global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// Largest database connection pool [default: 10]
+    #[arg(long, env = "MAECENAS_DB_MAX_CONNECTIONS", global = true, value_name = "N")]
+    pub db_max_connections: Option<u32>,
+}
+
+/// Settings only `serve` reads.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:8080]
+    #[arg(long, env = "MAECENAS_LISTEN", value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+    /// Public base URL, used in links the API returns [default: http://LISTEN]
+    #[arg(long, env = "MAECENAS_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT [default: 30]
+    #[arg(long, env = "MAECENAS_SHUTDOWN_GRACE", value_name = "SECONDS")]
+    pub shutdown_grace: Option<u64>,
+    /// Seconds before a request is answered 408 [default: 30]
+    #[arg(long, env = "MAECENAS_REQUEST_TIMEOUT", value_name = "SECONDS")]
+    pub request_timeout: Option<u64>,
+    /// Largest request body accepted, in bytes [default: 1048576]
+    #[arg(long, env = "MAECENAS_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Seed demo data (a creator, tiers, goals, patrons, an OAuth client, an API key) and print how to use it
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// The file: every key optional, unknown keys refused (a typo must not be silently ignored).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    node_id: Option<u32>,
+    log_format: Option<LogFormat>,
+    log_level: Option<String>,
+    db_max_connections: Option<u32>,
+    listen: Option<String>,
+    public_url: Option<String>,
+    shutdown_grace: Option<u64>,
+    request_timeout: Option<u64>,
+    max_body_bytes: Option<usize>,
+}
+
+/// The resolved configuration.
+#[derive(Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub node_id: Option<u32>,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub db_max_connections: u32,
+    pub listen: SocketAddr,
+    pub public_url: Option<String>,
+    pub shutdown_grace: Duration,
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
+}
+
+impl std::fmt::Debug for Config {
+    /// The database URL may hold a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("node_id", &self.node_id)
+            .field("log_format", &self.log_format)
+            .field("log_level", &self.log_level)
+            .field("db_max_connections", &self.db_max_connections)
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` -> `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Config {
+    /// Merges flags/environment (already in `common` and `serve`), the file, and defaults.
+    pub fn resolve(common: &CommonArgs, serve: &ServeArgs) -> anyhow::Result<Config> {
+        let file = load_file(common.config.as_deref())?;
+        let data_dir = common.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = common
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite:{}", data_dir.join("maecenas.db").display()));
+        let listen_text = serve.listen.clone().or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen: SocketAddr = listen_text
+            .parse()
+            .with_context(|| format!("--listen {listen_text:?} is not an ADDRESS:PORT such as 127.0.0.1:8080"))?;
+        let node_id = common.node_id.or(file.node_id);
+        if let Some(node) = node_id
+            && node > u32::from(maecenas_domain::MAX_NODE_ID)
+        {
+            bail!("node id {node} is out of range: it must be 0 to {}", maecenas_domain::MAX_NODE_ID);
+        }
+        let db_max_connections = common.db_max_connections.or(file.db_max_connections).unwrap_or(10);
+        if db_max_connections == 0 {
+            bail!("db_max_connections must be at least 1");
+        }
+        Ok(Config {
+            data_dir,
+            database_url,
+            node_id,
+            log_format: common.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
+            log_level: common.log_level.clone().or(file.log_level).unwrap_or_else(|| "info".to_owned()),
+            db_max_connections,
+            listen,
+            public_url: serve.public_url.clone().or(file.public_url),
+            shutdown_grace: Duration::from_secs(serve.shutdown_grace.or(file.shutdown_grace).unwrap_or(30)),
+            request_timeout: Duration::from_secs(serve.request_timeout.or(file.request_timeout).unwrap_or(30).max(1)),
+            max_body_bytes: serve.max_body_bytes.or(file.max_body_bytes).unwrap_or(1024 * 1024),
+        })
+    }
+
+    /// A configuration with every default, for tests and embedding.
+    pub fn for_database(database_url: impl Into<String>) -> Config {
+        let mut config = Config::resolve(&CommonArgs::default(), &ServeArgs::default()).expect("defaults are valid");
+        config.database_url = database_url.into();
+        config
+    }
+}
+
+fn load_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
+    let path = match explicit {
+        Some(path) => path.to_path_buf(),
+        None => {
+            let default = PathBuf::from(DEFAULT_CONFIG_FILE);
+            if !default.exists() {
+                return Ok(FileConfig::default());
+            }
+            default
+        }
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        // toml's message spans several lines with a source excerpt; keep one line.
+        let message = e.message().to_owned();
+        let location = e
+            .span()
+            .map(|span| {
+                let line = text[..span.start].matches('\n').count() + 1;
+                format!(" (line {line})")
+            })
+            .unwrap_or_default();
+        anyhow::anyhow!("the configuration file {} is not valid{location}: {message}", path.display())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://u:hunter2@db:5432/x"), "postgres://u:***@db:5432/x");
+        assert_eq!(redact_url("postgres://u@db/x"), "postgres://u@db/x");
+        assert_eq!(redact_url("sqlite:data/maecenas.db"), "sqlite:data/maecenas.db");
+        let config = Config::for_database("postgres://u:hunter2@db/x");
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn flags_outrank_the_file_which_outranks_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9999\"\nnode_id = 3\ndata_dir = \"/srv/m\"\n").unwrap();
+        let common = CommonArgs { config: Some(file), node_id: Some(7), ..Default::default() };
+        let config = Config::resolve(&common, &ServeArgs::default()).unwrap();
+        assert_eq!(config.node_id, Some(7), "flag or env wins over the file");
+        assert_eq!(config.listen.port(), 9999, "file wins over the default");
+        assert_eq!(config.database_url, "sqlite:/srv/m/maecenas.db", "the database follows the data dir");
+        assert_eq!(config.log_format, LogFormat::Text, "default when nobody says");
+    }
+
+    #[test]
+    fn a_typo_in_the_file_is_an_error_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:1\"\nlisten_adress = 1\n").unwrap();
+        let common = CommonArgs { config: Some(file), ..Default::default() };
+        let err = Config::resolve(&common, &ServeArgs::default()).unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("listen_adress"), "{err}");
+        assert!(!err.contains('\n'), "one line: {err}");
+    }
+}
