@@ -12,6 +12,8 @@ use serde::Deserialize;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_CONFIG_FILE: &str = "maecenas.toml";
+/// sqlx logs PostgreSQL notices ("relation already exists, skipping") at info.
+pub const DEFAULT_LOG_LEVEL: &str = "info,sqlx=warn";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -39,7 +41,7 @@ pub struct CommonArgs {
     /// Log line format [default: text]
     #[arg(long, env = "MAECENAS_LOG_FORMAT", global = true, value_enum)]
     pub log_format: Option<LogFormat>,
-    /// Log filter, as in RUST_LOG (`info`, `maecenas=debug,sqlx=warn`) [default: info]
+    /// Log filter, as in RUST_LOG (`info`, `maecenas=debug,sqlx=warn`) [default: info,sqlx=warn]
     #[arg(long, env = "MAECENAS_LOG", global = true, value_name = "FILTER")]
     pub log_level: Option<String>,
     /// Largest database connection pool [default: 10]
@@ -165,7 +167,7 @@ impl Config {
             database_url,
             node_id,
             log_format: common.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
-            log_level: common.log_level.clone().or(file.log_level).unwrap_or_else(|| "info".to_owned()),
+            log_level: common.log_level.clone().or(file.log_level).unwrap_or_else(|| DEFAULT_LOG_LEVEL.to_owned()),
             db_max_connections,
             listen,
             public_url: serve.public_url.clone().or(file.public_url),

@@ -2,6 +2,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use backon::{ConstantBuilder, Retryable};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
@@ -178,12 +179,18 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
     let cannot_open = |e: sqlx::Error| {
         StoreError::Config(format!("cannot open the SQLite database {}: {e}", path.display()))
     };
-    let writer = SqlitePoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(options.acquire_timeout.max(Duration::from_secs(30)))
-        .connect_with(base.clone())
-        .await
-        .map_err(cannot_open)?;
+    // Two processes creating the same file at once race to switch it to WAL,
+    // which needs a lock the busy timeout does not wait for: try again.
+    let writer = (|| {
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(options.acquire_timeout.max(Duration::from_secs(30)))
+            .connect_with(base.clone())
+    })
+    .retry(ConstantBuilder::default().with_delay(Duration::from_millis(50)).with_max_times(100))
+    .when(is_busy)
+    .await
+    .map_err(cannot_open)?;
     // Readers open lazily: the writer has created the file by now, and a
     // read-only connection cannot create it.
     let reader = SqlitePoolOptions::new()
@@ -210,6 +217,11 @@ async fn connect_postgres(url: &str, options: &ConnectOptions) -> Result<Store, 
         .await
         .map_err(|e| StoreError::Config(format!("cannot connect to PostgreSQL at {target}: {}", describe(&e))))?;
     Ok(Store { pools: Pools::Postgres(pool) })
+}
+
+fn is_busy(err: &sqlx::Error) -> bool {
+    // SQLITE_BUSY (5) and its extended codes (5 + n * 256).
+    matches!(err, sqlx::Error::Database(db) if db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5))
 }
 
 /// sqlx's own text for a timeout says nothing about why; say it.

@@ -1,0 +1,8 @@
+//! The integration test binary: the real server on 127.0.0.1:0, over HTTP,
+//! on SQLite and on PostgreSQL. One module per capability.
+
+mod admin_cli;
+mod health;
+mod operations;
+mod proxy;
+mod support;

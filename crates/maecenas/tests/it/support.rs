@@ -1,0 +1,174 @@
+//! Starting Maecenas for a test: in-process through the same `App::build`
+//! that `maecenas serve` runs, or as the real binary.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use maecenas::{App, Config};
+pub use maecenas_testkit::{Backend, TestDb};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The server running inside the test process on a fresh database.
+pub struct TestApp {
+    /// Kept so the database outlives the server.
+    _db: TestDb,
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let db = TestDb::new(backend).await;
+        let mut config = Config::for_database(db.url());
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.node_id = Some(1);
+        // Binding happens inside build, before it returns: no sleep needed.
+        let app = App::build(config).await.expect("the server starts");
+        let addr = app.local_addr();
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run(async move {
+            let _ = stop.await;
+        }));
+        TestApp { _db: db, addr, http: reqwest::Client::new(), shutdown: Some(shutdown), task: Some(task) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.expect("request reaches the server")
+    }
+
+    /// Stops the server the way SIGTERM does and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server stops cleanly");
+        }
+    }
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_maecenas")
+}
+
+/// The real binary, with none of the developer's own Maecenas settings leaking in.
+pub fn maecenas(cwd: &Path) -> Command {
+    let mut command = Command::new(binary());
+    command.current_dir(cwd).kill_on_drop(true).stdin(Stdio::null());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("MAECENAS_") || key == "DATABASE_URL" || key == "RUST_LOG" {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// A `maecenas serve` process, started and listening.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub stdout_lines: Vec<String>,
+    pub stderr_path: PathBuf,
+}
+
+impl Server {
+    /// Starts `command` (a `serve` with `--listen 127.0.0.1:0`) and waits for
+    /// the line that names its address.
+    pub async fn start(mut command: Command, stderr_path: PathBuf) -> Server {
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        command.stdout(Stdio::piped()).stderr(Stdio::from(stderr));
+        let mut child = command.spawn().expect("spawn maecenas");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut stdout_lines = Vec::new();
+        let addr = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                stdout_lines.push(line.clone());
+                if let Some(rest) = line.strip_prefix("maecenas listening on http://") {
+                    return rest.parse::<SocketAddr>().unwrap();
+                }
+            }
+            panic!(
+                "maecenas exited before listening; stderr:\n{}",
+                std::fs::read_to_string(&stderr_path).unwrap_or_default()
+            );
+        })
+        .await
+        .expect("maecenas starts within 30 s");
+        // Keep draining stdout so the process never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Server { child, addr, stdout_lines, stderr_path }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("running").to_string();
+        let status = std::process::Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap();
+        assert!(status.success());
+    }
+
+    pub async fn wait(&mut self) -> ExitStatus {
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.expect("exits in time").unwrap()
+    }
+}
+
+/// The result of a command that ran to its end.
+pub struct Ran {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+
+    /// The failure rule: one line on stderr, a non-zero exit, no panic, no backtrace.
+    pub fn assert_clean_failure(&self, needle: &str) {
+        assert!(!self.status.success(), "expected failure, got success; stdout: {}", self.stdout);
+        let stderr = self.stderr.trim_end();
+        assert_eq!(stderr.lines().count(), 1, "exactly one line on stderr, got:\n{stderr}");
+        assert!(stderr.starts_with("maecenas: error: "), "{stderr}");
+        assert!(stderr.contains(needle), "stderr should mention {needle:?}: {stderr}");
+        for bad in ["panicked", "backtrace", "RUST_BACKTRACE", "internal error"] {
+            assert!(!stderr.contains(bad), "{stderr}");
+        }
+    }
+}
+
+pub async fn run(mut command: Command) -> Ran {
+    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("the command ends within 60 s")
+        .expect("spawn maecenas");
+    Ran {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Runs `maecenas ARGS` against the test database.
+pub async fn admin(db: &TestDb, args: &[&str]) -> Ran {
+    let mut command = maecenas(db.dir());
+    command.env("DATABASE_URL", db.url()).env("MAECENAS_LOG", "warn").args(args);
+    run(command).await
+}
