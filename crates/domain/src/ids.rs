@@ -56,14 +56,20 @@ impl SnowflakeGenerator {
     /// The next id; blocks for at most a millisecond when this millisecond's
     /// sequence (at least 2048 ids) is used up.
     pub fn next_raw(&self) -> i64 {
-        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         loop {
             // A clock that steps backwards must not produce an id twice:
             // keep counting in the last millisecond we used.
             let now = now_ms().max(state.last_ms);
             if now > state.last_ms {
                 let start = random_sequence_start();
-                *state = SequenceState { last_ms: now, sequence: start };
+                *state = SequenceState {
+                    last_ms: now,
+                    sequence: start,
+                };
                 return compose(now, self.node, start);
             }
             if state.sequence < SEQUENCE_MASK {
@@ -106,7 +112,11 @@ fn compose(ms: u64, node: u16, sequence: u16) -> i64 {
 /// (their ids must sort by their own dates). The caller keeps `(unix_ms,
 /// node, sequence)` unique; [`SnowflakeGenerator`] only mints for "now".
 pub fn snowflake_at(unix_ms: u64, node: u16, sequence: u16) -> i64 {
-    compose(unix_ms.saturating_sub(EPOCH_MS), node & MAX_NODE_ID, sequence & SEQUENCE_MASK)
+    compose(
+        unix_ms.saturating_sub(EPOCH_MS),
+        node & MAX_NODE_ID,
+        sequence & SEQUENCE_MASK,
+    )
 }
 
 /// The Unix time in milliseconds at which a snowflake was minted.
@@ -205,28 +215,46 @@ mod tests {
     #[test]
     fn id_carries_its_creation_time() {
         let generator = SnowflakeGenerator::new(0).unwrap();
-        let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let before = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
         let id = generator.next_raw();
-        let after = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let after = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
         let minted = snowflake_unix_ms(id);
-        assert!(before <= minted && minted <= after, "{before} <= {minted} <= {after}");
+        assert!(
+            before <= minted && minted <= after,
+            "{before} <= {minted} <= {after}"
+        );
     }
 
     #[test]
     fn back_dated_ids_decode_to_their_parts() {
         let id = snowflake_at(1_557_425_238_978, 5, 77);
-        assert_eq!((snowflake_unix_ms(id), snowflake_node(id)), (1_557_425_238_978, 5));
+        assert_eq!(
+            (snowflake_unix_ms(id), snowflake_node(id)),
+            (1_557_425_238_978, 5)
+        );
     }
 
     #[test]
     fn node_id_is_bounded() {
-        assert_eq!(SnowflakeGenerator::new(1024).unwrap_err(), NodeIdOutOfRange(1024));
+        assert_eq!(
+            SnowflakeGenerator::new(1024).unwrap_err(),
+            NodeIdOutOfRange(1024)
+        );
         assert_eq!(SnowflakeGenerator::new(1023).unwrap().node(), 1023);
     }
 
     #[test]
     fn ids_parse_only_from_plain_decimal() {
-        assert_eq!("1737920327297667072".parse::<UserId>(), Ok(UserId(1737920327297667072)));
+        assert_eq!(
+            "1737920327297667072".parse::<UserId>(),
+            Ok(UserId(1737920327297667072))
+        );
         for bad in ["", "-1", "+1", " 1", "1e3", "abc", "99999999999999999999"] {
             assert_eq!(bad.parse::<UserId>(), Err(InvalidId), "{bad:?}");
         }

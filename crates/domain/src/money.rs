@@ -80,13 +80,19 @@ impl Money {
 
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let minor = self.minor.checked_add(other.minor).ok_or(MoneyError::Overflow)?;
+        let minor = self
+            .minor
+            .checked_add(other.minor)
+            .ok_or(MoneyError::Overflow)?;
         Ok(Money { minor, ..self })
     }
 
     pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let minor = self.minor.checked_sub(other.minor).ok_or(MoneyError::Overflow)?;
+        let minor = self
+            .minor
+            .checked_sub(other.minor)
+            .ok_or(MoneyError::Overflow)?;
         Ok(Money { minor, ..self })
     }
 
@@ -144,17 +150,32 @@ mod tests {
     fn display_is_exact() {
         assert_eq!(Money::new(1250, Currency::USD).to_string(), "12.50 USD");
         assert_eq!(Money::new(-5, Currency::EUR).to_string(), "-0.05 EUR");
-        assert_eq!(Money::new(500, "JPY".parse().unwrap()).to_string(), "500 JPY");
-        assert_eq!(Money::new(i64::MIN, Currency::USD).to_string(), "-92233720368547758.08 USD");
+        assert_eq!(
+            Money::new(500, "JPY".parse().unwrap()).to_string(),
+            "500 JPY"
+        );
+        assert_eq!(
+            Money::new(i64::MIN, Currency::USD).to_string(),
+            "-92233720368547758.08 USD"
+        );
     }
 
     #[test]
     fn currencies_do_not_mix_and_overflow_is_an_error() {
         let usd = Money::new(1, Currency::USD);
         let eur = Money::new(1, Currency::EUR);
-        assert_eq!(usd.checked_add(eur), Err(MoneyError::CurrencyMismatch(Currency::USD, Currency::EUR)));
-        assert_eq!(Money::new(i64::MAX, Currency::USD).checked_add(usd), Err(MoneyError::Overflow));
-        assert_eq!(Money::non_negative(-1, Currency::USD), Err(MoneyError::Negative));
+        assert_eq!(
+            usd.checked_add(eur),
+            Err(MoneyError::CurrencyMismatch(Currency::USD, Currency::EUR))
+        );
+        assert_eq!(
+            Money::new(i64::MAX, Currency::USD).checked_add(usd),
+            Err(MoneyError::Overflow)
+        );
+        assert_eq!(
+            Money::non_negative(-1, Currency::USD),
+            Err(MoneyError::Negative)
+        );
     }
 
     proptest! {

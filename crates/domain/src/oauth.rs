@@ -23,7 +23,8 @@ pub struct RedirectUri(String);
 
 impl RedirectUri {
     pub fn parse(raw: &str) -> Result<Self, RedirectUriError> {
-        let url = url::Url::parse(raw).map_err(|_| RedirectUriError::NotAbsolute(raw.to_owned()))?;
+        let url =
+            url::Url::parse(raw).map_err(|_| RedirectUriError::NotAbsolute(raw.to_owned()))?;
         if url.cannot_be_a_base() || url.host().is_none() {
             return Err(RedirectUriError::NotAbsolute(raw.to_owned()));
         }
@@ -50,7 +51,8 @@ impl RedirectUri {
         if self.0 == presented {
             return true;
         }
-        let (Ok(registered), Ok(presented)) = (url::Url::parse(&self.0), url::Url::parse(presented))
+        let (Ok(registered), Ok(presented)) =
+            (url::Url::parse(&self.0), url::Url::parse(presented))
         else {
             return false;
         };
@@ -95,10 +97,22 @@ mod tests {
             RedirectUri::parse("http://mypatreonapp.com/oauth/redirect"),
             Err(RedirectUriError::NotHttps(_))
         ));
-        assert!(matches!(RedirectUri::parse("https://a.example/cb#x"), Err(RedirectUriError::Fragment(_))));
-        assert!(matches!(RedirectUri::parse("/relative"), Err(RedirectUriError::NotAbsolute(_))));
-        assert!(matches!(RedirectUri::parse("javascript:alert(1)"), Err(RedirectUriError::NotAbsolute(_))));
-        assert!(matches!(RedirectUri::parse("https://u:p@a.example/cb"), Err(RedirectUriError::UserInfo(_))));
+        assert!(matches!(
+            RedirectUri::parse("https://a.example/cb#x"),
+            Err(RedirectUriError::Fragment(_))
+        ));
+        assert!(matches!(
+            RedirectUri::parse("/relative"),
+            Err(RedirectUriError::NotAbsolute(_))
+        ));
+        assert!(matches!(
+            RedirectUri::parse("javascript:alert(1)"),
+            Err(RedirectUriError::NotAbsolute(_))
+        ));
+        assert!(matches!(
+            RedirectUri::parse("https://u:p@a.example/cb"),
+            Err(RedirectUriError::UserInfo(_))
+        ));
     }
 
     #[test]

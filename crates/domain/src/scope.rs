@@ -19,8 +19,13 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] =
-        [Scope::Users, Scope::PledgesToMe, Scope::MyCampaign, Scope::Identify, Scope::Sponsoring];
+    pub const ALL: [Scope; 5] = [
+        Scope::Users,
+        Scope::PledgesToMe,
+        Scope::MyCampaign,
+        Scope::Identify,
+        Scope::Sponsoring,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -71,7 +76,11 @@ pub struct ScopeSet(BTreeSet<Scope>);
 impl ScopeSet {
     /// Patreon's default when `scope` is absent: `users pledges-to-me my-campaign`.
     pub fn patreon_default() -> Self {
-        Self([Scope::Users, Scope::PledgesToMe, Scope::MyCampaign].into_iter().collect())
+        Self(
+            [Scope::Users, Scope::PledgesToMe, Scope::MyCampaign]
+                .into_iter()
+                .collect(),
+        )
     }
 
     pub fn contains(&self, scope: Scope) -> bool {
@@ -132,7 +141,10 @@ mod tests {
 
     #[test]
     fn unknown_scope_is_named() {
-        assert_eq!("users kittens".parse::<ScopeSet>(), Err(ScopeError("kittens".into())));
+        assert_eq!(
+            "users kittens".parse::<ScopeSet>(),
+            Err(ScopeError("kittens".into()))
+        );
     }
 
     #[test]

@@ -13,7 +13,10 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
-        Self { field, reason: reason.into() }
+        Self {
+            field,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -60,8 +63,24 @@ pub struct Username(String);
 
 /// Paths of our own that a username must not shadow at `/{username}`.
 const RESERVED_USERNAMES: &[&str] = &[
-    "admin", "api", "assets", "dashboard", "developers", "healthz", "login", "logout", "me",
-    "oauth", "oauth2", "panel", "readyz", "settings", "signup", "static", "v1", "v2",
+    "admin",
+    "api",
+    "assets",
+    "dashboard",
+    "developers",
+    "healthz",
+    "login",
+    "logout",
+    "me",
+    "oauth",
+    "oauth2",
+    "panel",
+    "readyz",
+    "settings",
+    "signup",
+    "static",
+    "v1",
+    "v2",
     "well-known",
 ];
 
@@ -72,7 +91,10 @@ impl Username {
         if name.len() < 3 || name.len() > 32 {
             return err("must be 3 to 32 characters long");
         }
-        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') {
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+        {
             return err("may contain only letters, digits, '_', '-' and '.'");
         }
         if name.bytes().all(|b| b.is_ascii_digit()) {
@@ -118,7 +140,10 @@ impl FromStr for ProfileStatus {
         match s {
             "public" => Ok(ProfileStatus::Public),
             "hidden" => Ok(ProfileStatus::Hidden),
-            _ => Err(ValidationError::new("status", "must be \"public\" or \"hidden\"")),
+            _ => Err(ValidationError::new(
+                "status",
+                "must be \"public\" or \"hidden\"",
+            )),
         }
     }
 }
@@ -129,8 +154,19 @@ mod tests {
 
     #[test]
     fn email_is_normalised() {
-        assert_eq!(Email::parse("  Ada@Example.ORG ").unwrap().as_str(), "ada@example.org");
-        for bad in ["", "ada", "@example.org", "ada@", "a b@example.org", "ada@@example.org", "ada@.org"] {
+        assert_eq!(
+            Email::parse("  Ada@Example.ORG ").unwrap().as_str(),
+            "ada@example.org"
+        );
+        for bad in [
+            "",
+            "ada",
+            "@example.org",
+            "ada@",
+            "a b@example.org",
+            "ada@@example.org",
+            "ada@.org",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -139,14 +175,25 @@ mod tests {
     fn usernames_are_never_numeric_or_reserved() {
         assert!(Username::parse("Cerulean").is_ok());
         assert!(Username::parse("oauth_test-1.x").is_ok());
-        for bad in ["ab", "12345", "has space", "emoji🙂", "Admin", "v1", &"x".repeat(33)] {
+        for bad in [
+            "ab",
+            "12345",
+            "has space",
+            "emoji🙂",
+            "Admin",
+            "v1",
+            &"x".repeat(33),
+        ] {
             assert!(Username::parse(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn status_parses_only_the_two_values() {
-        assert_eq!("hidden".parse::<ProfileStatus>().unwrap(), ProfileStatus::Hidden);
+        assert_eq!(
+            "hidden".parse::<ProfileStatus>().unwrap(),
+            ProfileStatus::Hidden
+        );
         assert!("Hidden".parse::<ProfileStatus>().is_err());
     }
 }

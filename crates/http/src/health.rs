@@ -32,6 +32,8 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn not_found(method: Method, uri: Uri) -> impl IntoResponse {
     (
         StatusCode::NOT_FOUND,
-        Json(json!({ "error": "not_found", "error_description": format!("no route for {method} {}", uri.path()) })),
+        Json(
+            json!({ "error": "not_found", "error_description": format!("no route for {method} {}", uri.path()) }),
+        ),
     )
 }

@@ -3,13 +3,15 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, Response, StatusCode};
 use axum::response::IntoResponse;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -46,7 +48,10 @@ pub fn apply(router: Router, options: &HttpOptions) -> Router {
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(trace)
             .layer(CatchPanicLayer::custom(panic_response))
-            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, options.request_timeout))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                options.request_timeout,
+            ))
             // Extractors refuse larger bodies with 413.
             .layer(DefaultBodyLimit::max(options.max_body_bytes)),
     )
@@ -56,7 +61,9 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response<B
     tracing::error!("a handler panicked");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
-        axum::Json(serde_json::json!({ "error": "server_error", "error_description": "internal error" })),
+        axum::Json(
+            serde_json::json!({ "error": "server_error", "error_description": "internal error" }),
+        ),
     )
         .into_response()
 }
@@ -67,6 +74,10 @@ struct LogResponse;
 
 impl<B> tower_http::trace::OnResponse<B> for LogResponse {
     fn on_response(self, response: &Response<B>, latency: Duration, _span: &Span) {
-        tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "served");
+        tracing::info!(
+            status = response.status().as_u16(),
+            latency_ms = latency.as_secs_f64() * 1000.0,
+            "served"
+        );
     }
 }

@@ -27,7 +27,10 @@ pub struct HttpOptions {
 
 impl Default for HttpOptions {
     fn default() -> Self {
-        Self { request_timeout: std::time::Duration::from_secs(30), max_body_bytes: 1024 * 1024 }
+        Self {
+            request_timeout: std::time::Duration::from_secs(30),
+            max_body_bytes: 1024 * 1024,
+        }
     }
 }
 

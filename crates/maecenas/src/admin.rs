@@ -132,11 +132,30 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), Failure> 
     let services = open_services(config).await?;
     let result = match command {
         AdminCommand::User { command } => match command {
-            UserCommand::Create { email, password, username, first_name, last_name, creator, admin, json } => {
+            UserCommand::Create {
+                email,
+                password,
+                username,
+                first_name,
+                last_name,
+                creator,
+                admin,
+                json,
+            } => {
                 let user = services
-                    .create_user(NewAccount { email, password, username, first_name, last_name, is_creator: creator, is_admin: admin })
+                    .create_user(NewAccount {
+                        email,
+                        password,
+                        username,
+                        first_name,
+                        last_name,
+                        is_creator: creator,
+                        is_admin: admin,
+                    })
                     .await?;
-                output(json, user_json(&user), || format!("created user {} <{}>", user.id, user.email));
+                output(json, user_json(&user), || {
+                    format!("created user {} <{}>", user.id, user.email)
+                });
                 Ok(())
             }
             UserCommand::List { limit, json } => {
@@ -146,13 +165,24 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), Failure> 
                     users
                         .iter()
                         .map(|u| {
-                            let roles = [(u.is_creator, "creator"), (u.is_admin, "admin"), (u.is_suspended, "suspended"), (u.is_deleted, "deleted")]
-                                .iter()
-                                .filter(|(on, _)| *on)
-                                .map(|(_, name)| *name)
-                                .collect::<Vec<_>>()
-                                .join(",");
-                            format!("{}\t{}\t{}\t{}", u.id, u.email, u.username.as_deref().unwrap_or("-"), roles)
+                            let roles = [
+                                (u.is_creator, "creator"),
+                                (u.is_admin, "admin"),
+                                (u.is_suspended, "suspended"),
+                                (u.is_deleted, "deleted"),
+                            ]
+                            .iter()
+                            .filter(|(on, _)| *on)
+                            .map(|(_, name)| *name)
+                            .collect::<Vec<_>>()
+                            .join(",");
+                            format!(
+                                "{}\t{}\t{}\t{}",
+                                u.id,
+                                u.email,
+                                u.username.as_deref().unwrap_or("-"),
+                                roles
+                            )
                         })
                         .collect::<Vec<_>>()
                         .join("\n")
@@ -161,9 +191,22 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), Failure> 
             }
         },
         AdminCommand::Client { command } => match command {
-            ClientCommand::Create { owner, name, redirect_uris, description, icon_url, json } => {
+            ClientCommand::Create {
+                owner,
+                name,
+                redirect_uris,
+                description,
+                icon_url,
+                json,
+            } => {
                 let created = services
-                    .create_oauth_client(NewClient { owner_email: owner, name, description, icon_url, redirect_uris })
+                    .create_oauth_client(NewClient {
+                        owner_email: owner,
+                        name,
+                        description,
+                        icon_url,
+                        redirect_uris,
+                    })
                     .await?;
                 let doc = json!({
                     "client_id": created.client.client_id,
@@ -200,7 +243,15 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), Failure> 
                 output(json, Value::Array(docs), || {
                     clients
                         .iter()
-                        .map(|c| format!("{}\t{}\t{}\t{}", c.client.client_id, c.client.name, c.client.owner_email, c.redirect_uris.join(" ")))
+                        .map(|c| {
+                            format!(
+                                "{}\t{}\t{}\t{}",
+                                c.client.client_id,
+                                c.client.name,
+                                c.client.owner_email,
+                                c.redirect_uris.join(" ")
+                            )
+                        })
                         .collect::<Vec<_>>()
                         .join("\n")
                 });
@@ -208,9 +259,16 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), Failure> 
             }
             ClientCommand::RotateSecret { client_id, json } => {
                 let secret = services.rotate_client_secret(&client_id).await?;
-                output(json, json!({ "client_id": client_id, "client_secret": secret.plaintext }), || {
-                    format!("client_secret: {}\n(the old secret no longer works)", secret.plaintext)
-                });
+                output(
+                    json,
+                    json!({ "client_id": client_id, "client_secret": secret.plaintext }),
+                    || {
+                        format!(
+                            "client_secret: {}\n(the old secret no longer works)",
+                            secret.plaintext
+                        )
+                    },
+                );
                 Ok(())
             }
         },
@@ -220,7 +278,10 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), Failure> 
                 let mut doc = api_key_json(&created.key);
                 doc["key"] = Value::String(created.plaintext.plaintext.clone());
                 output(json, doc, || {
-                    format!("key: {}\n(the key is shown only now; send it as `Authorization: <key>`)", created.plaintext.plaintext)
+                    format!(
+                        "key: {}\n(the key is shown only now; send it as `Authorization: <key>`)",
+                        created.plaintext.plaintext
+                    )
                 });
                 Ok(())
             }
@@ -230,8 +291,15 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), Failure> 
                 output(json, Value::Array(docs), || {
                     keys.iter()
                         .map(|k| {
-                            let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
-                            format!("{}\t{}…\t{}\t{}\t{}", k.id, k.prefix, k.name, k.owner_email, state)
+                            let state = if k.revoked_at.is_some() {
+                                "revoked"
+                            } else {
+                                "active"
+                            };
+                            format!(
+                                "{}\t{}…\t{}\t{}\t{}",
+                                k.id, k.prefix, k.name, k.owner_email, state
+                            )
                         })
                         .collect::<Vec<_>>()
                         .join("\n")
@@ -246,8 +314,13 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), Failure> 
 
 /// `maecenas migrate`: only the schema; nothing else is opened.
 pub async fn migrate(config: &Config, json: bool) -> Result<(), Failure> {
-    let options = ConnectOptions { max_connections: 1, ..ConnectOptions::default() };
-    let store = Store::connect(&config.database_url, &options).await.map_err(anyhow::Error::from)?;
+    let options = ConnectOptions {
+        max_connections: 1,
+        ..ConnectOptions::default()
+    };
+    let store = Store::connect(&config.database_url, &options)
+        .await
+        .map_err(anyhow::Error::from)?;
     let report = store.migrate().await.map_err(anyhow::Error::from)?;
     store.close().await;
     let doc = json!({
@@ -256,8 +329,14 @@ pub async fn migrate(config: &Config, json: bool) -> Result<(), Failure> {
         "current_version": report.current,
     });
     output(json, doc, || match report.applied_now.len() {
-        0 => format!("database is up to date (version {})", report.current.unwrap_or(0)),
-        n => format!("applied {n} migration(s); database is at version {}", report.current.unwrap_or(0)),
+        0 => format!(
+            "database is up to date (version {})",
+            report.current.unwrap_or(0)
+        ),
+        n => format!(
+            "applied {n} migration(s); database is at version {}",
+            report.current.unwrap_or(0)
+        ),
     });
     Ok(())
 }
@@ -265,7 +344,10 @@ pub async fn migrate(config: &Config, json: bool) -> Result<(), Failure> {
 pub fn print_demo_access(access: &DemoAccess, address: SocketAddr) {
     let base = format!("http://{address}");
     let seeded = if access.newly_seeded {
-        format!("seeded demo data: 1 creator, 3 tiers, 2 goals, 12 creations, {} patrons with pledges", access.patrons)
+        format!(
+            "seeded demo data: 1 creator, 3 tiers, 2 goals, 12 creations, {} patrons with pledges",
+            access.patrons
+        )
     } else {
         "demo data already present; minted a fresh client secret and API key".to_owned()
     };

@@ -10,7 +10,11 @@ use crate::config::{CommonArgs, Config, ServeArgs};
 use crate::{App, admin, logging, shutdown_signal};
 
 #[derive(Debug, Parser)]
-#[command(name = "maecenas", version, about = "A self-hostable creator-sponsorship platform")]
+#[command(
+    name = "maecenas",
+    version,
+    about = "A self-hostable creator-sponsorship platform"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub common: CommonArgs,
@@ -65,7 +69,10 @@ impl From<anyhow::Error> for Failure {
     fn from(err: anyhow::Error) -> Self {
         match err.downcast::<ServiceError>() {
             Ok(service) => service.into(),
-            Err(err) => Failure { code: 1, message: format!("{err:#}") },
+            Err(err) => Failure {
+                code: 1,
+                message: format!("{err:#}"),
+            },
         }
     }
 }

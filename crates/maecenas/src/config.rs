@@ -33,7 +33,13 @@ pub struct CommonArgs {
     #[arg(long, env = "MAECENAS_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// sqlite:PATH or postgres://USER@HOST/DB [default: sqlite:DATA_DIR/maecenas.db]
-    #[arg(long, env = "DATABASE_URL", global = true, value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        global = true,
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// Snowflake node id, 0-1023, distinct for each process sharing a database [default: random]
     #[arg(long, env = "MAECENAS_NODE_ID", global = true, value_name = "N")]
@@ -45,7 +51,12 @@ pub struct CommonArgs {
     #[arg(long, env = "MAECENAS_LOG", global = true, value_name = "FILTER")]
     pub log_level: Option<String>,
     /// Largest database connection pool [default: 10]
-    #[arg(long, env = "MAECENAS_DB_MAX_CONNECTIONS", global = true, value_name = "N")]
+    #[arg(
+        long,
+        env = "MAECENAS_DB_MAX_CONNECTIONS",
+        global = true,
+        value_name = "N"
+    )]
     pub db_max_connections: Option<u32>,
 }
 
@@ -142,23 +153,37 @@ impl Config {
     /// Merges flags/environment (already in `common` and `serve`), the file, and defaults.
     pub fn resolve(common: &CommonArgs, serve: &ServeArgs) -> anyhow::Result<Config> {
         let file = load_file(common.config.as_deref())?;
-        let data_dir = common.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
+        let data_dir = common
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
         let database_url = common
             .database_url
             .clone()
             .or(file.database_url)
             .unwrap_or_else(|| format!("sqlite:{}", data_dir.join("maecenas.db").display()));
-        let listen_text = serve.listen.clone().or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-        let listen: SocketAddr = listen_text
-            .parse()
-            .with_context(|| format!("--listen {listen_text:?} is not an ADDRESS:PORT such as 127.0.0.1:8080"))?;
+        let listen_text = serve
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen: SocketAddr = listen_text.parse().with_context(|| {
+            format!("--listen {listen_text:?} is not an ADDRESS:PORT such as 127.0.0.1:8080")
+        })?;
         let node_id = common.node_id.or(file.node_id);
         if let Some(node) = node_id
             && node > u32::from(maecenas_domain::MAX_NODE_ID)
         {
-            bail!("node id {node} is out of range: it must be 0 to {}", maecenas_domain::MAX_NODE_ID);
+            bail!(
+                "node id {node} is out of range: it must be 0 to {}",
+                maecenas_domain::MAX_NODE_ID
+            );
         }
-        let db_max_connections = common.db_max_connections.or(file.db_max_connections).unwrap_or(10);
+        let db_max_connections = common
+            .db_max_connections
+            .or(file.db_max_connections)
+            .unwrap_or(10);
         if db_max_connections == 0 {
             bail!("db_max_connections must be at least 1");
         }
@@ -166,20 +191,39 @@ impl Config {
             data_dir,
             database_url,
             node_id,
-            log_format: common.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
-            log_level: common.log_level.clone().or(file.log_level).unwrap_or_else(|| DEFAULT_LOG_LEVEL.to_owned()),
+            log_format: common
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Text),
+            log_level: common
+                .log_level
+                .clone()
+                .or(file.log_level)
+                .unwrap_or_else(|| DEFAULT_LOG_LEVEL.to_owned()),
             db_max_connections,
             listen,
             public_url: serve.public_url.clone().or(file.public_url),
-            shutdown_grace: Duration::from_secs(serve.shutdown_grace.or(file.shutdown_grace).unwrap_or(30)),
-            request_timeout: Duration::from_secs(serve.request_timeout.or(file.request_timeout).unwrap_or(30).max(1)),
-            max_body_bytes: serve.max_body_bytes.or(file.max_body_bytes).unwrap_or(1024 * 1024),
+            shutdown_grace: Duration::from_secs(
+                serve.shutdown_grace.or(file.shutdown_grace).unwrap_or(30),
+            ),
+            request_timeout: Duration::from_secs(
+                serve
+                    .request_timeout
+                    .or(file.request_timeout)
+                    .unwrap_or(30)
+                    .max(1),
+            ),
+            max_body_bytes: serve
+                .max_body_bytes
+                .or(file.max_body_bytes)
+                .unwrap_or(1024 * 1024),
         })
     }
 
     /// A configuration with every default, for tests and embedding.
     pub fn for_database(database_url: impl Into<String>) -> Config {
-        let mut config = Config::resolve(&CommonArgs::default(), &ServeArgs::default()).expect("defaults are valid");
+        let mut config = Config::resolve(&CommonArgs::default(), &ServeArgs::default())
+            .expect("defaults are valid");
         config.database_url = database_url.into();
         config
     }
@@ -208,7 +252,10 @@ fn load_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
                 format!(" (line {line})")
             })
             .unwrap_or_default();
-        anyhow::anyhow!("the configuration file {} is not valid{location}: {message}", path.display())
+        anyhow::anyhow!(
+            "the configuration file {} is not valid{location}: {message}",
+            path.display()
+        )
     })
 }
 
@@ -218,9 +265,15 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact_url("postgres://u:hunter2@db:5432/x"), "postgres://u:***@db:5432/x");
+        assert_eq!(
+            redact_url("postgres://u:hunter2@db:5432/x"),
+            "postgres://u:***@db:5432/x"
+        );
         assert_eq!(redact_url("postgres://u@db/x"), "postgres://u@db/x");
-        assert_eq!(redact_url("sqlite:data/maecenas.db"), "sqlite:data/maecenas.db");
+        assert_eq!(
+            redact_url("sqlite:data/maecenas.db"),
+            "sqlite:data/maecenas.db"
+        );
         let config = Config::for_database("postgres://u:hunter2@db/x");
         assert!(!format!("{config:?}").contains("hunter2"));
     }
@@ -229,13 +282,28 @@ mod tests {
     fn flags_outrank_the_file_which_outranks_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("m.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:9999\"\nnode_id = 3\ndata_dir = \"/srv/m\"\n").unwrap();
-        let common = CommonArgs { config: Some(file), node_id: Some(7), ..Default::default() };
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9999\"\nnode_id = 3\ndata_dir = \"/srv/m\"\n",
+        )
+        .unwrap();
+        let common = CommonArgs {
+            config: Some(file),
+            node_id: Some(7),
+            ..Default::default()
+        };
         let config = Config::resolve(&common, &ServeArgs::default()).unwrap();
         assert_eq!(config.node_id, Some(7), "flag or env wins over the file");
         assert_eq!(config.listen.port(), 9999, "file wins over the default");
-        assert_eq!(config.database_url, "sqlite:/srv/m/maecenas.db", "the database follows the data dir");
-        assert_eq!(config.log_format, LogFormat::Text, "default when nobody says");
+        assert_eq!(
+            config.database_url, "sqlite:/srv/m/maecenas.db",
+            "the database follows the data dir"
+        );
+        assert_eq!(
+            config.log_format,
+            LogFormat::Text,
+            "default when nobody says"
+        );
     }
 
     #[test]
@@ -243,9 +311,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("m.toml");
         std::fs::write(&file, "listen = \"127.0.0.1:1\"\nlisten_adress = 1\n").unwrap();
-        let common = CommonArgs { config: Some(file), ..Default::default() };
-        let err = Config::resolve(&common, &ServeArgs::default()).unwrap_err().to_string();
-        assert!(err.contains("line 2") && err.contains("listen_adress"), "{err}");
+        let common = CommonArgs {
+            config: Some(file),
+            ..Default::default()
+        };
+        let err = Config::resolve(&common, &ServeArgs::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("listen_adress"),
+            "{err}"
+        );
         assert!(!err.contains('\n'), "one line: {err}");
     }
 }

@@ -37,14 +37,21 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let local_addr = listener.local_addr().context("reading the listening address")?;
+        let local_addr = listener
+            .local_addr()
+            .context("reading the listening address")?;
         let services = open_services(&config).await?;
         tracing::info!(
             backend = services.store().backend().name(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "database ready"
         );
-        Ok(App { services, listener, local_addr, config })
+        Ok(App {
+            services,
+            listener,
+            local_addr,
+            config,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -57,9 +64,17 @@ impl App {
 
     /// Serves until `shutdown` completes, then lets in-flight requests
     /// finish for up to the configured grace period.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let state = AppState { services: self.services.clone() };
-        let options = HttpOptions { request_timeout: self.config.request_timeout, max_body_bytes: self.config.max_body_bytes };
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = AppState {
+            services: self.services.clone(),
+        };
+        let options = HttpOptions {
+            request_timeout: self.config.request_timeout,
+            max_body_bytes: self.config.max_body_bytes,
+        };
         let router = maecenas_http::router(state, &options);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let server = axum::serve(self.listener, router).with_graceful_shutdown(async move {
@@ -94,7 +109,10 @@ impl App {
 
 /// Opens the database, applies migrations and wires the use cases.
 pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
-    let options = ConnectOptions { max_connections: config.db_max_connections, ..ConnectOptions::default() };
+    let options = ConnectOptions {
+        max_connections: config.db_max_connections,
+        ..ConnectOptions::default()
+    };
     let store = Store::connect(&config.database_url, &options).await?;
     let report = store.migrate().await?;
     if !report.applied_now.is_empty() {

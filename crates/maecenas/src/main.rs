@@ -5,11 +5,20 @@ use clap::Parser;
 fn main() -> ExitCode {
     // A bug must still end in one clear line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
-        let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        eprintln!("maecenas: internal error{location}: {}", panic_message(info));
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "maecenas: internal error{location}: {}",
+            panic_message(info)
+        );
     }));
     let cli = maecenas::cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("maecenas: error: cannot start the async runtime: {e}");

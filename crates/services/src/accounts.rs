@@ -1,8 +1,8 @@
 //! Use cases about people: creating and listing users.
 
 use maecenas_domain::{Email, UserId, Username};
-use maecenas_store::users::{self, NewUser, UserRow};
 use maecenas_store::StoreError;
+use maecenas_store::users::{self, NewUser, UserRow};
 
 use crate::{ServiceError, Services, secrets};
 
@@ -22,7 +22,11 @@ impl Services {
     /// Creates a user. The email is normalised; the username, if any, must be free.
     pub async fn create_user(&self, account: NewAccount) -> Result<UserRow, ServiceError> {
         let email = Email::parse(&account.email)?;
-        let username = account.username.as_deref().map(Username::parse).transpose()?;
+        let username = account
+            .username
+            .as_deref()
+            .map(Username::parse)
+            .transpose()?;
         // Hash before the transaction: argon2 takes tens of milliseconds, and
         // SQLite has one writer.
         let password_hash = secrets::hash_password(account.password).await?;
@@ -41,7 +45,9 @@ impl Services {
         };
         let mut tx = self.store.write().await?;
         if users::user_by_email(&mut tx, &user.email).await?.is_some() {
-            return Err(ServiceError::Conflict("a user with this email already exists"));
+            return Err(ServiceError::Conflict(
+                "a user with this email already exists",
+            ));
         }
         if let Some(name) = &user.username
             && users::user_by_username(&mut tx, name).await?.is_some()
@@ -50,16 +56,24 @@ impl Services {
         }
         match users::insert_user(&mut tx, &user).await {
             // Someone else took the email or username since we looked.
-            Err(StoreError::Conflict) => return Err(ServiceError::Conflict("email or username already taken")),
+            Err(StoreError::Conflict) => {
+                return Err(ServiceError::Conflict("email or username already taken"));
+            }
             other => other?,
         }
-        let row = users::user_by_id(&mut tx, user.id).await?.ok_or(ServiceError::NotFound("user"))?;
+        let row = users::user_by_id(&mut tx, user.id)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
         tx.commit().await?;
         Ok(row)
     }
 
     /// A page of users in creation order, after `after`.
-    pub async fn list_users(&self, after: Option<UserId>, limit: i64) -> Result<Vec<UserRow>, ServiceError> {
+    pub async fn list_users(
+        &self,
+        after: Option<UserId>,
+        limit: i64,
+    ) -> Result<Vec<UserRow>, ServiceError> {
         let mut tx = self.store.read().await?;
         Ok(users::list_users(&mut tx, after, limit.clamp(1, 10_000)).await?)
     }
@@ -67,6 +81,8 @@ impl Services {
     pub async fn user_by_email(&self, email: &str) -> Result<UserRow, ServiceError> {
         let email = Email::parse(email)?;
         let mut tx = self.store.read().await?;
-        users::user_by_email(&mut tx, email.as_str()).await?.ok_or(ServiceError::NotFound("user"))
+        users::user_by_email(&mut tx, email.as_str())
+            .await?
+            .ok_or(ServiceError::NotFound("user"))
     }
 }

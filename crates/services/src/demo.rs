@@ -47,9 +47,27 @@ struct DemoTier {
 }
 
 const TIERS: [DemoTier; 3] = [
-    DemoTier { title: "Supporter", description: "My thanks, and your name in the credits.", price: 300, limit: None, shipping: false },
-    DemoTier { title: "Fan", description: "Every short a week early, plus the making-of notes.", price: 1000, limit: None, shipping: false },
-    DemoTier { title: "Producer", description: "A signed print each season, mailed to you.", price: 2500, limit: Some(40), shipping: true },
+    DemoTier {
+        title: "Supporter",
+        description: "My thanks, and your name in the credits.",
+        price: 300,
+        limit: None,
+        shipping: false,
+    },
+    DemoTier {
+        title: "Fan",
+        description: "Every short a week early, plus the making-of notes.",
+        price: 1000,
+        limit: None,
+        shipping: false,
+    },
+    DemoTier {
+        title: "Producer",
+        description: "A signed print each season, mailed to you.",
+        price: 2500,
+        limit: Some(40),
+        shipping: true,
+    },
 ];
 
 const COUNTRIES: [&str; 6] = ["US", "DE", "FR", "GB", "BE", "JP"];
@@ -66,7 +84,9 @@ impl Services {
         let mut tx = self.store.write().await?;
 
         if let Some(creator) = users::user_by_email(&mut tx, DEMO_CREATOR_EMAIL).await? {
-            let campaign = campaigns::campaign_by_creator(&mut tx, creator.id).await?.ok_or(ServiceError::NotFound("demo campaign"))?;
+            let campaign = campaigns::campaign_by_creator(&mut tx, creator.id)
+                .await?
+                .ok_or(ServiceError::NotFound("demo campaign"))?;
             let client = oauth_clients::list_clients(&mut tx, Some(creator.id))
                 .await?
                 .into_iter()
@@ -75,7 +95,14 @@ impl Services {
             oauth_clients::rotate_secret(&mut tx, client.id, &client_secret.hash, now).await?;
             insert_demo_key(self, &mut tx, creator.id, &api_key, now).await?;
             tx.commit().await?;
-            return Ok(self.demo_access(false, creator.id, campaign.id, client.client_id, client_secret, api_key));
+            return Ok(self.demo_access(
+                false,
+                creator.id,
+                campaign.id,
+                client.client_id,
+                client_secret,
+                api_key,
+            ));
         }
 
         let node = self.ids.node();
@@ -84,7 +111,11 @@ impl Services {
         let mut sequence = 0u16;
         let mut id_at = |at: OffsetDateTime| {
             sequence = sequence.wrapping_add(1);
-            snowflake_at((at.unix_timestamp_nanos() / 1_000_000) as u64, node, sequence)
+            snowflake_at(
+                (at.unix_timestamp_nanos() / 1_000_000) as u64,
+                node,
+                sequence,
+            )
         };
         let year_ago = now - Duration::days(365);
 
@@ -114,102 +145,157 @@ impl Services {
             show_earnings: true,
             ..CampaignFields::default()
         };
-        campaigns::insert_campaign(&mut tx, campaign_id, creator.id, "USD", &fields, Some(year_ago + Duration::days(1)), year_ago).await?;
+        campaigns::insert_campaign(
+            &mut tx,
+            campaign_id,
+            creator.id,
+            "USD",
+            &fields,
+            Some(year_ago + Duration::days(1)),
+            year_ago,
+        )
+        .await?;
 
         let mut tier_ids = Vec::new();
         for (position, tier) in TIERS.iter().enumerate() {
             let id = id_at(year_ago + Duration::minutes(10 + position as i64)).into();
-            campaigns::insert_tier(&mut tx, &NewTier {
-                id,
-                campaign_id,
-                title: tier.title.into(),
-                description: tier.description.into(),
-                amount_minor: tier.price,
-                patron_limit: tier.limit,
-                requires_shipping: tier.shipping,
-                image_url: None,
-                position: position as i32,
-                created_at: year_ago,
-            })
+            campaigns::insert_tier(
+                &mut tx,
+                &NewTier {
+                    id,
+                    campaign_id,
+                    title: tier.title.into(),
+                    description: tier.description.into(),
+                    amount_minor: tier.price,
+                    patron_limit: tier.limit,
+                    requires_shipping: tier.shipping,
+                    image_url: None,
+                    position: position as i32,
+                    created_at: year_ago,
+                },
+            )
             .await?;
             tier_ids.push(id);
         }
         let goals = [
-            (300_000, "A new short every month", "At $3,000 a month we can release a film every month instead of every season."),
-            (800_000, "A second animator", "At $8,000 a month we hire a second animator full time."),
+            (
+                300_000,
+                "A new short every month",
+                "At $3,000 a month we can release a film every month instead of every season.",
+            ),
+            (
+                800_000,
+                "A second animator",
+                "At $8,000 a month we hire a second animator full time.",
+            ),
         ];
         for (i, (amount, title, description)) in goals.into_iter().enumerate() {
             let id = id_at(year_ago + Duration::minutes(20 + i as i64)).into();
-            campaigns::insert_goal(&mut tx, id, campaign_id, amount, title, description, year_ago).await?;
+            campaigns::insert_goal(
+                &mut tx,
+                id,
+                campaign_id,
+                amount,
+                title,
+                description,
+                year_ago,
+            )
+            .await?;
         }
         for month in 0..12i64 {
             let published = year_ago + Duration::days(30 * month + 15);
-            campaigns::insert_creation(&mut tx, &CreationRow {
-                id: id_at(published).into(),
-                campaign_id,
-                title: format!("Short #{}", month + 1),
-                body: "A new film is out for patrons.".into(),
-                is_paid: true,
-                created_at: published,
-                published_at: Some(published),
-            })
+            campaigns::insert_creation(
+                &mut tx,
+                &CreationRow {
+                    id: id_at(published).into(),
+                    campaign_id,
+                    title: format!("Short #{}", month + 1),
+                    body: "A new film is out for patrons.".into(),
+                    is_paid: true,
+                    created_at: published,
+                    published_at: Some(published),
+                },
+            )
             .await?;
         }
 
         for n in 0..DEMO_PATRONS {
             // Patrons join over the year, a little faster lately.
-            let joined = year_ago + Duration::hours(24 + (n as i64 * n as i64 * 8760 / (DEMO_PATRONS as i64 * DEMO_PATRONS as i64)) * 3 / 4 + n as i64);
+            let joined = year_ago
+                + Duration::hours(
+                    24 + (n as i64 * n as i64 * 8760 / (DEMO_PATRONS as i64 * DEMO_PATRONS as i64))
+                        * 3
+                        / 4
+                        + n as i64,
+                );
             let email = format!("patron{:03}@demo.maecenas.test", n + 1);
             let patron_id = UserId::from(id_at(joined));
-            users::insert_user(&mut tx, &NewUser {
-                id: patron_id,
-                email,
-                password_hash: Some(password_hash.clone()),
-                username: Some(format!("patron{:03}", n + 1)),
-                first_name: FIRST_NAMES[n % FIRST_NAMES.len()].into(),
-                last_name: LAST_NAMES[(n / FIRST_NAMES.len()) % LAST_NAMES.len()].into(),
-                about: String::new(),
-                description: String::new(),
-                is_creator: false,
-                is_admin: false,
-                created_at: joined,
-            })
+            users::insert_user(
+                &mut tx,
+                &NewUser {
+                    id: patron_id,
+                    email,
+                    password_hash: Some(password_hash.clone()),
+                    username: Some(format!("patron{:03}", n + 1)),
+                    first_name: FIRST_NAMES[n % FIRST_NAMES.len()].into(),
+                    last_name: LAST_NAMES[(n / FIRST_NAMES.len()) % LAST_NAMES.len()].into(),
+                    about: String::new(),
+                    description: String::new(),
+                    is_creator: false,
+                    is_admin: false,
+                    created_at: joined,
+                },
+            )
             .await?;
             let card_id = id_at(joined + Duration::seconds(1)).into();
-            pledges::insert_payment_method(&mut tx, &PaymentMethodRow {
-                id: card_id,
-                user_id: patron_id,
-                gateway: "test".into(),
-                gateway_ref: format!("pm_demo_{}", patron_id),
-                brand: "Visa".into(),
-                last4: "4242".into(),
-                exp_month: 1 + (n % 12) as i32,
-                exp_year: 2030,
-                is_verified: true,
-                has_failed_payment: false,
-                created_at: joined,
-                removed_at: None,
-            })
+            pledges::insert_payment_method(
+                &mut tx,
+                &PaymentMethodRow {
+                    id: card_id,
+                    user_id: patron_id,
+                    gateway: "test".into(),
+                    gateway_ref: format!("pm_demo_{}", patron_id),
+                    brand: "Visa".into(),
+                    last4: "4242".into(),
+                    exp_month: 1 + (n % 12) as i32,
+                    exp_year: 2030,
+                    is_verified: true,
+                    has_failed_payment: false,
+                    created_at: joined,
+                    removed_at: None,
+                },
+            )
             .await?;
-            let tier_index = match n % 10 { 0..=5 => 0, 6..=8 => 1, _ => 2 };
+            let tier_index = match n % 10 {
+                0..=5 => 0,
+                6..=8 => 1,
+                _ => 2,
+            };
             let tier = &TIERS[tier_index];
             let country = COUNTRIES[n % COUNTRIES.len()];
             let address_id = if tier.shipping {
                 let id = id_at(joined + Duration::seconds(2)).into();
-                pledges::insert_address(&mut tx, &AddressRow {
-                    id,
-                    user_id: patron_id,
-                    addressee: format!("{} {}", FIRST_NAMES[n % FIRST_NAMES.len()], LAST_NAMES[(n / FIRST_NAMES.len()) % LAST_NAMES.len()]),
-                    line_1: format!("{} Demo Street", n + 1),
-                    line_2: None,
-                    postal_code: format!("{:05}", 10_000 + n),
-                    city: "Sampleton".into(),
-                    state: None,
-                    country: country.into(),
-                    phone_number: None,
-                    created_at: joined,
-                    updated_at: joined,
-                })
+                pledges::insert_address(
+                    &mut tx,
+                    &AddressRow {
+                        id,
+                        user_id: patron_id,
+                        addressee: format!(
+                            "{} {}",
+                            FIRST_NAMES[n % FIRST_NAMES.len()],
+                            LAST_NAMES[(n / FIRST_NAMES.len()) % LAST_NAMES.len()]
+                        ),
+                        line_1: format!("{} Demo Street", n + 1),
+                        line_2: None,
+                        postal_code: format!("{:05}", 10_000 + n),
+                        city: "Sampleton".into(),
+                        state: None,
+                        country: country.into(),
+                        phone_number: None,
+                        created_at: joined,
+                        updated_at: joined,
+                    },
+                )
                 .await?;
                 Some(id)
             } else {
@@ -217,55 +303,73 @@ impl Services {
             };
             // Some patrons give more than their tier asks.
             let extra = if n % 7 == 0 { 200 } else { 0 };
-            pledges::insert_pledge(&mut tx, &NewPledge {
-                id: PledgeId::from(id_at(joined + Duration::seconds(3))),
-                patron_id,
-                campaign_id,
-                tier_id: Some(tier_ids[tier_index]),
-                amount_minor: tier.price + extra,
-                currency: "USD".into(),
-                pledge_cap_minor: None,
-                patron_pays_fees: n % 4 == 0,
-                address_id,
-                payment_method_id: Some(card_id),
-                vat_country: Some(country.into()),
-                created_at: joined + Duration::seconds(3),
-            })
+            pledges::insert_pledge(
+                &mut tx,
+                &NewPledge {
+                    id: PledgeId::from(id_at(joined + Duration::seconds(3))),
+                    patron_id,
+                    campaign_id,
+                    tier_id: Some(tier_ids[tier_index]),
+                    amount_minor: tier.price + extra,
+                    currency: "USD".into(),
+                    pledge_cap_minor: None,
+                    patron_pays_fees: n % 4 == 0,
+                    address_id,
+                    payment_method_id: Some(card_id),
+                    vat_country: Some(country.into()),
+                    created_at: joined + Duration::seconds(3),
+                },
+            )
             .await?;
             if n % 25 == 0 {
                 let at = joined + Duration::days(2);
-                pledges::insert_donation(&mut tx, &DonationRow {
-                    id: id_at(at).into(),
-                    donor_id: patron_id,
-                    campaign_id,
-                    amount_minor: 1500,
-                    currency: "USD".into(),
-                    message: "Keep drawing!".into(),
-                    payment_method_id: Some(card_id.get()),
-                    status: "succeeded".into(),
-                    active_until: Some(at + Duration::days(30)),
-                    created_at: at,
-                })
+                pledges::insert_donation(
+                    &mut tx,
+                    &DonationRow {
+                        id: id_at(at).into(),
+                        donor_id: patron_id,
+                        campaign_id,
+                        amount_minor: 1500,
+                        currency: "USD".into(),
+                        message: "Keep drawing!".into(),
+                        payment_method_id: Some(card_id.get()),
+                        status: "succeeded".into(),
+                        active_until: Some(at + Duration::days(30)),
+                        created_at: at,
+                    },
+                )
                 .await?;
             }
         }
 
         let client_id = secrets::public_identifier(24)?;
-        oauth_clients::insert_client(&mut tx, &oauth_clients::NewOAuthClient {
-            id: self.ids.next(),
-            client_id: client_id.clone(),
-            owner_id: creator.id,
-            name: "Demo integration".into(),
-            description: "An OAuth client to try the Patreon and Sponsus flows against the demo data.".into(),
-            icon_url: None,
-            secret_hash: client_secret.hash.clone(),
-            redirect_uris: vec![DEMO_REDIRECT_URI.into()],
-            created_at: now,
-        })
+        oauth_clients::insert_client(
+            &mut tx,
+            &oauth_clients::NewOAuthClient {
+                id: self.ids.next(),
+                client_id: client_id.clone(),
+                owner_id: creator.id,
+                name: "Demo integration".into(),
+                description:
+                    "An OAuth client to try the Patreon and Sponsus flows against the demo data."
+                        .into(),
+                icon_url: None,
+                secret_hash: client_secret.hash.clone(),
+                redirect_uris: vec![DEMO_REDIRECT_URI.into()],
+                created_at: now,
+            },
+        )
         .await?;
         insert_demo_key(self, &mut tx, creator.id, &api_key, now).await?;
         tx.commit().await?;
-        Ok(self.demo_access(true, creator.id, campaign_id, client_id, client_secret, api_key))
+        Ok(self.demo_access(
+            true,
+            creator.id,
+            campaign_id,
+            client_id,
+            client_secret,
+            api_key,
+        ))
     }
 
     fn demo_access(
@@ -301,23 +405,57 @@ async fn insert_demo_key(
     key: &secrets::MintedSecret,
     now: OffsetDateTime,
 ) -> Result<(), ServiceError> {
-    api_keys::insert_api_key(tx, &api_keys::NewApiKey {
-        id: services.ids.next(),
-        owner_id: owner,
-        name: format!("demo key ({})", now.date()),
-        prefix: key.plaintext[..API_KEY_PREFIX.len() + 6].to_owned(),
-        key_hash: key.hash.clone(),
-        created_at: now,
-    })
+    api_keys::insert_api_key(
+        tx,
+        &api_keys::NewApiKey {
+            id: services.ids.next(),
+            owner_id: owner,
+            name: format!("demo key ({})", now.date()),
+            prefix: key.plaintext[..API_KEY_PREFIX.len() + 6].to_owned(),
+            key_hash: key.hash.clone(),
+            created_at: now,
+        },
+    )
     .await?;
     Ok(())
 }
 
 const FIRST_NAMES: [&str; 20] = [
-    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "John", "Margaret", "Dennis",
-    "Radia", "Ken", "Hedy", "Tim", "Katherine", "Linus", "Sophie", "Niklaus", "Joan", "Claude",
+    "Ada",
+    "Grace",
+    "Alan",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Frances",
+    "John",
+    "Margaret",
+    "Dennis",
+    "Radia",
+    "Ken",
+    "Hedy",
+    "Tim",
+    "Katherine",
+    "Linus",
+    "Sophie",
+    "Niklaus",
+    "Joan",
+    "Claude",
 ];
 const LAST_NAMES: [&str; 15] = [
-    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Backus", "Hamilton", "Ritchie",
-    "Perlman", "Thompson", "Lamarr", "Berners-Lee", "Johnson",
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Allen",
+    "Backus",
+    "Hamilton",
+    "Ritchie",
+    "Perlman",
+    "Thompson",
+    "Lamarr",
+    "Berners-Lee",
+    "Johnson",
 ];

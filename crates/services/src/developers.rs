@@ -49,16 +49,26 @@ impl Services {
         let owner_email = Email::parse(&new.owner_email)?;
         let name = new.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(ServiceError::invalid("name", "must be 1 to 100 characters long"));
+            return Err(ServiceError::invalid(
+                "name",
+                "must be 1 to 100 characters long",
+            ));
         }
         if new.redirect_uris.is_empty() {
-            return Err(ServiceError::invalid("redirect_uri", "at least one redirect URI is required"));
+            return Err(ServiceError::invalid(
+                "redirect_uri",
+                "at least one redirect URI is required",
+            ));
         }
         let mut redirect_uris = Vec::with_capacity(new.redirect_uris.len());
         for raw in &new.redirect_uris {
-            let uri = RedirectUri::parse(raw).map_err(|e| ServiceError::invalid("redirect_uri", e.to_string()))?;
+            let uri = RedirectUri::parse(raw)
+                .map_err(|e| ServiceError::invalid("redirect_uri", e.to_string()))?;
             if redirect_uris.contains(&uri.as_str().to_owned()) {
-                return Err(ServiceError::invalid("redirect_uri", format!("{raw:?} is listed twice")));
+                return Err(ServiceError::invalid(
+                    "redirect_uri",
+                    format!("{raw:?} is listed twice"),
+                ));
             }
             redirect_uris.push(uri.as_str().to_owned());
         }
@@ -70,7 +80,9 @@ impl Services {
         let secret = secrets::mint(CLIENT_SECRET_PREFIX)?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        let owner = users::user_by_email(&mut tx, owner_email.as_str()).await?.ok_or(ServiceError::NotFound("owner"))?;
+        let owner = users::user_by_email(&mut tx, owner_email.as_str())
+            .await?
+            .ok_or(ServiceError::NotFound("owner"))?;
         let client = NewOAuthClient {
             id: self.ids.next(),
             client_id: secrets::public_identifier(24)?,
@@ -87,46 +99,75 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("client"))?;
         tx.commit().await?;
-        Ok(CreatedClient { client: row, redirect_uris, client_secret: secret })
+        Ok(CreatedClient {
+            client: row,
+            redirect_uris,
+            client_secret: secret,
+        })
     }
 
     /// Every client, or those of one owner.
-    pub async fn list_oauth_clients(&self, owner_email: Option<&str>) -> Result<Vec<ClientWithUris>, ServiceError> {
+    pub async fn list_oauth_clients(
+        &self,
+        owner_email: Option<&str>,
+    ) -> Result<Vec<ClientWithUris>, ServiceError> {
         let mut tx = self.store.read().await?;
         let owner = match owner_email {
             None => None,
             Some(email) => {
                 let email = Email::parse(email)?;
-                Some(users::user_by_email(&mut tx, email.as_str()).await?.ok_or(ServiceError::NotFound("owner"))?.id)
+                Some(
+                    users::user_by_email(&mut tx, email.as_str())
+                        .await?
+                        .ok_or(ServiceError::NotFound("owner"))?
+                        .id,
+                )
             }
         };
         let mut out = Vec::new();
         for client in oauth_clients::list_clients(&mut tx, owner).await? {
             let redirect_uris = oauth_clients::redirect_uris(&mut tx, client.id).await?;
-            out.push(ClientWithUris { client, redirect_uris });
+            out.push(ClientWithUris {
+                client,
+                redirect_uris,
+            });
         }
         Ok(out)
     }
 
     /// A new secret for a client; the old one stops working at once.
-    pub async fn rotate_client_secret(&self, client_id: &str) -> Result<secrets::MintedSecret, ServiceError> {
+    pub async fn rotate_client_secret(
+        &self,
+        client_id: &str,
+    ) -> Result<secrets::MintedSecret, ServiceError> {
         let secret = secrets::mint(CLIENT_SECRET_PREFIX)?;
         let mut tx = self.store.write().await?;
-        let client = oauth_clients::client_by_client_id(&mut tx, client_id).await?.ok_or(ServiceError::NotFound("client"))?;
+        let client = oauth_clients::client_by_client_id(&mut tx, client_id)
+            .await?
+            .ok_or(ServiceError::NotFound("client"))?;
         oauth_clients::rotate_secret(&mut tx, client.id, &secret.hash, self.clock.now()).await?;
         tx.commit().await?;
         Ok(secret)
     }
 
-    pub async fn create_api_key(&self, owner_email: &str, name: &str) -> Result<CreatedApiKey, ServiceError> {
+    pub async fn create_api_key(
+        &self,
+        owner_email: &str,
+        name: &str,
+    ) -> Result<CreatedApiKey, ServiceError> {
         let owner_email = Email::parse(owner_email)?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(ServiceError::invalid("name", "must be 1 to 100 characters long"));
+            return Err(ServiceError::invalid(
+                "name",
+                "must be 1 to 100 characters long",
+            ));
         }
         let secret = secrets::mint(API_KEY_PREFIX)?;
         let mut tx = self.store.write().await?;
-        let owner = users::user_by_email(&mut tx, owner_email.as_str()).await?.ok_or(ServiceError::NotFound("owner"))?;
+        let owner = users::user_by_email(&mut tx, owner_email.as_str())
+            .await?
+            .ok_or(ServiceError::NotFound("owner"))?;
         let key = NewApiKey {
             id: self.ids.next(),
             owner_id: owner.id,
@@ -136,18 +177,31 @@ impl Services {
             created_at: self.clock.now(),
         };
         api_keys::insert_api_key(&mut tx, &key).await?;
-        let row = api_keys::api_key_by_hash(&mut tx, &key.key_hash).await?.ok_or(ServiceError::NotFound("api key"))?;
+        let row = api_keys::api_key_by_hash(&mut tx, &key.key_hash)
+            .await?
+            .ok_or(ServiceError::NotFound("api key"))?;
         tx.commit().await?;
-        Ok(CreatedApiKey { key: row, plaintext: secret })
+        Ok(CreatedApiKey {
+            key: row,
+            plaintext: secret,
+        })
     }
 
-    pub async fn list_api_keys(&self, owner_email: Option<&str>) -> Result<Vec<ApiKeyRow>, ServiceError> {
+    pub async fn list_api_keys(
+        &self,
+        owner_email: Option<&str>,
+    ) -> Result<Vec<ApiKeyRow>, ServiceError> {
         let mut tx = self.store.read().await?;
         let owner = match owner_email {
             None => None,
             Some(email) => {
                 let email = Email::parse(email)?;
-                Some(users::user_by_email(&mut tx, email.as_str()).await?.ok_or(ServiceError::NotFound("owner"))?.id)
+                Some(
+                    users::user_by_email(&mut tx, email.as_str())
+                        .await?
+                        .ok_or(ServiceError::NotFound("owner"))?
+                        .id,
+                )
             }
         };
         Ok(api_keys::list_api_keys(&mut tx, owner).await?)

@@ -21,13 +21,19 @@ pub enum ServiceError {
 
 impl ServiceError {
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
-        ServiceError::Invalid { field, reason: reason.into() }
+        ServiceError::Invalid {
+            field,
+            reason: reason.into(),
+        }
     }
 }
 
 impl From<ValidationError> for ServiceError {
     fn from(e: ValidationError) -> Self {
-        ServiceError::Invalid { field: e.field, reason: e.reason }
+        ServiceError::Invalid {
+            field: e.field,
+            reason: e.reason,
+        }
     }
 }
 

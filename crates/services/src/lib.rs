@@ -39,7 +39,9 @@ impl Services {
     pub async fn database_ready(&self) -> Result<(), ServiceError> {
         match tokio::time::timeout(std::time::Duration::from_secs(2), self.store.ping()).await {
             Ok(result) => result.map_err(ServiceError::from),
-            Err(_) => Err(ServiceError::Internal(anyhow::anyhow!("database ping timed out"))),
+            Err(_) => Err(ServiceError::Internal(anyhow::anyhow!(
+                "database ping timed out"
+            ))),
         }
     }
 }

@@ -6,7 +6,9 @@
 //! threads.
 
 use anyhow::Context;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -66,10 +68,16 @@ fn argon2() -> Argon2<'static> {
 pub fn check_password_rules(password: &str) -> Result<(), ServiceError> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_LEN {
-        return Err(ServiceError::invalid("password", format!("must be at least {MIN_PASSWORD_LEN} characters long")));
+        return Err(ServiceError::invalid(
+            "password",
+            format!("must be at least {MIN_PASSWORD_LEN} characters long"),
+        ));
     }
     if password.len() > MAX_PASSWORD_LEN {
-        return Err(ServiceError::invalid("password", format!("must be at most {MAX_PASSWORD_LEN} bytes long")));
+        return Err(ServiceError::invalid(
+            "password",
+            format!("must be at most {MAX_PASSWORD_LEN} bytes long"),
+        ));
     }
     Ok(())
 }
@@ -79,7 +87,9 @@ pub async fn hash_password(password: String) -> Result<String, ServiceError> {
     check_password_rules(&password)?;
     let hash = tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+        argon2()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
     })
     .await
     .context("password hashing task")?
@@ -93,7 +103,11 @@ pub async fn verify_password(password: String, stored: String) -> Result<bool, S
         return Ok(false);
     }
     let ok = tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&stored).map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        PasswordHash::new(&stored).map(|parsed| {
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
     })
     .await
     .context("password verification task")?
@@ -113,15 +127,32 @@ mod tests {
         assert_ne!(a.plaintext, b.plaintext);
         assert!(matches_hash(&a.plaintext, &a.hash));
         assert!(!matches_hash(&b.plaintext, &a.hash));
-        assert_eq!(format!("{a:?}"), "MintedSecret(..)", "Debug never shows the secret");
+        assert_eq!(
+            format!("{a:?}"),
+            "MintedSecret(..)",
+            "Debug never shows the secret"
+        );
     }
 
     #[tokio::test]
     async fn passwords_hash_with_argon2id_and_verify() {
         let hash = hash_password("correct horse".into()).await.unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
-        assert!(verify_password("correct horse".into(), hash.clone()).await.unwrap());
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(
+            verify_password("correct horse".into(), hash.clone())
+                .await
+                .unwrap()
+        );
         assert!(!verify_password("wrong horse".into(), hash).await.unwrap());
-        assert!(matches!(hash_password("short".into()).await, Err(ServiceError::Invalid { field: "password", .. })));
+        assert!(matches!(
+            hash_password("short".into()).await,
+            Err(ServiceError::Invalid {
+                field: "password",
+                ..
+            })
+        ));
     }
 }

@@ -60,16 +60,26 @@ const OF_OWNER: &str = concat!(key_select!(), "WHERE k.owner_id = $1 ORDER BY k.
 
 /// Looked up by the SHA-256 of the presented key: an index lookup on a hash
 /// reveals nothing about the key through timing.
-pub async fn api_key_by_hash(tx: &mut Tx, key_hash: &[u8]) -> Result<Option<ApiKeyRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, ApiKeyRow>(BY_HASH)
-        .bind(key_hash)
-        .fetch_optional(conn)
-        .await)?)
+pub async fn api_key_by_hash(
+    tx: &mut Tx,
+    key_hash: &[u8],
+) -> Result<Option<ApiKeyRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, ApiKeyRow>(
+        BY_HASH
+    )
+    .bind(key_hash)
+    .fetch_optional(conn)
+    .await)?)
 }
 
-pub async fn list_api_keys(tx: &mut Tx, owner: Option<UserId>) -> Result<Vec<ApiKeyRow>, StoreError> {
+pub async fn list_api_keys(
+    tx: &mut Tx,
+    owner: Option<UserId>,
+) -> Result<Vec<ApiKeyRow>, StoreError> {
     Ok(match owner {
-        None => on_backend!(tx, |conn| sqlx::query_as::<_, ApiKeyRow>(ALL).fetch_all(conn).await)?,
+        None => on_backend!(tx, |conn| sqlx::query_as::<_, ApiKeyRow>(ALL)
+            .fetch_all(conn)
+            .await)?,
         Some(owner) => on_backend!(tx, |conn| sqlx::query_as::<_, ApiKeyRow>(OF_OWNER)
             .bind(owner.get())
             .fetch_all(conn)
@@ -80,7 +90,11 @@ pub async fn list_api_keys(tx: &mut Tx, owner: Option<UserId>) -> Result<Vec<Api
 const REVOKE: &str = "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
 
 /// Returns whether a live key was revoked.
-pub async fn revoke_api_key(tx: &mut Tx, id: ApiKeyId, now: OffsetDateTime) -> Result<bool, StoreError> {
+pub async fn revoke_api_key(
+    tx: &mut Tx,
+    id: ApiKeyId,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
     let done = on_backend!(tx, |conn| sqlx::query(REVOKE)
         .bind(id.get())
         .bind(now)

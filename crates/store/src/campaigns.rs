@@ -100,21 +100,39 @@ pub async fn insert_campaign(
     Ok(())
 }
 
-const CAMPAIGN_BY_ID: &str = concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE id = $1");
-const CAMPAIGN_BY_CREATOR: &str = concat!("SELECT ", campaign_columns!(), " FROM campaigns WHERE creator_id = $1");
+const CAMPAIGN_BY_ID: &str = concat!(
+    "SELECT ",
+    campaign_columns!(),
+    " FROM campaigns WHERE id = $1"
+);
+const CAMPAIGN_BY_CREATOR: &str = concat!(
+    "SELECT ",
+    campaign_columns!(),
+    " FROM campaigns WHERE creator_id = $1"
+);
 
-pub async fn campaign_by_id(tx: &mut Tx, id: CampaignId) -> Result<Option<CampaignRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, CampaignRow>(CAMPAIGN_BY_ID)
-        .bind(id.get())
-        .fetch_optional(conn)
-        .await)?)
+pub async fn campaign_by_id(
+    tx: &mut Tx,
+    id: CampaignId,
+) -> Result<Option<CampaignRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, CampaignRow>(
+        CAMPAIGN_BY_ID
+    )
+    .bind(id.get())
+    .fetch_optional(conn)
+    .await)?)
 }
 
-pub async fn campaign_by_creator(tx: &mut Tx, creator: UserId) -> Result<Option<CampaignRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, CampaignRow>(CAMPAIGN_BY_CREATOR)
-        .bind(creator.get())
-        .fetch_optional(conn)
-        .await)?)
+pub async fn campaign_by_creator(
+    tx: &mut Tx,
+    creator: UserId,
+) -> Result<Option<CampaignRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, CampaignRow>(
+        CAMPAIGN_BY_CREATOR
+    )
+    .bind(creator.get())
+    .fetch_optional(conn)
+    .await)?)
 }
 
 /// Totals derived from the pledge records themselves, never from counters
@@ -132,10 +150,12 @@ const TOTALS: &str = "SELECT \
      (SELECT count(*) FROM creations WHERE campaign_id = $1 AND published_at IS NOT NULL) AS creation_count";
 
 pub async fn campaign_totals(tx: &mut Tx, id: CampaignId) -> Result<CampaignTotals, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, CampaignTotals>(TOTALS)
-        .bind(id.get())
-        .fetch_one(conn)
-        .await)?)
+    Ok(on_backend!(tx, |conn| {
+        sqlx::query_as::<_, CampaignTotals>(TOTALS)
+            .bind(id.get())
+            .fetch_one(conn)
+            .await
+    })?)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -197,11 +217,16 @@ const TIERS_OF_CAMPAIGN: &str = "SELECT id, campaign_id, title, description, amo
      FROM tiers WHERE campaign_id = $1 ORDER BY position, amount_minor, id";
 
 /// All tiers, retired ones too (old pledges still point at them), in display order.
-pub async fn tiers_of_campaign(tx: &mut Tx, campaign: CampaignId) -> Result<Vec<TierRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, TierRow>(TIERS_OF_CAMPAIGN)
-        .bind(campaign.get())
-        .fetch_all(conn)
-        .await)?)
+pub async fn tiers_of_campaign(
+    tx: &mut Tx,
+    campaign: CampaignId,
+) -> Result<Vec<TierRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, TierRow>(
+        TIERS_OF_CAMPAIGN
+    )
+    .bind(campaign.get())
+    .fetch_all(conn)
+    .await)?)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -246,11 +271,16 @@ pub async fn insert_goal(
 const GOALS_OF_CAMPAIGN: &str = "SELECT id, campaign_id, amount_minor, title, description, created_at, reached_at, updated_at \
      FROM goals WHERE campaign_id = $1 ORDER BY amount_minor, id";
 
-pub async fn goals_of_campaign(tx: &mut Tx, campaign: CampaignId) -> Result<Vec<GoalRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, GoalRow>(GOALS_OF_CAMPAIGN)
-        .bind(campaign.get())
-        .fetch_all(conn)
-        .await)?)
+pub async fn goals_of_campaign(
+    tx: &mut Tx,
+    campaign: CampaignId,
+) -> Result<Vec<GoalRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, GoalRow>(
+        GOALS_OF_CAMPAIGN
+    )
+    .bind(campaign.get())
+    .fetch_all(conn)
+    .await)?)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -288,10 +318,16 @@ const CREATIONS_OF_CAMPAIGN: &str = "SELECT id, campaign_id, title, body, is_pai
      FROM creations WHERE campaign_id = $1 ORDER BY id DESC LIMIT $2";
 
 /// The newest creations first.
-pub async fn recent_creations(tx: &mut Tx, campaign: CampaignId, limit: i64) -> Result<Vec<CreationRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, CreationRow>(CREATIONS_OF_CAMPAIGN)
-        .bind(campaign.get())
-        .bind(limit)
-        .fetch_all(conn)
-        .await)?)
+pub async fn recent_creations(
+    tx: &mut Tx,
+    campaign: CampaignId,
+    limit: i64,
+) -> Result<Vec<CreationRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, CreationRow>(
+        CREATIONS_OF_CAMPAIGN
+    )
+    .bind(campaign.get())
+    .bind(limit)
+    .fetch_all(conn)
+    .await)?)
 }

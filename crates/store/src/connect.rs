@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use backon::{ConstantBuilder, Retryable};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use crate::{StoreError, Tx};
 
@@ -23,7 +25,11 @@ impl Backend {
             "postgres" | "postgresql" => Ok(Backend::Postgres),
             _ => Err(StoreError::Config(format!(
                 "DATABASE_URL must start with sqlite: or postgres:, got {:?}",
-                if scheme.is_empty() { "(no scheme)" } else { scheme }
+                if scheme.is_empty() {
+                    "(no scheme)"
+                } else {
+                    scheme
+                }
             ))),
         }
     }
@@ -46,7 +52,10 @@ pub struct ConnectOptions {
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        Self { max_connections: 10, acquire_timeout: Duration::from_secs(5) }
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -63,7 +72,11 @@ enum Pools {
     /// than fail with SQLITE_BUSY; reads run beside it on read-only
     /// connections (WAL lets them). Other processes on the same file wait on
     /// the busy timeout.
-    Sqlite { writer: SqlitePool, reader: SqlitePool, path: PathBuf },
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+        path: PathBuf,
+    },
     Postgres(PgPool),
 }
 
@@ -122,7 +135,10 @@ impl Store {
     /// Whether the database answers: `SELECT 1`.
     pub async fn ping(&self) -> Result<(), StoreError> {
         match &self.pools {
-            Pools::Sqlite { reader, .. } => sqlx::query("SELECT 1").execute(reader).await?.rows_affected(),
+            Pools::Sqlite { reader, .. } => sqlx::query("SELECT 1")
+                .execute(reader)
+                .await?
+                .rows_affected(),
             Pools::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await?.rows_affected(),
         };
         Ok(())
@@ -154,17 +170,22 @@ impl Store {
 }
 
 async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, StoreError> {
-    let invalid = |e: sqlx::Error| StoreError::Config(format!("DATABASE_URL is not a valid SQLite URL: {e}"));
+    let invalid =
+        |e: sqlx::Error| StoreError::Config(format!("DATABASE_URL is not a valid SQLite URL: {e}"));
     let base = SqliteConnectOptions::from_str(url).map_err(invalid)?;
     let path = base.get_filename().to_path_buf();
-    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" || url.contains("mode=memory") {
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" || url.contains("mode=memory")
+    {
         return Err(StoreError::Config(
             "an in-memory SQLite database cannot be shared by the server's connections: give a file (--data-dir DIR)".into(),
         ));
     }
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
-            StoreError::Config(format!("cannot create the data directory {}: {e}", dir.display()))
+            StoreError::Config(format!(
+                "cannot create the data directory {}: {e}",
+                dir.display()
+            ))
         })?;
     }
     let base = base
@@ -177,7 +198,10 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
         .busy_timeout(Duration::from_secs(10))
         .pragma("temp_store", "memory");
     let cannot_open = |e: sqlx::Error| {
-        StoreError::Config(format!("cannot open the SQLite database {}: {e}", path.display()))
+        StoreError::Config(format!(
+            "cannot open the SQLite database {}: {e}",
+            path.display()
+        ))
     };
     // Two processes creating the same file at once race to switch it to WAL,
     // which needs a lock the busy timeout does not wait for: try again.
@@ -187,7 +211,11 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
             .acquire_timeout(options.acquire_timeout.max(Duration::from_secs(30)))
             .connect_with(base.clone())
     })
-    .retry(ConstantBuilder::default().with_delay(Duration::from_millis(50)).with_max_times(100))
+    .retry(
+        ConstantBuilder::default()
+            .with_delay(Duration::from_millis(50))
+            .with_max_times(100),
+    )
     .when(is_busy)
     .await
     .map_err(cannot_open)?;
@@ -197,12 +225,19 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
         .max_connections(options.max_connections.max(1))
         .acquire_timeout(options.acquire_timeout)
         .connect_lazy_with(base.read_only(true));
-    Ok(Store { pools: Pools::Sqlite { writer, reader, path } })
+    Ok(Store {
+        pools: Pools::Sqlite {
+            writer,
+            reader,
+            path,
+        },
+    })
 }
 
 async fn connect_postgres(url: &str, options: &ConnectOptions) -> Result<Store, StoreError> {
-    let connect_options = PgConnectOptions::from_str(url)
-        .map_err(|e| StoreError::Config(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}")))?;
+    let connect_options = PgConnectOptions::from_str(url).map_err(|e| {
+        StoreError::Config(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))
+    })?;
     // Name the server without the password, which must never reach a log.
     let target = format!(
         "{}:{}/{}",
@@ -215,8 +250,15 @@ async fn connect_postgres(url: &str, options: &ConnectOptions) -> Result<Store, 
         .acquire_timeout(options.acquire_timeout)
         .connect_with(connect_options)
         .await
-        .map_err(|e| StoreError::Config(format!("cannot connect to PostgreSQL at {target}: {}", describe(&e))))?;
-    Ok(Store { pools: Pools::Postgres(pool) })
+        .map_err(|e| {
+            StoreError::Config(format!(
+                "cannot connect to PostgreSQL at {target}: {}",
+                describe(&e)
+            ))
+        })?;
+    Ok(Store {
+        pools: Pools::Postgres(pool),
+    })
 }
 
 fn is_busy(err: &sqlx::Error) -> bool {

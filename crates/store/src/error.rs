@@ -13,9 +13,13 @@ pub enum StoreError {
     Refused(String),
     #[error("{0}")]
     Config(String),
-    #[error("the database has migration {version}, which this maecenas binary does not know: it was migrated by a newer version; run that version or restore a backup")]
+    #[error(
+        "the database has migration {version}, which this maecenas binary does not know: it was migrated by a newer version; run that version or restore a backup"
+    )]
     MigrationsNewerThanBinary { version: i64 },
-    #[error("migration {version} applied to the database differs from this binary's: the migration files were edited after they were applied")]
+    #[error(
+        "migration {version} applied to the database differs from this binary's: the migration files were edited after they were applied"
+    )]
     MigrationModified { version: i64 },
     #[error("migrating the database failed: {0}")]
     Migrate(String),
@@ -44,7 +48,9 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     fn from(err: sqlx::migrate::MigrateError) -> Self {
         use sqlx::migrate::MigrateError;
         match err {
-            MigrateError::VersionMissing(version) => StoreError::MigrationsNewerThanBinary { version },
+            MigrateError::VersionMissing(version) => {
+                StoreError::MigrationsNewerThanBinary { version }
+            }
             MigrateError::VersionMismatch(version) => StoreError::MigrationModified { version },
             other => StoreError::Migrate(other.to_string()),
         }

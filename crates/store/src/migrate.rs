@@ -36,7 +36,9 @@ impl Store {
             let lock = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
                 .await
                 .map_err(|e| StoreError::Migrate(e.to_string()))?
-                .map_err(|e| StoreError::Migrate(format!("cannot lock {}: {e}", lock_path.display())))?;
+                .map_err(|e| {
+                    StoreError::Migrate(format!("cannot lock {}: {e}", lock_path.display()))
+                })?;
             let result = SQLITE.run(pool).await;
             drop(lock);
             result?;
@@ -45,14 +47,22 @@ impl Store {
         }
         let after = self.applied_migrations().await?;
         Ok(MigrationReport {
-            applied_now: after.iter().copied().filter(|v| !before.contains(v)).collect(),
+            applied_now: after
+                .iter()
+                .copied()
+                .filter(|v| !before.contains(v))
+                .collect(),
             current: after.last().copied(),
         })
     }
 
     /// The versions this binary knows, oldest first.
     pub fn known_migrations(&self) -> Vec<i64> {
-        let migrator = if self.sqlite_writer().is_some() { &SQLITE } else { &POSTGRES };
+        let migrator = if self.sqlite_writer().is_some() {
+            &SQLITE
+        } else {
+            &POSTGRES
+        };
         migrator.iter().map(|m| m.version).collect()
     }
 
@@ -61,18 +71,20 @@ impl Store {
         // The bookkeeping table exists only once something was migrated.
         const SELECT: &str = "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version";
         let versions: Vec<(i64,)> = if let Some(pool) = self.sqlite_writer() {
-            let exists: Option<(i64,)> =
-                sqlx::query_as("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
-                    .fetch_optional(pool)
-                    .await?;
+            let exists: Option<(i64,)> = sqlx::query_as(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            )
+            .fetch_optional(pool)
+            .await?;
             if exists.is_none() {
                 return Ok(Vec::new());
             }
             sqlx::query_as(SELECT).fetch_all(pool).await?
         } else if let Some(pool) = self.postgres_pool() {
-            let exists: (bool,) = sqlx::query_as("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-                .fetch_one(pool)
-                .await?;
+            let exists: (bool,) =
+                sqlx::query_as("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                    .fetch_one(pool)
+                    .await?;
             if !exists.0 {
                 return Ok(Vec::new());
             }

@@ -76,19 +76,30 @@ pub async fn insert_client(tx: &mut Tx, c: &NewOAuthClient) -> Result<(), StoreE
 const BY_CLIENT_ID: &str = concat!(client_select!(), "WHERE c.client_id = $1");
 const ALL: &str = concat!(client_select!(), "ORDER BY c.id");
 const OF_OWNER: &str = concat!(client_select!(), "WHERE c.owner_id = $1 ORDER BY c.id");
-const REDIRECT_URIS: &str = "SELECT uri FROM oauth_client_redirect_uris WHERE client_row_id = $1 ORDER BY position";
+const REDIRECT_URIS: &str =
+    "SELECT uri FROM oauth_client_redirect_uris WHERE client_row_id = $1 ORDER BY position";
 
-pub async fn client_by_client_id(tx: &mut Tx, client_id: &str) -> Result<Option<OAuthClientRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, OAuthClientRow>(BY_CLIENT_ID)
-        .bind(client_id)
-        .fetch_optional(conn)
-        .await)?)
+pub async fn client_by_client_id(
+    tx: &mut Tx,
+    client_id: &str,
+) -> Result<Option<OAuthClientRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| {
+        sqlx::query_as::<_, OAuthClientRow>(BY_CLIENT_ID)
+            .bind(client_id)
+            .fetch_optional(conn)
+            .await
+    })?)
 }
 
 /// Every client, or one owner's, oldest first.
-pub async fn list_clients(tx: &mut Tx, owner: Option<UserId>) -> Result<Vec<OAuthClientRow>, StoreError> {
+pub async fn list_clients(
+    tx: &mut Tx,
+    owner: Option<UserId>,
+) -> Result<Vec<OAuthClientRow>, StoreError> {
     Ok(match owner {
-        None => on_backend!(tx, |conn| sqlx::query_as::<_, OAuthClientRow>(ALL).fetch_all(conn).await)?,
+        None => on_backend!(tx, |conn| sqlx::query_as::<_, OAuthClientRow>(ALL)
+            .fetch_all(conn)
+            .await)?,
         Some(owner) => on_backend!(tx, |conn| sqlx::query_as::<_, OAuthClientRow>(OF_OWNER)
             .bind(owner.get())
             .fetch_all(conn)
@@ -104,11 +115,17 @@ pub async fn redirect_uris(tx: &mut Tx, client: OAuthClientId) -> Result<Vec<Str
     Ok(rows.into_iter().map(|(uri,)| uri).collect())
 }
 
-const ROTATE_SECRET: &str = "UPDATE oauth_clients SET secret_hash = $2, secret_rotated_at = $3 WHERE id = $1";
+const ROTATE_SECRET: &str =
+    "UPDATE oauth_clients SET secret_hash = $2, secret_rotated_at = $3 WHERE id = $1";
 
 /// Replaces the secret's hash: the old secret stops working at commit.
 /// Returns whether the client exists.
-pub async fn rotate_secret(tx: &mut Tx, client: OAuthClientId, secret_hash: &[u8], now: OffsetDateTime) -> Result<bool, StoreError> {
+pub async fn rotate_secret(
+    tx: &mut Tx,
+    client: OAuthClientId,
+    secret_hash: &[u8],
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
     let done = on_backend!(tx, |conn| sqlx::query(ROTATE_SECRET)
         .bind(client.get())
         .bind(secret_hash)

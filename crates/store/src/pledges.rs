@@ -1,6 +1,8 @@
 //! `pledges`, `donations`, and what a pledge points at: `addresses`, `payment_methods`.
 
-use maecenas_domain::{AddressId, CampaignId, DonationId, PaymentMethodId, PledgeId, TierId, UserId};
+use maecenas_domain::{
+    AddressId, CampaignId, DonationId, PaymentMethodId, PledgeId, TierId, UserId,
+};
 use time::OffsetDateTime;
 
 use crate::{StoreError, Tx, on_backend};
@@ -51,10 +53,12 @@ const ADDRESS_BY_ID: &str = "SELECT id, user_id, addressee, line_1, line_2, post
      phone_number, created_at, updated_at FROM addresses WHERE id = $1";
 
 pub async fn address_by_id(tx: &mut Tx, id: AddressId) -> Result<Option<AddressRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, AddressRow>(ADDRESS_BY_ID)
-        .bind(id.get())
-        .fetch_optional(conn)
-        .await)?)
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, AddressRow>(
+        ADDRESS_BY_ID
+    )
+    .bind(id.get())
+    .fetch_optional(conn)
+    .await)?)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -102,11 +106,16 @@ pub async fn insert_payment_method(tx: &mut Tx, m: &PaymentMethodRow) -> Result<
 const PAYMENT_METHOD_BY_ID: &str = "SELECT id, user_id, gateway, gateway_ref, brand, last4, exp_month, exp_year, \
      is_verified, has_failed_payment, created_at, removed_at FROM payment_methods WHERE id = $1";
 
-pub async fn payment_method_by_id(tx: &mut Tx, id: PaymentMethodId) -> Result<Option<PaymentMethodRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PaymentMethodRow>(PAYMENT_METHOD_BY_ID)
-        .bind(id.get())
-        .fetch_optional(conn)
-        .await)?)
+pub async fn payment_method_by_id(
+    tx: &mut Tx,
+    id: PaymentMethodId,
+) -> Result<Option<PaymentMethodRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| {
+        sqlx::query_as::<_, PaymentMethodRow>(PAYMENT_METHOD_BY_ID)
+            .bind(id.get())
+            .fetch_optional(conn)
+            .await
+    })?)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -206,19 +215,27 @@ const PLEDGES_PAGE: &str = concat!(
 );
 
 pub async fn pledge_by_id(tx: &mut Tx, id: PledgeId) -> Result<Option<PledgeRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PledgeRow>(PLEDGE_BY_ID)
-        .bind(id.get())
-        .fetch_optional(conn)
-        .await)?)
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PledgeRow>(
+        PLEDGE_BY_ID
+    )
+    .bind(id.get())
+    .fetch_optional(conn)
+    .await)?)
 }
 
 /// The patron's current (not ended) pledge to a campaign.
-pub async fn current_pledge(tx: &mut Tx, patron: UserId, campaign: CampaignId) -> Result<Option<PledgeRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PledgeRow>(CURRENT_PLEDGE)
-        .bind(patron.get())
-        .bind(campaign.get())
-        .fetch_optional(conn)
-        .await)?)
+pub async fn current_pledge(
+    tx: &mut Tx,
+    patron: UserId,
+    campaign: CampaignId,
+) -> Result<Option<PledgeRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PledgeRow>(
+        CURRENT_PLEDGE
+    )
+    .bind(patron.get())
+    .bind(campaign.get())
+    .fetch_optional(conn)
+    .await)?)
 }
 
 /// A campaign's pledges in creation order (ids are time-ordered), strictly
@@ -230,12 +247,14 @@ pub async fn pledges_of_campaign(
     after: Option<PledgeId>,
     limit: i64,
 ) -> Result<Vec<PledgeRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PledgeRow>(PLEDGES_PAGE)
-        .bind(campaign.get())
-        .bind(after.map_or(0, PledgeId::get))
-        .bind(limit)
-        .fetch_all(conn)
-        .await)?)
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PledgeRow>(
+        PLEDGES_PAGE
+    )
+    .bind(campaign.get())
+    .bind(after.map_or(0, PledgeId::get))
+    .bind(limit)
+    .fetch_all(conn)
+    .await)?)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -281,10 +300,16 @@ const DONATIONS_OF: &str = "SELECT id, donor_id, campaign_id, amount_minor, curr
      status, active_until, created_at FROM donations WHERE campaign_id = $1 AND donor_id = $2 ORDER BY id";
 
 /// One donor's donations to one campaign, oldest first.
-pub async fn donations_of_donor(tx: &mut Tx, campaign: CampaignId, donor: UserId) -> Result<Vec<DonationRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, DonationRow>(DONATIONS_OF)
-        .bind(campaign.get())
-        .bind(donor.get())
-        .fetch_all(conn)
-        .await)?)
+pub async fn donations_of_donor(
+    tx: &mut Tx,
+    campaign: CampaignId,
+    donor: UserId,
+) -> Result<Vec<DonationRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, DonationRow>(
+        DONATIONS_OF
+    )
+    .bind(campaign.get())
+    .bind(donor.get())
+    .fetch_all(conn)
+    .await)?)
 }

@@ -82,8 +82,16 @@ pub async fn insert_user(tx: &mut Tx, user: &NewUser) -> Result<(), StoreError> 
 
 const BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
 const BY_EMAIL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE email = $1");
-const BY_USERNAME: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE lower(username) = lower($1)");
-const PAGE: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id > $1 ORDER BY id LIMIT $2");
+const BY_USERNAME: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE lower(username) = lower($1)"
+);
+const PAGE: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE id > $1 ORDER BY id LIMIT $2"
+);
 
 pub async fn user_by_id(tx: &mut Tx, id: UserId) -> Result<Option<UserRow>, StoreError> {
     Ok(on_backend!(tx, |conn| sqlx::query_as::<_, UserRow>(BY_ID)
@@ -93,22 +101,30 @@ pub async fn user_by_id(tx: &mut Tx, id: UserId) -> Result<Option<UserRow>, Stor
 }
 
 pub async fn user_by_email(tx: &mut Tx, email: &str) -> Result<Option<UserRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, UserRow>(BY_EMAIL)
-        .bind(email)
-        .fetch_optional(conn)
-        .await)?)
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, UserRow>(
+        BY_EMAIL
+    )
+    .bind(email)
+    .fetch_optional(conn)
+    .await)?)
 }
 
 /// Usernames are unique regardless of case.
 pub async fn user_by_username(tx: &mut Tx, username: &str) -> Result<Option<UserRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, UserRow>(BY_USERNAME)
-        .bind(username)
-        .fetch_optional(conn)
-        .await)?)
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, UserRow>(
+        BY_USERNAME
+    )
+    .bind(username)
+    .fetch_optional(conn)
+    .await)?)
 }
 
 /// Users in id (creation) order, after `after`: keyset paging.
-pub async fn list_users(tx: &mut Tx, after: Option<UserId>, limit: i64) -> Result<Vec<UserRow>, StoreError> {
+pub async fn list_users(
+    tx: &mut Tx,
+    after: Option<UserId>,
+    limit: i64,
+) -> Result<Vec<UserRow>, StoreError> {
     Ok(on_backend!(tx, |conn| sqlx::query_as::<_, UserRow>(PAGE)
         .bind(after.map_or(0, UserId::get))
         .bind(limit)
@@ -117,7 +133,8 @@ pub async fn list_users(tx: &mut Tx, after: Option<UserId>, limit: i64) -> Resul
 }
 
 pub async fn count_users(tx: &mut Tx) -> Result<i64, StoreError> {
-    let (count,): (i64,) =
-        on_backend!(tx, |conn| sqlx::query_as("SELECT count(*) FROM users").fetch_one(conn).await)?;
+    let (count,): (i64,) = on_backend!(tx, |conn| sqlx::query_as("SELECT count(*) FROM users")
+        .fetch_one(conn)
+        .await)?;
     Ok(count)
 }

@@ -42,13 +42,31 @@ async fn insert(store: &Store, user: &NewUser) -> Result<(), StoreError> {
     tx.commit().await
 }
 
-async fn creator_with_campaign(store: &Store, ids: &SnowflakeGenerator, name: &str) -> (UserId, CampaignId) {
+async fn creator_with_campaign(
+    store: &Store,
+    ids: &SnowflakeGenerator,
+    name: &str,
+) -> (UserId, CampaignId) {
     let user = new_user(ids, &format!("{name}@example.org"), Some(name));
     let campaign: CampaignId = ids.next();
     let mut tx = store.write().await.unwrap();
     users::insert_user(&mut tx, &user).await.unwrap();
-    let fields = CampaignFields { summary: Some("Hi".into()), is_monthly: true, ..Default::default() };
-    campaigns::insert_campaign(&mut tx, campaign, user.id, "USD", &fields, Some(now()), now()).await.unwrap();
+    let fields = CampaignFields {
+        summary: Some("Hi".into()),
+        is_monthly: true,
+        ..Default::default()
+    };
+    campaigns::insert_campaign(
+        &mut tx,
+        campaign,
+        user.id,
+        "USD",
+        &fields,
+        Some(now()),
+        now(),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     (user.id, campaign)
 }
@@ -59,7 +77,9 @@ async fn creator_with_campaign(store: &Store, ids: &SnowflakeGenerator, name: &s
 #[tokio::test]
 async fn migrations_apply_once_and_report_versions(#[case] backend: Backend) {
     let db = TestDb::new(backend).await;
-    let store = maecenas_store::Store::connect(db.url(), &Default::default()).await.unwrap();
+    let store = maecenas_store::Store::connect(db.url(), &Default::default())
+        .await
+        .unwrap();
     assert!(store.applied_migrations().await.unwrap().is_empty());
     let first = store.migrate().await.unwrap();
     assert_eq!(first.applied_now, store.known_migrations());
@@ -86,10 +106,16 @@ async fn a_database_migrated_by_a_newer_binary_is_refused(#[case] backend: Backe
          VALUES (99991231000000, 'from the future', TRUE, {checksum}, 0)"
     );
     let mut tx = store.write().await.unwrap();
-    maecenas_store::on_backend!(&mut tx, |conn| sqlx::query(&sql).execute(conn).await.map(|_| ())).unwrap();
+    maecenas_store::on_backend!(&mut tx, |conn| sqlx::query(&sql)
+        .execute(conn)
+        .await
+        .map(|_| ()))
+    .unwrap();
     tx.commit().await.unwrap();
     match store.migrate().await {
-        Err(StoreError::MigrationsNewerThanBinary { version }) => assert_eq!(version, 99_991_231_000_000),
+        Err(StoreError::MigrationsNewerThanBinary { version }) => {
+            assert_eq!(version, 99_991_231_000_000)
+        }
         other => panic!("expected MigrationsNewerThanBinary, got {other:?}"),
     }
 }
@@ -110,19 +136,49 @@ async fn users_round_trip_and_stay_unique(#[case] backend: Backend) {
     assert_eq!(row.email, "ada@example.org");
     assert_eq!(row.username.as_deref(), Some("Ada"));
     assert_eq!(row.password_hash, ada.password_hash);
-    assert_eq!((row.first_name.as_str(), row.last_name.as_str()), ("Ada", "Lovelace"));
+    assert_eq!(
+        (row.first_name.as_str(), row.last_name.as_str()),
+        ("Ada", "Lovelace")
+    );
     assert_eq!(row.status, "public");
-    assert!(row.is_creator && !row.is_admin && !row.is_suspended && !row.is_deleted && !row.is_nuked);
+    assert!(
+        row.is_creator && !row.is_admin && !row.is_suspended && !row.is_deleted && !row.is_nuked
+    );
     assert_eq!(row.created_at, ada.created_at);
-    assert_eq!(users::user_by_email(&mut tx, "ada@example.org").await.unwrap().unwrap().id, ada.id);
-    assert_eq!(users::user_by_username(&mut tx, "aDA").await.unwrap().unwrap().id, ada.id);
-    assert!(users::user_by_email(&mut tx, "nobody@example.org").await.unwrap().is_none());
+    assert_eq!(
+        users::user_by_email(&mut tx, "ada@example.org")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        ada.id
+    );
+    assert_eq!(
+        users::user_by_username(&mut tx, "aDA")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        ada.id
+    );
+    assert!(
+        users::user_by_email(&mut tx, "nobody@example.org")
+            .await
+            .unwrap()
+            .is_none()
+    );
     tx.commit().await.unwrap();
 
     let same_email = new_user(&ids, "ada@example.org", None);
-    assert!(matches!(insert(&store, &same_email).await, Err(StoreError::Conflict)));
+    assert!(matches!(
+        insert(&store, &same_email).await,
+        Err(StoreError::Conflict)
+    ));
     let same_name_other_case = new_user(&ids, "other@example.org", Some("ADA"));
-    assert!(matches!(insert(&store, &same_name_other_case).await, Err(StoreError::Conflict)));
+    assert!(matches!(
+        insert(&store, &same_name_other_case).await,
+        Err(StoreError::Conflict)
+    ));
 
     let mut tx = store.read().await.unwrap();
     assert_eq!(users::count_users(&mut tx).await.unwrap(), 1);
@@ -137,7 +193,9 @@ async fn a_rolled_back_transaction_leaves_nothing(#[case] backend: Backend) {
     let store = db.store().await;
     let ids = ids();
     let mut tx = store.write().await.unwrap();
-    users::insert_user(&mut tx, &new_user(&ids, "a@example.org", None)).await.unwrap();
+    users::insert_user(&mut tx, &new_user(&ids, "a@example.org", None))
+        .await
+        .unwrap();
     // The second insert fails; the use case gives up and nothing of it stays.
     let failing = users::insert_user(&mut tx, &new_user(&ids, "a@example.org", None)).await;
     assert!(matches!(failing, Err(StoreError::Conflict)));
@@ -172,7 +230,17 @@ async fn campaigns_tiers_goals_and_creations_round_trip(#[case] backend: Backend
         };
         campaigns::insert_tier(&mut tx, &tier).await.unwrap();
     }
-    campaigns::insert_goal(&mut tx, ids.next(), campaign, 100_000, "Studio", "A real studio", now()).await.unwrap();
+    campaigns::insert_goal(
+        &mut tx,
+        ids.next(),
+        campaign,
+        100_000,
+        "Studio",
+        "A real studio",
+        now(),
+    )
+    .await
+    .unwrap();
     let creation = CreationRow {
         id: ids.next(),
         campaign_id: campaign,
@@ -182,9 +250,23 @@ async fn campaigns_tiers_goals_and_creations_round_trip(#[case] backend: Backend
         created_at: now(),
         published_at: Some(now()),
     };
-    campaigns::insert_creation(&mut tx, &creation).await.unwrap();
-    let second = campaigns::insert_campaign(&mut tx, ids.next(), creator, "USD", &Default::default(), None, now()).await;
-    assert!(matches!(second, Err(StoreError::Conflict)), "one campaign per creator");
+    campaigns::insert_creation(&mut tx, &creation)
+        .await
+        .unwrap();
+    let second = campaigns::insert_campaign(
+        &mut tx,
+        ids.next(),
+        creator,
+        "USD",
+        &Default::default(),
+        None,
+        now(),
+    )
+    .await;
+    assert!(
+        matches!(second, Err(StoreError::Conflict)),
+        "one campaign per creator"
+    );
     tx.rollback().await.unwrap();
 
     // The rollback above took the tiers with it; write them for real now.
@@ -202,19 +284,48 @@ async fn campaigns_tiers_goals_and_creations_round_trip(#[case] backend: Backend
         created_at: now(),
     };
     campaigns::insert_tier(&mut tx, &tier).await.unwrap();
-    campaigns::insert_creation(&mut tx, &creation).await.unwrap();
+    campaigns::insert_creation(&mut tx, &creation)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let mut tx = store.read().await.unwrap();
-    let row = campaigns::campaign_by_creator(&mut tx, creator).await.unwrap().unwrap();
-    assert_eq!((row.id, row.currency.as_str(), row.summary.as_deref()), (campaign, "USD", Some("Hi")));
+    let row = campaigns::campaign_by_creator(&mut tx, creator)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.id, row.currency.as_str(), row.summary.as_deref()),
+        (campaign, "USD", Some("Hi"))
+    );
     assert!(row.is_monthly && !row.is_nsfw && row.published_at.is_some());
-    let tiers = campaigns::tiers_of_campaign(&mut tx, campaign).await.unwrap();
+    let tiers = campaigns::tiers_of_campaign(&mut tx, campaign)
+        .await
+        .unwrap();
     assert_eq!(tiers.len(), 1);
-    assert_eq!((tiers[0].amount_minor, tiers[0].patron_limit, tiers[0].requires_shipping), (300, Some(10), true));
-    assert_eq!(campaigns::recent_creations(&mut tx, campaign, 10).await.unwrap(), vec![creation]);
+    assert_eq!(
+        (
+            tiers[0].amount_minor,
+            tiers[0].patron_limit,
+            tiers[0].requires_shipping
+        ),
+        (300, Some(10), true)
+    );
+    assert_eq!(
+        campaigns::recent_creations(&mut tx, campaign, 10)
+            .await
+            .unwrap(),
+        vec![creation]
+    );
     let totals = campaigns::campaign_totals(&mut tx, campaign).await.unwrap();
-    assert_eq!((totals.patron_count, totals.pledge_sum_minor, totals.creation_count), (0, 0, 1));
+    assert_eq!(
+        (
+            totals.patron_count,
+            totals.pledge_sum_minor,
+            totals.creation_count
+        ),
+        (0, 0, 1)
+    );
 }
 
 #[rstest]
@@ -261,7 +372,9 @@ async fn pledges_page_by_keyset_and_one_current_pledge_per_patron(#[case] backen
             created_at: now(),
             removed_at: None,
         };
-        pledges::insert_payment_method(&mut tx, &card).await.unwrap();
+        pledges::insert_payment_method(&mut tx, &card)
+            .await
+            .unwrap();
         let pledge = NewPledge {
             id: ids.next(),
             patron_id: patron.id,
@@ -285,7 +398,10 @@ async fn pledges_page_by_keyset_and_one_current_pledge_per_patron(#[case] backen
     let mut again = pledged[0].clone();
     again.id = ids.next();
     let mut tx = store.write().await.unwrap();
-    assert!(matches!(pledges::insert_pledge(&mut tx, &again).await, Err(StoreError::Conflict)));
+    assert!(matches!(
+        pledges::insert_pledge(&mut tx, &again).await,
+        Err(StoreError::Conflict)
+    ));
     tx.rollback().await.unwrap();
 
     // A pledge to a tier that does not exist is refused.
@@ -294,7 +410,10 @@ async fn pledges_page_by_keyset_and_one_current_pledge_per_patron(#[case] backen
     dangling.patron_id = creator_with_campaign(&store, &ids, "other").await.0;
     dangling.tier_id = Some(TierId::from(42));
     let mut tx = store.write().await.unwrap();
-    assert!(matches!(pledges::insert_pledge(&mut tx, &dangling).await, Err(StoreError::MissingReference)));
+    assert!(matches!(
+        pledges::insert_pledge(&mut tx, &dangling).await,
+        Err(StoreError::MissingReference)
+    ));
     tx.rollback().await.unwrap();
 
     // A negative amount never reaches the table, whatever a caller forgot to check.
@@ -302,30 +421,57 @@ async fn pledges_page_by_keyset_and_one_current_pledge_per_patron(#[case] backen
     negative.tier_id = None;
     negative.amount_minor = -5;
     let mut tx = store.write().await.unwrap();
-    assert!(matches!(pledges::insert_pledge(&mut tx, &negative).await, Err(StoreError::Refused(_))));
+    assert!(matches!(
+        pledges::insert_pledge(&mut tx, &negative).await,
+        Err(StoreError::Refused(_))
+    ));
     tx.rollback().await.unwrap();
 
     let mut seen = Vec::new();
     let mut after = None;
     let mut tx = store.read().await.unwrap();
     loop {
-        let page = pledges::pledges_of_campaign(&mut tx, campaign, after, 20).await.unwrap();
+        let page = pledges::pledges_of_campaign(&mut tx, campaign, after, 20)
+            .await
+            .unwrap();
         if page.is_empty() {
             break;
         }
         after = page.last().map(|p| p.id);
         seen.extend(page);
     }
-    assert_eq!(seen.iter().map(|p| p.id).collect::<Vec<_>>(), pledged.iter().map(|p| p.id).collect::<Vec<_>>());
+    assert_eq!(
+        seen.iter().map(|p| p.id).collect::<Vec<_>>(),
+        pledged.iter().map(|p| p.id).collect::<Vec<_>>()
+    );
     let first = &seen[0];
-    assert_eq!((first.amount_minor, first.pledge_cap_minor, first.patron_pays_fees), (100, Some(1000), true));
-    assert_eq!((first.vat_country.as_deref(), first.status.as_str()), (Some("BE"), "active"));
+    assert_eq!(
+        (
+            first.amount_minor,
+            first.pledge_cap_minor,
+            first.patron_pays_fees
+        ),
+        (100, Some(1000), true)
+    );
+    assert_eq!(
+        (first.vat_country.as_deref(), first.status.as_str()),
+        (Some("BE"), "active")
+    );
     assert_eq!(first.payment_method(), pledged[0].payment_method_id);
-    let card = pledges::payment_method_by_id(&mut tx, first.payment_method().unwrap()).await.unwrap().unwrap();
+    let card = pledges::payment_method_by_id(&mut tx, first.payment_method().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((card.last4.as_str(), card.exp_month), ("4242", 12));
-    let address = pledges::address_by_id(&mut tx, first.address().unwrap()).await.unwrap().unwrap();
+    let address = pledges::address_by_id(&mut tx, first.address().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(address.country, "BE");
-    let current = pledges::current_pledge(&mut tx, first.patron_id, campaign).await.unwrap().unwrap();
+    let current = pledges::current_pledge(&mut tx, first.patron_id, campaign)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(current.id, first.id);
 
     let totals = campaigns::campaign_totals(&mut tx, campaign).await.unwrap();
@@ -360,7 +506,12 @@ async fn donations_round_trip(#[case] backend: Backend) {
     pledges::insert_donation(&mut tx, &donation).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = store.read().await.unwrap();
-    assert_eq!(pledges::donations_of_donor(&mut tx, campaign, donor.id).await.unwrap(), vec![donation]);
+    assert_eq!(
+        pledges::donations_of_donor(&mut tx, campaign, donor.id)
+            .await
+            .unwrap(),
+        vec![donation]
+    );
 }
 
 #[rstest]
@@ -382,7 +533,10 @@ async fn oauth_clients_and_api_keys_round_trip(#[case] backend: Backend) {
         description: "Does things".into(),
         icon_url: None,
         secret_hash: vec![1; 32],
-        redirect_uris: vec!["https://app.example/cb".into(), "http://127.0.0.1/cb".into()],
+        redirect_uris: vec![
+            "https://app.example/cb".into(),
+            "http://127.0.0.1/cb".into(),
+        ],
         created_at: now(),
     };
     let key = api_keys::NewApiKey {
@@ -394,25 +548,92 @@ async fn oauth_clients_and_api_keys_round_trip(#[case] backend: Backend) {
         created_at: now(),
     };
     let mut tx = store.write().await.unwrap();
-    oauth_clients::insert_client(&mut tx, &client).await.unwrap();
+    oauth_clients::insert_client(&mut tx, &client)
+        .await
+        .unwrap();
     api_keys::insert_api_key(&mut tx, &key).await.unwrap();
     tx.commit().await.unwrap();
 
     let mut tx = store.write().await.unwrap();
-    let row = oauth_clients::client_by_client_id(&mut tx, "abcDEF123").await.unwrap().unwrap();
-    assert_eq!((row.name.as_str(), row.owner_email.as_str(), row.secret_hash.clone()), ("My app", "dev@example.org", vec![1; 32]));
-    assert_eq!(oauth_clients::redirect_uris(&mut tx, row.id).await.unwrap(), client.redirect_uris);
-    assert!(oauth_clients::client_by_client_id(&mut tx, "ABCdef123").await.unwrap().is_none(), "client ids are exact");
-    assert!(oauth_clients::rotate_secret(&mut tx, row.id, &[3; 32], now()).await.unwrap());
-    assert_eq!(oauth_clients::list_clients(&mut tx, Some(dev.id)).await.unwrap()[0].secret_hash, vec![3; 32]);
-    assert_eq!(oauth_clients::list_clients(&mut tx, None).await.unwrap().len(), 1);
+    let row = oauth_clients::client_by_client_id(&mut tx, "abcDEF123")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            row.name.as_str(),
+            row.owner_email.as_str(),
+            row.secret_hash.clone()
+        ),
+        ("My app", "dev@example.org", vec![1; 32])
+    );
+    assert_eq!(
+        oauth_clients::redirect_uris(&mut tx, row.id).await.unwrap(),
+        client.redirect_uris
+    );
+    assert!(
+        oauth_clients::client_by_client_id(&mut tx, "ABCdef123")
+            .await
+            .unwrap()
+            .is_none(),
+        "client ids are exact"
+    );
+    assert!(
+        oauth_clients::rotate_secret(&mut tx, row.id, &[3; 32], now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        oauth_clients::list_clients(&mut tx, Some(dev.id))
+            .await
+            .unwrap()[0]
+            .secret_hash,
+        vec![3; 32]
+    );
+    assert_eq!(
+        oauth_clients::list_clients(&mut tx, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
-    let found = api_keys::api_key_by_hash(&mut tx, &[2; 32]).await.unwrap().unwrap();
-    assert_eq!((found.id, found.prefix.as_str(), found.revoked_at), (key.id, "mck_abcd", None));
-    assert!(api_keys::api_key_by_hash(&mut tx, &[9; 32]).await.unwrap().is_none());
-    assert!(api_keys::revoke_api_key(&mut tx, key.id, now()).await.unwrap());
-    assert!(!api_keys::revoke_api_key(&mut tx, key.id, now()).await.unwrap(), "revoking twice changes nothing");
-    assert!(api_keys::list_api_keys(&mut tx, None).await.unwrap()[0].revoked_at.is_some());
-    let duplicate = api_keys::NewApiKey { id: ids.next(), ..key.clone() };
-    assert!(matches!(api_keys::insert_api_key(&mut tx, &duplicate).await, Err(StoreError::Conflict)));
+    let found = api_keys::api_key_by_hash(&mut tx, &[2; 32])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.id, found.prefix.as_str(), found.revoked_at),
+        (key.id, "mck_abcd", None)
+    );
+    assert!(
+        api_keys::api_key_by_hash(&mut tx, &[9; 32])
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        api_keys::revoke_api_key(&mut tx, key.id, now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !api_keys::revoke_api_key(&mut tx, key.id, now())
+            .await
+            .unwrap(),
+        "revoking twice changes nothing"
+    );
+    assert!(
+        api_keys::list_api_keys(&mut tx, None).await.unwrap()[0]
+            .revoked_at
+            .is_some()
+    );
+    let duplicate = api_keys::NewApiKey {
+        id: ids.next(),
+        ..key.clone()
+    };
+    assert!(matches!(
+        api_keys::insert_api_key(&mut tx, &duplicate).await,
+        Err(StoreError::Conflict)
+    ));
 }

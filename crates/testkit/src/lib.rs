@@ -29,11 +29,19 @@ pub struct TestDb {
 impl TestDb {
     /// A fresh, empty database (not migrated).
     pub async fn new(backend: Backend) -> TestDb {
-        let dir = tempfile::Builder::new().prefix("maecenas-test-").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("maecenas-test-")
+            .tempdir()
+            .expect("temp dir");
         match backend {
             Backend::Sqlite => {
                 let url = format!("sqlite:{}", dir.path().join("maecenas.db").display());
-                TestDb { backend, url, dir, schema: None }
+                TestDb {
+                    backend,
+                    url,
+                    dir,
+                    schema: None,
+                }
             }
             Backend::Postgres => {
                 let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
@@ -44,7 +52,12 @@ impl TestDb {
                     .append_pair("options", &format!("-c search_path={schema}"))
                     // Lets the clean-up find this test's connections.
                     .append_pair("application_name", &schema);
-                TestDb { backend, url: url.into(), dir, schema: Some(schema) }
+                TestDb {
+                    backend,
+                    url: url.into(),
+                    dir,
+                    schema: Some(schema),
+                }
             }
         }
     }
@@ -70,7 +83,9 @@ impl TestDb {
 
     /// A store on this database with every migration applied.
     pub async fn store(&self) -> Store {
-        let store = Store::connect(&self.url, &ConnectOptions::default()).await.expect("connect to the test database");
+        let store = Store::connect(&self.url, &ConnectOptions::default())
+            .await
+            .expect("connect to the test database");
         store.migrate().await.expect("migrate the test database");
         store
     }
@@ -78,12 +93,17 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some(schema) = self.schema.take() else { return };
+        let Some(schema) = self.schema.take() else {
+            return;
+        };
         // Drop runs inside the test's runtime, which cannot block on itself:
         // clean up from a thread with a runtime of its own.
         let admin = postgres_admin_url();
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             // A connection the test left inside a transaction would hold
             // locks that DROP SCHEMA waits on forever: end them first.
             runtime.block_on(run_on_postgres(
@@ -93,7 +113,10 @@ impl Drop for TestDb {
                      WHERE application_name = '{schema}' AND pid <> pg_backend_pid()"
                 ),
             ));
-            runtime.block_on(run_on_postgres(&admin, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")));
+            runtime.block_on(run_on_postgres(
+                &admin,
+                &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+            ));
         })
         .join();
     }
@@ -108,6 +131,9 @@ async fn run_on_postgres(url: &str, sql: &str) {
              or point MAECENAS_TEST_DATABASE_URL elsewhere."
         )
     });
-    sqlx::query(sql).execute(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    sqlx::query(sql)
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
     let _ = conn.close().await;
 }

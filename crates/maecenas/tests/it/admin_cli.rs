@@ -9,7 +9,16 @@ use sha2::{Digest, Sha256};
 use crate::support::{Backend, TestDb, admin};
 
 async fn create_user(db: &TestDb, email: &str, extra: &[&str]) -> Value {
-    let mut args = vec!["admin", "user", "create", "--email", email, "--password", "correct horse", "--json"];
+    let mut args = vec![
+        "admin",
+        "user",
+        "create",
+        "--email",
+        email,
+        "--password",
+        "correct horse",
+        "--json",
+    ];
     args.extend_from_slice(extra);
     let ran = admin(db, &args).await;
     assert!(ran.status.success(), "{}", ran.stderr);
@@ -22,37 +31,115 @@ async fn create_user(db: &TestDb, email: &str, extra: &[&str]) -> Value {
 #[tokio::test]
 async fn users_are_created_listed_and_refused_clearly(#[case] backend: Backend) {
     let db = TestDb::new(backend).await;
-    let created = create_user(&db, " Ada@Example.org ", &["--username", "ada", "--creator", "--first-name", "Ada"]).await;
+    let created = create_user(
+        &db,
+        " Ada@Example.org ",
+        &["--username", "ada", "--creator", "--first-name", "Ada"],
+    )
+    .await;
     assert_eq!(created["email"], "ada@example.org", "emails are normalised");
     assert_eq!(created["username"], "ada");
     assert_eq!(created["is_creator"], true);
     assert_eq!(created["first_name"], "Ada");
-    let id: i64 = created["id"].as_str().expect("ids are strings in JSON").parse().unwrap();
+    let id: i64 = created["id"]
+        .as_str()
+        .expect("ids are strings in JSON")
+        .parse()
+        .unwrap();
     assert!(id > 0);
 
-    let list = admin(&db, &["admin", "user", "list", "--json"]).await.json();
+    let list = admin(&db, &["admin", "user", "list", "--json"])
+        .await
+        .json();
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["id"], created["id"]);
 
-    let duplicate = admin(&db, &["admin", "user", "create", "--email", "ada@example.org", "--password", "12345678"]).await;
+    let duplicate = admin(
+        &db,
+        &[
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "ada@example.org",
+            "--password",
+            "12345678",
+        ],
+    )
+    .await;
     duplicate.assert_clean_failure("already exists");
     assert_eq!(duplicate.status.code(), Some(3));
-    let taken = admin(&db, &["admin", "user", "create", "--email", "b@example.org", "--password", "12345678", "--username", "ADA"]).await;
+    let taken = admin(
+        &db,
+        &[
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "b@example.org",
+            "--password",
+            "12345678",
+            "--username",
+            "ADA",
+        ],
+    )
+    .await;
     taken.assert_clean_failure("username is taken");
     assert_eq!(taken.status.code(), Some(3));
-    let bad_email = admin(&db, &["admin", "user", "create", "--email", "nope", "--password", "12345678"]).await;
+    let bad_email = admin(
+        &db,
+        &[
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "nope",
+            "--password",
+            "12345678",
+        ],
+    )
+    .await;
     bad_email.assert_clean_failure("email");
     assert_eq!(bad_email.status.code(), Some(2));
-    let short = admin(&db, &["admin", "user", "create", "--email", "c@example.org", "--password", "short"]).await;
+    let short = admin(
+        &db,
+        &[
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "c@example.org",
+            "--password",
+            "short",
+        ],
+    )
+    .await;
     short.assert_clean_failure("password: must be at least 8 characters");
-    let numeric = admin(&db, &["admin", "user", "create", "--email", "d@example.org", "--password", "12345678", "--username", "12345"]).await;
+    let numeric = admin(
+        &db,
+        &[
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "d@example.org",
+            "--password",
+            "12345678",
+            "--username",
+            "12345",
+        ],
+    )
+    .await;
     numeric.assert_clean_failure("username");
 
     // Nothing of the refused commands was written; the password is an argon2id hash.
     let store = db.store().await;
     let mut tx = store.read().await.unwrap();
     assert_eq!(users::count_users(&mut tx).await.unwrap(), 1);
-    let row = users::user_by_email(&mut tx, "ada@example.org").await.unwrap().unwrap();
+    let row = users::user_by_email(&mut tx, "ada@example.org")
+        .await
+        .unwrap()
+        .unwrap();
     let hash = row.password_hash.unwrap();
     assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$") && !hash.contains("correct horse"));
 }
@@ -64,48 +151,133 @@ async fn users_are_created_listed_and_refused_clearly(#[case] backend: Backend) 
 async fn oauth_clients_show_their_secret_once_and_store_only_its_hash(#[case] backend: Backend) {
     let db = TestDb::new(backend).await;
     create_user(&db, "dev@example.org", &[]).await;
-    let ran = admin(&db, &[
-        "admin", "client", "create", "--owner", "dev@example.org", "--name", "My app",
-        "--redirect-uri", "https://app.example/cb", "--redirect-uri", "http://127.0.0.1/cb", "--json",
-    ])
+    let ran = admin(
+        &db,
+        &[
+            "admin",
+            "client",
+            "create",
+            "--owner",
+            "dev@example.org",
+            "--name",
+            "My app",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--redirect-uri",
+            "http://127.0.0.1/cb",
+            "--json",
+        ],
+    )
     .await;
     assert!(ran.status.success(), "{}", ran.stderr);
     let created = ran.json();
     let client_id = created["client_id"].as_str().unwrap().to_owned();
     let secret = created["client_secret"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("mcs_") && secret.len() >= 40, "{secret}");
-    assert_eq!(created["redirect_uris"], serde_json::json!(["https://app.example/cb", "http://127.0.0.1/cb"]));
+    assert_eq!(
+        created["redirect_uris"],
+        serde_json::json!(["https://app.example/cb", "http://127.0.0.1/cb"])
+    );
     assert_eq!(created["owner"], "dev@example.org");
 
     let listed = admin(&db, &["admin", "client", "list", "--json"]).await;
-    assert!(!listed.stdout.contains(&secret), "a list never shows secrets");
+    assert!(
+        !listed.stdout.contains(&secret),
+        "a list never shows secrets"
+    );
     assert_eq!(listed.json()[0]["client_id"], client_id.as_str());
 
     let store = db.store().await;
     let stored_hash = {
         let mut tx = store.read().await.unwrap();
-        oauth_clients::client_by_client_id(&mut tx, &client_id).await.unwrap().unwrap().secret_hash
+        oauth_clients::client_by_client_id(&mut tx, &client_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .secret_hash
     };
     assert_eq!(stored_hash, Sha256::digest(secret.as_bytes()).to_vec());
 
-    let rotated = admin(&db, &["admin", "client", "rotate-secret", &client_id, "--json"]).await.json();
+    let rotated = admin(
+        &db,
+        &["admin", "client", "rotate-secret", &client_id, "--json"],
+    )
+    .await
+    .json();
     let new_secret = rotated["client_secret"].as_str().unwrap();
     assert_ne!(new_secret, secret);
     let mut tx = store.read().await.unwrap();
-    let after = oauth_clients::client_by_client_id(&mut tx, &client_id).await.unwrap().unwrap().secret_hash;
-    assert_eq!(after, Sha256::digest(new_secret.as_bytes()).to_vec(), "the old secret's hash is gone");
+    let after = oauth_clients::client_by_client_id(&mut tx, &client_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .secret_hash;
+    assert_eq!(
+        after,
+        Sha256::digest(new_secret.as_bytes()).to_vec(),
+        "the old secret's hash is gone"
+    );
 
-    let plain_http = admin(&db, &["admin", "client", "create", "--owner", "dev@example.org", "--name", "x", "--redirect-uri", "http://app.example/cb"]).await;
+    let plain_http = admin(
+        &db,
+        &[
+            "admin",
+            "client",
+            "create",
+            "--owner",
+            "dev@example.org",
+            "--name",
+            "x",
+            "--redirect-uri",
+            "http://app.example/cb",
+        ],
+    )
+    .await;
     plain_http.assert_clean_failure("must use https");
     assert_eq!(plain_http.status.code(), Some(2));
-    let fragment = admin(&db, &["admin", "client", "create", "--owner", "dev@example.org", "--name", "x", "--redirect-uri", "https://app.example/cb#top"]).await;
+    let fragment = admin(
+        &db,
+        &[
+            "admin",
+            "client",
+            "create",
+            "--owner",
+            "dev@example.org",
+            "--name",
+            "x",
+            "--redirect-uri",
+            "https://app.example/cb#top",
+        ],
+    )
+    .await;
     fragment.assert_clean_failure("fragment");
-    let nobody = admin(&db, &["admin", "client", "create", "--owner", "ghost@example.org", "--name", "x", "--redirect-uri", "https://app.example/cb"]).await;
+    let nobody = admin(
+        &db,
+        &[
+            "admin",
+            "client",
+            "create",
+            "--owner",
+            "ghost@example.org",
+            "--name",
+            "x",
+            "--redirect-uri",
+            "https://app.example/cb",
+        ],
+    )
+    .await;
     nobody.assert_clean_failure("owner not found");
     assert_eq!(nobody.status.code(), Some(4));
     let unknown = admin(&db, &["admin", "client", "rotate-secret", "no-such-client"]).await;
     assert_eq!(unknown.status.code(), Some(4));
-    assert_eq!(oauth_clients::list_clients(&mut tx, None).await.unwrap().len(), 1, "refused commands wrote nothing");
+    assert_eq!(
+        oauth_clients::list_clients(&mut tx, None)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "refused commands wrote nothing"
+    );
 }
 
 #[rstest]
@@ -115,13 +287,38 @@ async fn oauth_clients_show_their_secret_once_and_store_only_its_hash(#[case] ba
 async fn api_keys_show_the_key_once_and_list_only_prefixes(#[case] backend: Backend) {
     let db = TestDb::new(backend).await;
     create_user(&db, "creator@example.org", &["--creator"]).await;
-    let created = admin(&db, &["admin", "api-key", "create", "--owner", "creator@example.org", "--name", "laptop", "--json"]).await.json();
+    let created = admin(
+        &db,
+        &[
+            "admin",
+            "api-key",
+            "create",
+            "--owner",
+            "creator@example.org",
+            "--name",
+            "laptop",
+            "--json",
+        ],
+    )
+    .await
+    .json();
     let key = created["key"].as_str().unwrap().to_owned();
     assert!(key.starts_with("mck_"), "{key}");
     assert!(key.starts_with(created["prefix"].as_str().unwrap()));
     assert_eq!(created["name"], "laptop");
 
-    let listed = admin(&db, &["admin", "api-key", "list", "--owner", "creator@example.org", "--json"]).await;
+    let listed = admin(
+        &db,
+        &[
+            "admin",
+            "api-key",
+            "list",
+            "--owner",
+            "creator@example.org",
+            "--json",
+        ],
+    )
+    .await;
     assert!(!listed.stdout.contains(&key));
     let listed = listed.json();
     assert_eq!(listed.as_array().unwrap().len(), 1);
@@ -132,8 +329,26 @@ async fn api_keys_show_the_key_once_and_list_only_prefixes(#[case] backend: Back
     let store = db.store().await;
     let mut tx = store.read().await.unwrap();
     let hash = Sha256::digest(key.as_bytes()).to_vec();
-    assert!(api_keys::api_key_by_hash(&mut tx, &hash).await.unwrap().is_some(), "stored as its SHA-256");
+    assert!(
+        api_keys::api_key_by_hash(&mut tx, &hash)
+            .await
+            .unwrap()
+            .is_some(),
+        "stored as its SHA-256"
+    );
 
-    let unnamed = admin(&db, &["admin", "api-key", "create", "--owner", "creator@example.org", "--name", "  "]).await;
+    let unnamed = admin(
+        &db,
+        &[
+            "admin",
+            "api-key",
+            "create",
+            "--owner",
+            "creator@example.org",
+            "--name",
+            "  ",
+        ],
+    )
+    .await;
     unnamed.assert_clean_failure("name");
 }

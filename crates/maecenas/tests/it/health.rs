@@ -15,10 +15,16 @@ async fn healthz_and_readyz_answer_json(#[case] backend: Backend) {
     let health = app.get("/healthz").await;
     assert_eq!(health.status(), 200);
     assert_eq!(health.headers()["content-type"], "application/json");
-    assert_eq!(health.json::<Value>().await.unwrap(), json!({ "status": "ok" }));
+    assert_eq!(
+        health.json::<Value>().await.unwrap(),
+        json!({ "status": "ok" })
+    );
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200);
-    assert_eq!(ready.json::<Value>().await.unwrap(), json!({ "status": "ready" }));
+    assert_eq!(
+        ready.json::<Value>().await.unwrap(),
+        json!({ "status": "ready" })
+    );
     app.stop().await;
 }
 
@@ -28,12 +34,24 @@ async fn healthz_and_readyz_answer_json(#[case] backend: Backend) {
 #[tokio::test]
 async fn every_response_carries_a_request_id(#[case] backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let first = app.get("/healthz").await.headers()["x-request-id"].to_str().unwrap().to_owned();
-    let second = app.get("/no/such/path").await.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let first = app.get("/healthz").await.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let second = app.get("/no/such/path").await.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_ne!(first, second);
     assert!(uuid_like(&first) && uuid_like(&second), "{first} {second}");
     // A caller's own id (a proxy's, say) is kept, so logs can be joined up.
-    let mine = app.http.get(app.url("/healthz")).header("x-request-id", "edge-42").send().await.unwrap();
+    let mine = app
+        .http
+        .get(app.url("/healthz"))
+        .header("x-request-id", "edge-42")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(mine.headers()["x-request-id"], "edge-42");
     app.stop().await;
 }
@@ -52,7 +70,10 @@ async fn unknown_paths_are_404_in_json(#[case] backend: Backend) {
     assert_eq!(res.status(), 404);
     let body: Value = res.json().await.unwrap();
     // The path is echoed, the query string (which may hold a code) is not.
-    assert_eq!(body, json!({ "error": "not_found", "error_description": "no route for GET /no/such/path" }));
+    assert_eq!(
+        body,
+        json!({ "error": "not_found", "error_description": "no route for GET /no/such/path" })
+    );
     app.stop().await;
 }
 
@@ -71,12 +92,18 @@ async fn connection_close_is_honoured(#[case] backend: Backend) {
         .unwrap();
     let mut response = String::new();
     // read_to_string returns only once the server closes the connection.
-    tokio::time::timeout(std::time::Duration::from_secs(5), socket.read_to_string(&mut response))
-        .await
-        .expect("the server closes the connection")
-        .unwrap();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        socket.read_to_string(&mut response),
+    )
+    .await
+    .expect("the server closes the connection")
+    .unwrap();
     assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
-    assert!(response.to_ascii_lowercase().contains("connection: close"), "{response}");
+    assert!(
+        response.to_ascii_lowercase().contains("connection: close"),
+        "{response}"
+    );
     assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");
     app.stop().await;
 }

@@ -36,7 +36,13 @@ impl TestApp {
         let task = tokio::spawn(app.run(async move {
             let _ = stop.await;
         }));
-        TestApp { _db: db, addr, http: reqwest::Client::new(), shutdown: Some(shutdown), task: Some(task) }
+        TestApp {
+            _db: db,
+            addr,
+            http: reqwest::Client::new(),
+            shutdown: Some(shutdown),
+            task: Some(task),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -44,7 +50,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(self.url(path)).send().await.expect("request reaches the server")
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request reaches the server")
     }
 
     /// Stops the server the way SIGTERM does and waits for it.
@@ -53,7 +63,9 @@ impl TestApp {
             let _ = shutdown.send(());
         }
         if let Some(task) = self.task.take() {
-            task.await.expect("server task").expect("server stops cleanly");
+            task.await
+                .expect("server task")
+                .expect("server stops cleanly");
         }
     }
 }
@@ -65,7 +77,10 @@ pub fn binary() -> &'static str {
 /// The real binary, with none of the developer's own Maecenas settings leaking in.
 pub fn maecenas(cwd: &Path) -> Command {
     let mut command = Command::new(binary());
-    command.current_dir(cwd).kill_on_drop(true).stdin(Stdio::null());
+    command
+        .current_dir(cwd)
+        .kill_on_drop(true)
+        .stdin(Stdio::null());
     for (key, _) in std::env::vars() {
         if key.starts_with("MAECENAS_") || key == "DATABASE_URL" || key == "RUST_LOG" {
             command.env_remove(key);
@@ -107,7 +122,12 @@ impl Server {
         .expect("maecenas starts within 30 s");
         // Keep draining stdout so the process never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Server { child, addr, stdout_lines, stderr_path }
+        Server {
+            child,
+            addr,
+            stdout_lines,
+            stderr_path,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -120,12 +140,18 @@ impl Server {
 
     pub fn signal(&self, signal: &str) {
         let pid = self.child.id().expect("running").to_string();
-        let status = std::process::Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap();
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
         assert!(status.success());
     }
 
     pub async fn wait(&mut self) -> ExitStatus {
-        tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.expect("exits in time").unwrap()
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("exits in time")
+            .unwrap()
     }
 }
 
@@ -138,16 +164,28 @@ pub struct Ran {
 
 impl Ran {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
     }
 
     /// The failure rule: one line on stderr, a non-zero exit, no panic, no backtrace.
     pub fn assert_clean_failure(&self, needle: &str) {
-        assert!(!self.status.success(), "expected failure, got success; stdout: {}", self.stdout);
+        assert!(
+            !self.status.success(),
+            "expected failure, got success; stdout: {}",
+            self.stdout
+        );
         let stderr = self.stderr.trim_end();
-        assert_eq!(stderr.lines().count(), 1, "exactly one line on stderr, got:\n{stderr}");
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "exactly one line on stderr, got:\n{stderr}"
+        );
         assert!(stderr.starts_with("maecenas: error: "), "{stderr}");
-        assert!(stderr.contains(needle), "stderr should mention {needle:?}: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "stderr should mention {needle:?}: {stderr}"
+        );
         for bad in ["panicked", "backtrace", "RUST_BACKTRACE", "internal error"] {
             assert!(!stderr.contains(bad), "{stderr}");
         }
@@ -169,6 +207,9 @@ pub async fn run(mut command: Command) -> Ran {
 /// Runs `maecenas ARGS` against the test database.
 pub async fn admin(db: &TestDb, args: &[&str]) -> Ran {
     let mut command = maecenas(db.dir());
-    command.env("DATABASE_URL", db.url()).env("MAECENAS_LOG", "warn").args(args);
+    command
+        .env("DATABASE_URL", db.url())
+        .env("MAECENAS_LOG", "warn")
+        .args(args);
     run(command).await
 }
