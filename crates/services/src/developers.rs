@@ -1,9 +1,9 @@
 //! Use cases for integrating developers: OAuth clients and personal API keys.
 
-use maecenas_domain::{Email, RedirectUri};
+use maecenas_domain::{Email, RedirectUri, UserId};
 use maecenas_store::api_keys::{self, ApiKeyRow, NewApiKey};
 use maecenas_store::oauth_clients::{self, NewOAuthClient, OAuthClientRow};
-use maecenas_store::users;
+use maecenas_store::{Tx, users};
 
 use crate::{ServiceError, Services, secrets};
 
@@ -112,18 +112,7 @@ impl Services {
         owner_email: Option<&str>,
     ) -> Result<Vec<ClientWithUris>, ServiceError> {
         let mut tx = self.store.read().await?;
-        let owner = match owner_email {
-            None => None,
-            Some(email) => {
-                let email = Email::parse(email)?;
-                Some(
-                    users::user_by_email(&mut tx, email.as_str())
-                        .await?
-                        .ok_or(ServiceError::NotFound("owner"))?
-                        .id,
-                )
-            }
-        };
+        let owner = owner_filter(&mut tx, owner_email).await?;
         let mut out = Vec::new();
         for client in oauth_clients::list_clients(&mut tx, owner).await? {
             let redirect_uris = oauth_clients::redirect_uris(&mut tx, client.id).await?;
@@ -192,18 +181,22 @@ impl Services {
         owner_email: Option<&str>,
     ) -> Result<Vec<ApiKeyRow>, ServiceError> {
         let mut tx = self.store.read().await?;
-        let owner = match owner_email {
-            None => None,
-            Some(email) => {
-                let email = Email::parse(email)?;
-                Some(
-                    users::user_by_email(&mut tx, email.as_str())
-                        .await?
-                        .ok_or(ServiceError::NotFound("owner"))?
-                        .id,
-                )
-            }
-        };
+        let owner = owner_filter(&mut tx, owner_email).await?;
         Ok(api_keys::list_api_keys(&mut tx, owner).await?)
     }
+}
+
+/// The user an optional `--owner EMAIL` filter names; `None` means everyone.
+async fn owner_filter(
+    tx: &mut Tx,
+    owner_email: Option<&str>,
+) -> Result<Option<UserId>, ServiceError> {
+    let Some(email) = owner_email else {
+        return Ok(None);
+    };
+    let email = Email::parse(email)?;
+    let owner = users::user_by_email(tx, email.as_str())
+        .await?
+        .ok_or(ServiceError::NotFound("owner"))?;
+    Ok(Some(owner.id))
 }
