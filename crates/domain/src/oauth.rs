@@ -74,6 +74,41 @@ impl fmt::Display for RedirectUri {
     }
 }
 
+/// How long an authorization code lives (the Sponsus seed: one minute).
+pub const CODE_LIFETIME_SECS: i64 = 60;
+/// How long an access token lives (both seeds: one month), the `expires_in` of every token answer.
+pub const ACCESS_TOKEN_LIFETIME_SECS: i64 = 2_592_000;
+
+/// PKCE (RFC 7636 §4.6): whether `verifier` is the one behind an S256 `challenge`.
+/// Compared in constant time; a malformed verifier never matches.
+pub fn pkce_s256_matches(verifier: &str, challenge: &str) -> bool {
+    use base64::Engine;
+    use sha2::Digest;
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    if !well_formed {
+        return false;
+    }
+    let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    computed.len() == challenge.len()
+        && computed
+            .bytes()
+            .zip(challenge.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// A PKCE challenge as sent to the authorize endpoint: 43 base64url characters (S256).
+pub fn is_valid_s256_challenge(challenge: &str) -> bool {
+    challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
@@ -113,6 +148,20 @@ mod tests {
             RedirectUri::parse("https://u:p@a.example/cb"),
             Err(RedirectUriError::UserInfo(_))
         ));
+    }
+
+    #[test]
+    fn pkce_matches_the_rfc_7636_example() {
+        // RFC 7636, appendix B.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(is_valid_s256_challenge(challenge));
+        assert!(pkce_s256_matches(verifier, challenge));
+        assert!(!pkce_s256_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX",
+            challenge
+        ));
+        assert!(!pkce_s256_matches("short", challenge));
     }
 
     #[test]

@@ -7,6 +7,9 @@
 
 mod health;
 mod layers;
+pub mod oauth;
+pub mod sponsus_v1;
+pub mod web;
 
 use axum::Router;
 use axum::routing::get;
@@ -16,6 +19,10 @@ use maecenas_services::Services;
 #[derive(Clone)]
 pub struct AppState {
     pub services: Services,
+    /// The server's public base URL: OAuth `iss`, links in API answers.
+    pub public_url: String,
+    /// Whether cookies get `Secure` (the public URL is https).
+    pub secure_cookies: bool,
 }
 
 /// Limits of the HTTP layer, from the server's configuration.
@@ -36,9 +43,13 @@ impl Default for HttpOptions {
 
 /// The whole application router, with its layers.
 pub fn router(state: AppState, options: &HttpOptions) -> Router {
+    let pages = web::page_headers(web::routes().merge(oauth::page_routes()));
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(pages)
+        .merge(oauth::api_routes())
+        .merge(sponsus_v1::routes())
         .fallback(health::not_found)
         .with_state(state);
     layers::apply(routes, options)

@@ -35,6 +35,29 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// OAuth access tokens minted without the browser flow
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Mint an access and refresh token for a user and a client (support, scripts)
+    Create {
+        /// The client's public client_id
+        #[arg(long)]
+        client: String,
+        /// Email of the user the token acts for
+        #[arg(long)]
+        user: String,
+        /// Space- or comma-separated scopes [default: users pledges-to-me my-campaign]
+        #[arg(long, default_value = "")]
+        scope: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +119,12 @@ pub enum ClientCommand {
         /// Only this developer's clients
         #[arg(long)]
         owner: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a client; every token it was given dies with it
+    Delete {
+        client_id: String,
         #[arg(long)]
         json: bool,
     },
@@ -257,6 +286,15 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), Failure> 
                 });
                 Ok(())
             }
+            ClientCommand::Delete { client_id, json } => {
+                services.delete_oauth_client(&client_id).await?;
+                output(
+                    json,
+                    json!({ "client_id": client_id, "deleted": true }),
+                    || format!("deleted client {client_id}"),
+                );
+                Ok(())
+            }
             ClientCommand::RotateSecret { client_id, json } => {
                 let secret = services.rotate_client_secret(&client_id).await?;
                 output(
@@ -269,6 +307,30 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), Failure> 
                         )
                     },
                 );
+                Ok(())
+            }
+        },
+        AdminCommand::Token { command } => match command {
+            TokenCommand::Create {
+                client,
+                user,
+                scope,
+                json,
+            } => {
+                let tokens = services.mint_tokens(&client, &user, &scope).await?;
+                let doc = json!({
+                    "access_token": tokens.access_token,
+                    "refresh_token": tokens.refresh_token,
+                    "expires_in": tokens.expires_in,
+                    "scope": tokens.scopes.to_string(),
+                    "token_type": "Bearer",
+                });
+                output(json, doc, || {
+                    format!(
+                        "access_token:  {}\nrefresh_token: {}\nscope: {}",
+                        tokens.access_token, tokens.refresh_token, tokens.scopes
+                    )
+                });
                 Ok(())
             }
         },

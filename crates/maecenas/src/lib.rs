@@ -15,7 +15,7 @@ use std::time::Instant;
 use anyhow::Context;
 use maecenas_domain::{MAX_NODE_ID, SnowflakeGenerator};
 use maecenas_http::{AppState, HttpOptions};
-use maecenas_services::{Services, SystemClock};
+use maecenas_services::{Clock, Services, SystemClock};
 use maecenas_store::{ConnectOptions, Store};
 use tokio::net::TcpListener;
 
@@ -33,6 +33,11 @@ impl App {
     /// Binds the port first (an occupied port fails fast, before any
     /// database work), then opens and migrates the database.
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// As [`App::build`], with the time source given (tests move time by hand).
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
         let started = Instant::now();
         let listener = TcpListener::bind(config.listen)
             .await
@@ -40,7 +45,7 @@ impl App {
         let local_addr = listener
             .local_addr()
             .context("reading the listening address")?;
-        let services = open_services(&config).await?;
+        let services = open_services_with_clock(&config, clock).await?;
         tracing::info!(
             backend = services.store().backend().name(),
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -68,8 +73,16 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let public_url = self
+            .config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.local_addr));
+        let secure_cookies = public_url.starts_with("https://");
         let state = AppState {
             services: self.services.clone(),
+            public_url,
+            secure_cookies,
         };
         let options = HttpOptions {
             request_timeout: self.config.request_timeout,
@@ -109,6 +122,13 @@ impl App {
 
 /// Opens the database, applies migrations and wires the use cases.
 pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
+    open_services_with_clock(config, Arc::new(SystemClock)).await
+}
+
+async fn open_services_with_clock(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Services> {
     let options = ConnectOptions {
         max_connections: config.db_max_connections,
         ..ConnectOptions::default()
@@ -120,7 +140,7 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
     }
     let node = config.node_id.unwrap_or_else(random_node_id);
     let ids = Arc::new(SnowflakeGenerator::new(node)?);
-    Ok(Services::new(store, ids, Arc::new(SystemClock)))
+    Ok(Services::new(store, ids, clock))
 }
 
 /// Without a configured node id, pick one at random: processes sharing a

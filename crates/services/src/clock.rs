@@ -26,3 +26,26 @@ impl Clock for FixedClock {
         self.0
     }
 }
+
+/// A clock a test moves by hand (to expire a code without waiting a minute).
+#[derive(Debug, Clone)]
+pub struct ManualClock(std::sync::Arc<std::sync::Mutex<OffsetDateTime>>);
+
+impl ManualClock {
+    pub fn starting_now() -> Self {
+        Self(std::sync::Arc::new(std::sync::Mutex::new(
+            SystemClock.now(),
+        )))
+    }
+
+    pub fn advance(&self, by: time::Duration) {
+        let mut now = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *now += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -7,14 +7,16 @@ pub mod clock;
 pub mod demo;
 pub mod developers;
 mod error;
+pub mod oauth;
 pub mod secrets;
+pub mod sessions;
 
 use std::sync::Arc;
 
 use maecenas_domain::SnowflakeGenerator;
 use maecenas_store::Store;
 
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock, ManualClock, SystemClock};
 pub use error::ServiceError;
 
 /// Everything a use case needs; cheap to clone into each request.
@@ -44,4 +46,12 @@ impl Services {
             ))),
         }
     }
+}
+
+/// Records the use cases return. Re-exported so that the HTTP layer can read
+/// them without depending on the store (and so without a way to write SQL).
+pub mod records {
+    pub use maecenas_store::api_keys::ApiKeyRow;
+    pub use maecenas_store::oauth_clients::OAuthClientRow;
+    pub use maecenas_store::users::UserRow;
 }

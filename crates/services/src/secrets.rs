@@ -82,6 +82,20 @@ pub fn check_password_rules(password: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// A valid argon2id hash of a random password nobody knows, to verify against
+/// when a log-in names no account: the answer then takes as long as a real one.
+pub fn timing_decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        let password = mint("decoy_").map(|s| s.plaintext).unwrap_or_default();
+        argon2()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
 /// Hashes a password with argon2id on the blocking pool.
 pub async fn hash_password(password: String) -> Result<String, ServiceError> {
     check_password_rules(&password)?;

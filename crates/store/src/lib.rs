@@ -13,6 +13,7 @@ mod tx;
 
 pub mod api_keys;
 pub mod campaigns;
+pub mod oauth;
 pub mod oauth_clients;
 pub mod pledges;
 pub mod users;

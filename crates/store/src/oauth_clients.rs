@@ -135,3 +135,29 @@ pub async fn rotate_secret(
         .map(|r| r.rows_affected()))?;
     Ok(done == 1)
 }
+
+/// Deletes a client; its redirect URIs, grants, codes and tokens go with it.
+pub async fn delete_client(tx: &mut Tx, client: OAuthClientId) -> Result<bool, StoreError> {
+    let n = on_backend!(tx, |conn| sqlx::query(
+        "DELETE FROM oauth_clients WHERE id = $1"
+    )
+    .bind(client.get())
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+const BY_ROW_ID: &str = concat!(client_select!(), "WHERE c.id = $1");
+
+pub async fn client_by_row_id(
+    tx: &mut Tx,
+    id: OAuthClientId,
+) -> Result<Option<OAuthClientRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| {
+        sqlx::query_as::<_, OAuthClientRow>(BY_ROW_ID)
+            .bind(id.get())
+            .fetch_optional(conn)
+            .await
+    })?)
+}

@@ -3,6 +3,7 @@
 
 mod admin_cli;
 mod health;
+mod oauth;
 mod operations;
 mod proxy;
 mod support;

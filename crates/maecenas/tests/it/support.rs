@@ -18,6 +18,10 @@ pub struct TestApp {
     /// Kept so the database outlives the server.
     _db: TestDb,
     pub addr: SocketAddr,
+    /// The same use cases the server runs, for setting up a test's world.
+    pub services: maecenas_services::Services,
+    /// The server's clock: tests move it to expire things.
+    pub clock: maecenas_services::ManualClock,
     pub http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
@@ -30,8 +34,12 @@ impl TestApp {
         config.listen = "127.0.0.1:0".parse().unwrap();
         config.node_id = Some(1);
         // Binding happens inside build, before it returns: no sleep needed.
-        let app = App::build(config).await.expect("the server starts");
+        let clock = maecenas_services::ManualClock::starting_now();
+        let app = App::build_with_clock(config, std::sync::Arc::new(clock.clone()))
+            .await
+            .expect("the server starts");
         let addr = app.local_addr();
+        let services = app.services().clone();
         let (shutdown, stop) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run(async move {
             let _ = stop.await;
@@ -39,6 +47,8 @@ impl TestApp {
         TestApp {
             _db: db,
             addr,
+            services,
+            clock,
             http: reqwest::Client::new(),
             shutdown: Some(shutdown),
             task: Some(task),

@@ -1,0 +1,276 @@
+//! `sessions`, `oauth_grants`, `oauth_codes`, `oauth_tokens`: state of the
+//! log-in and the OAuth2 authorization server. Secrets appear here only as
+//! SHA-256 hashes.
+
+use maecenas_domain::{OAuthClientId, UserId};
+use time::OffsetDateTime;
+
+use crate::{StoreError, Tx, on_backend};
+
+// ---- sessions -------------------------------------------------------------
+
+pub async fn insert_session(
+    tx: &mut Tx,
+    token_hash: &[u8],
+    user: UserId,
+    now: OffsetDateTime,
+    expires_at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)"
+    )
+    .bind(token_hash)
+    .bind(user.get())
+    .bind(now)
+    .bind(expires_at)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The user of a live session.
+pub async fn session_user(
+    tx: &mut Tx,
+    token_hash: &[u8],
+    now: OffsetDateTime,
+) -> Result<Option<UserId>, StoreError> {
+    let row: Option<(i64,)> = on_backend!(tx, |conn| sqlx::query_as(
+        "SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2"
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(conn)
+    .await)?;
+    Ok(row.map(|(id,)| UserId::from(id)))
+}
+
+pub async fn delete_session(tx: &mut Tx, token_hash: &[u8]) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(
+        "DELETE FROM sessions WHERE token_hash = $1"
+    )
+    .bind(token_hash)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+// ---- grants ---------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct GrantRow {
+    pub id: i64,
+    #[sqlx(try_from = "i64")]
+    pub client_row_id: OAuthClientId,
+    #[sqlx(try_from = "i64")]
+    pub user_id: UserId,
+    pub scope: String,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+pub async fn insert_grant(
+    tx: &mut Tx,
+    id: i64,
+    client: OAuthClientId,
+    user: UserId,
+    scope: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| {
+        sqlx::query(
+        "INSERT INTO oauth_grants (id, client_row_id, user_id, scope, created_at) VALUES ($1, $2, $3, $4, $5)"
+    )
+    .bind(id)
+    .bind(client.get())
+    .bind(user.get())
+    .bind(scope)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn grant_by_id(tx: &mut Tx, id: i64) -> Result<Option<GrantRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| {
+        sqlx::query_as::<_, GrantRow>(
+        "SELECT id, client_row_id, user_id, scope, created_at, revoked_at FROM oauth_grants WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    })?)
+}
+
+/// Revokes a grant and every token of it (a replayed code or refresh token).
+pub async fn revoke_grant(tx: &mut Tx, id: i64, now: OffsetDateTime) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(
+        "UPDATE oauth_grants SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL"
+    )
+    .bind(id)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    on_backend!(tx, |conn| sqlx::query(
+        "UPDATE oauth_tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL"
+    )
+    .bind(id)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+// ---- codes ----------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CodeRow {
+    pub code_hash: Vec<u8>,
+    pub grant_id: i64,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub expires_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
+}
+
+pub async fn insert_code(tx: &mut Tx, code: &CodeRow) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| {
+        sqlx::query(
+        "INSERT INTO oauth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at, used_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)"
+    )
+    .bind(&code.code_hash)
+    .bind(code.grant_id)
+    .bind(&code.redirect_uri)
+    .bind(&code.code_challenge)
+    .bind(code.expires_at)
+    .bind(code.used_at)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn code_by_hash(tx: &mut Tx, code_hash: &[u8]) -> Result<Option<CodeRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| {
+        sqlx::query_as::<_, CodeRow>(
+        "SELECT code_hash, grant_id, redirect_uri, code_challenge, expires_at, used_at FROM oauth_codes WHERE code_hash = $1"
+    )
+    .bind(code_hash)
+    .fetch_optional(conn)
+    .await
+    })?)
+}
+
+/// Marks a code used; false when it already was (a concurrent redemption).
+pub async fn use_code(
+    tx: &mut Tx,
+    code_hash: &[u8],
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let n = on_backend!(tx, |conn| sqlx::query(
+        "UPDATE oauth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL"
+    )
+    .bind(code_hash)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+// ---- tokens ---------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TokenRow {
+    pub id: i64,
+    pub grant_id: i64,
+    pub access_hash: Vec<u8>,
+    pub refresh_hash: Vec<u8>,
+    pub created_at: OffsetDateTime,
+    pub access_expires_at: OffsetDateTime,
+    pub refreshed_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+macro_rules! token_select {
+    () => {
+        "SELECT id, grant_id, access_hash, refresh_hash, created_at, access_expires_at, refreshed_at, revoked_at FROM oauth_tokens "
+    };
+}
+
+pub async fn insert_token(tx: &mut Tx, token: &TokenRow) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| {
+        sqlx::query(
+        "INSERT INTO oauth_tokens (id, grant_id, access_hash, refresh_hash, created_at, access_expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)"
+    )
+    .bind(token.id)
+    .bind(token.grant_id)
+    .bind(&token.access_hash)
+    .bind(&token.refresh_hash)
+    .bind(token.created_at)
+    .bind(token.access_expires_at)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn token_by_access_hash(
+    tx: &mut Tx,
+    hash: &[u8],
+) -> Result<Option<TokenRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, TokenRow>(
+        concat!(token_select!(), "WHERE access_hash = $1")
+    )
+    .bind(hash)
+    .fetch_optional(conn)
+    .await)?)
+}
+
+pub async fn token_by_refresh_hash(
+    tx: &mut Tx,
+    hash: &[u8],
+) -> Result<Option<TokenRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, TokenRow>(
+        concat!(token_select!(), "WHERE refresh_hash = $1")
+    )
+    .bind(hash)
+    .fetch_optional(conn)
+    .await)?)
+}
+
+/// Marks a token's refresh token used; false when it already was.
+pub async fn mark_refreshed(tx: &mut Tx, id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
+    let n = on_backend!(tx, |conn| {
+        sqlx::query(
+        "UPDATE oauth_tokens SET refreshed_at = $2 WHERE id = $1 AND refreshed_at IS NULL AND revoked_at IS NULL"
+    )
+    .bind(id)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(n == 1)
+}
+
+pub async fn revoke_token(tx: &mut Tx, id: i64, now: OffsetDateTime) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(
+        "UPDATE oauth_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL"
+    )
+    .bind(id)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
