@@ -1034,3 +1034,48 @@ async fn metadata_loopback_ports_scopes_and_client_deletion(#[case] backend: Bac
     );
     w.app.stop().await;
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn the_official_python_client_exchanges_and_refreshes(#[case] backend: Backend) {
+    let w = world(backend).await;
+    let code = w
+        .code("/oauth2/authorize", &[("scope", "users identify")])
+        .await;
+    let python = crate::support::python_with_patreon().await;
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/patreon_oauth.py");
+    let output = tokio::process::Command::new(python)
+        .arg(script)
+        .env("MAECENAS_BASE_URL", w.app.url(""))
+        .env("CLIENT_ID", &w.client_id)
+        .env("CLIENT_SECRET", &w.client_secret)
+        .env("CODE", &code)
+        .env("REDIRECT_URI", REDIRECT)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let tokens = &result["tokens"];
+    assert_eq!(tokens["token_type"], "Bearer", "{result}");
+    assert!(
+        tokens["expires_in"].is_i64() && tokens["scope"].is_string(),
+        "{result}"
+    );
+    let refreshed = &result["refreshed"];
+    let old = tokens["access_token"].as_str().unwrap();
+    let new = refreshed["access_token"]
+        .as_str()
+        .expect("the refresh worked");
+    assert_ne!(old, new);
+    assert_eq!(w.profile(old).await.status(), 401);
+    assert_eq!(w.profile(new).await.status(), 200);
+    w.app.stop().await;
+}

@@ -223,3 +223,48 @@ pub async fn admin(db: &TestDb, args: &[&str]) -> Ran {
         .args(args);
     run(command).await
 }
+
+/// A Python with the official `patreon` package, in a virtual environment
+/// under `target/` made on first use (`.ci/run` makes it up front).
+pub async fn python_with_patreon() -> PathBuf {
+    static READY: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
+    READY
+        .get_or_init(|| async {
+            let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/pyenv");
+            let python = venv.join("bin/python");
+            let has_patreon = |python: PathBuf| async move {
+                Command::new(python)
+                    .args(["-c", "import patreon"])
+                    .status()
+                    .await
+                    .is_ok_and(|s| s.success())
+            };
+            if !has_patreon(python.clone()).await {
+                let made = Command::new("python3")
+                    .arg("-m")
+                    .arg("venv")
+                    .arg(&venv)
+                    .status()
+                    .await
+                    .expect("python3 is installed");
+                assert!(made.success(), "python3 -m venv {}", venv.display());
+                // `import patreon` needs pkg_resources, gone from setuptools 82.
+                let installed = Command::new(&python)
+                    .args([
+                        "-m",
+                        "pip",
+                        "install",
+                        "--quiet",
+                        "patreon",
+                        "setuptools<82",
+                    ])
+                    .status()
+                    .await
+                    .expect("pip runs");
+                assert!(installed.success(), "pip install patreon");
+            }
+            python
+        })
+        .await
+        .clone()
+}
