@@ -200,3 +200,41 @@ async fn owner_filter(
         .ok_or(ServiceError::NotFound("owner"))?;
     Ok(Some(owner.id))
 }
+
+impl Services {
+    /// A developer's own clients, for the portal.
+    pub async fn clients_owned_by(
+        &self,
+        owner: UserId,
+    ) -> Result<Vec<ClientWithUris>, ServiceError> {
+        let mut tx = self.store.read().await?;
+        let mut out = Vec::new();
+        for client in oauth_clients::list_clients(&mut tx, Some(owner)).await? {
+            let redirect_uris = oauth_clients::redirect_uris(&mut tx, client.id).await?;
+            out.push(ClientWithUris {
+                client,
+                redirect_uris,
+            });
+        }
+        Ok(out)
+    }
+
+    /// One client, only for its owner: anyone else gets "not found", not "forbidden",
+    /// so client ids of others cannot be probed.
+    pub async fn owned_client(
+        &self,
+        owner: UserId,
+        client_id: &str,
+    ) -> Result<ClientWithUris, ServiceError> {
+        let mut tx = self.store.read().await?;
+        let client = oauth_clients::client_by_client_id(&mut tx, client_id)
+            .await?
+            .filter(|c| c.owner_id == owner)
+            .ok_or(ServiceError::NotFound("client"))?;
+        let redirect_uris = oauth_clients::redirect_uris(&mut tx, client.id).await?;
+        Ok(ClientWithUris {
+            client,
+            redirect_uris,
+        })
+    }
+}

@@ -1,6 +1,7 @@
 //! Server-rendered pages (maud). They work without JavaScript; every form
 //! carries a CSRF token; pages cannot be framed.
 
+pub mod developers;
 pub mod layout;
 pub mod login;
 pub mod session;
@@ -17,6 +18,23 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", post(login::log_out))
         .route("/", get(login::home))
+        .route(
+            "/developers/clients",
+            get(developers::list).post(developers::create),
+        )
+        .route("/developers/clients/{client_id}", get(developers::show))
+        .route(
+            "/developers/clients/{client_id}/rotate",
+            post(developers::rotate),
+        )
+        .route(
+            "/developers/clients/{client_id}/delete",
+            post(developers::delete),
+        )
+        .route(
+            "/developers/clients/{client_id}/token",
+            post(developers::token),
+        )
 }
 
 /// Headers every HTML page gets: no framing (clickjacking on consent), no sniffing.

@@ -1079,3 +1079,251 @@ async fn the_official_python_client_exchanges_and_refreshes(#[case] backend: Bac
     assert_eq!(w.profile(new).await.status(), 200);
     w.app.stop().await;
 }
+
+/// The text of the `<code>` element that follows `label` on a page.
+fn code_after(html: &str, label: &str) -> String {
+    let start = html
+        .find(label)
+        .unwrap_or_else(|| panic!("{label} not on the page"))
+        + label.len();
+    let open = start + html[start..].find("<code").unwrap();
+    let content = open + html[open..].find('>').unwrap() + 1;
+    let end = content + html[content..].find("</code>").unwrap();
+    html[content..end].replace("&amp;", "&")
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn the_developer_portal_registers_rotates_generates_mints_and_deletes(
+    #[case] backend: Backend,
+) {
+    let w = world(backend).await;
+    // Not logged in: the portal sends you to log in first.
+    let res = w
+        .browser
+        .get(w.app.url("/developers/clients"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&res).path(), "/login");
+    w.log_in().await;
+    let page = w
+        .browser
+        .get(w.app.url("/developers/clients"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&page, "csrf").unwrap();
+
+    let refused = w
+        .browser
+        .post(w.app.url("/developers/clients"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Mine"),
+            ("redirect_uris", "http://mine.example/cb"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused.text().await.unwrap().contains("must use https"),
+        "the error is shown on the form"
+    );
+    let forged = w
+        .browser
+        .post(w.app.url("/developers/clients"))
+        .form(&[
+            ("csrf", "forged"),
+            ("name", "Mine"),
+            ("redirect_uris", "https://mine.example/cb"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+
+    let created = w
+        .browser
+        .post(w.app.url("/developers/clients"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Mine"),
+            ("description", "My tool"),
+            (
+                "redirect_uris",
+                "https://mine.example/cb\nhttp://127.0.0.1/cb",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let client_id = code_after(&created, "Client ID:");
+    let secret = code_after(&created, "Client secret:");
+    assert!(secret.starts_with("mcs_"));
+    let client_page = w
+        .browser
+        .get(w.app.url(&format!("/developers/clients/{client_id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!client_page.contains(&secret), "the secret is shown once");
+
+    // The URL generator, without JavaScript.
+    let generated = w
+        .browser
+        .get(w.app.url(&format!("/developers/clients/{client_id}?scope=identify&scope=sponsoring&redirect_uri=https%3A%2F%2Fmine.example%2Fcb&dialect=sponsus")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let url = url::Url::parse(&code_after(&generated, "Send people to:")).unwrap();
+    assert_eq!(url.path(), "/oauth/authorize");
+    assert_eq!(query(&url, "scope").as_deref(), Some("identify,sponsoring"));
+    assert_eq!(
+        query(&url, "client_id").as_deref(),
+        Some(client_id.as_str())
+    );
+    assert_eq!(
+        w.browser.get(url.as_str()).send().await.unwrap().status(),
+        200,
+        "the generated URL opens the consent page"
+    );
+
+    // Rotate: the old secret stops working.
+    let rotated = w
+        .browser
+        .post(
+            w.app
+                .url(&format!("/developers/clients/{client_id}/rotate")),
+        )
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let new_secret = code_after(&rotated, "New client secret");
+    assert_ne!(new_secret, secret);
+    let with_old = w
+        .token(
+            "/oauth2/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "x"),
+                ("client_id", &client_id),
+                ("client_secret", &secret),
+            ],
+        )
+        .await;
+    assert_eq!(with_old.status(), 401);
+    let with_new = w
+        .token(
+            "/oauth2/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "x"),
+                ("client_id", &client_id),
+                ("client_secret", &new_secret),
+            ],
+        )
+        .await;
+    assert_eq!(
+        error_of(with_new).await.1["error"],
+        "invalid_grant",
+        "the new secret authenticates"
+    );
+
+    // The creator's own token.
+    let minted = w
+        .browser
+        .post(w.app.url(&format!("/developers/clients/{client_id}/token")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let access = code_after(&minted, "Access token:");
+    assert_eq!(
+        w.profile(&access).await.status(),
+        403,
+        "a valid token, without the identify scope"
+    );
+
+    // Another developer cannot see it: not found, not even "forbidden".
+    let other = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login_page = other
+        .get(w.app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let other_csrf = hidden(&login_page, "csrf").unwrap();
+    let logged = other
+        .post(w.app.url("/login"))
+        .form(&[
+            ("email", "dev@example.org"),
+            ("password", PASSWORD),
+            ("csrf", &other_csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logged.status(), StatusCode::SEE_OTHER);
+    let stranger = other
+        .get(w.app.url(&format!("/developers/clients/{client_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status(), 404);
+
+    let deleted = w
+        .browser
+        .post(
+            w.app
+                .url(&format!("/developers/clients/{client_id}/delete")),
+        )
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        w.profile(&access).await.status(),
+        401,
+        "its tokens died with it"
+    );
+    assert_eq!(
+        w.browser
+            .get(w.app.url(&format!("/developers/clients/{client_id}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    w.app.stop().await;
+}

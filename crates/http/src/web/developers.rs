@@ -1,0 +1,347 @@
+//! The developer portal: register OAuth clients, see a secret once, rotate
+//! it, delete a client, generate an authorize URL, mint the creator's own token.
+
+use axum::Form;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maecenas_domain::Scope;
+use maecenas_services::ServiceError;
+use maecenas_services::developers::{ClientWithUris, NewClient};
+use maecenas_services::records::UserRow;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::layout::page;
+use super::session::{self, MaybeUser};
+use crate::AppState;
+
+/// The logged-in user and the CSRF token of their session, or a redirect to log in.
+fn signed_in(user: MaybeUser, here: &str) -> Result<(UserRow, String), Response> {
+    match (user.user, user.session_token) {
+        (Some(user), Some(token)) => Ok((user, session::csrf_for_session(&token))),
+        _ => Err(Redirect::to(&format!(
+            "/login?next={}",
+            url::form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>()
+        ))
+        .into_response()),
+    }
+}
+
+pub async fn list(State(state): State<AppState>, user: MaybeUser) -> Response {
+    let (user, csrf) = match signed_in(user, "/developers/clients") {
+        Ok(v) => v,
+        Err(redirect) => return redirect,
+    };
+    match state.services.clients_owned_by(user.id).await {
+        Ok(clients) => page(
+            "OAuth clients",
+            list_body(&clients, &csrf, None, &NewClientForm::default()),
+        )
+        .into_response(),
+        Err(err) => failure(err),
+    }
+}
+
+fn list_body(
+    clients: &[ClientWithUris],
+    csrf: &str,
+    error: Option<&str>,
+    form: &NewClientForm,
+) -> Markup {
+    html! {
+        h1 { "Your OAuth clients" }
+        @if clients.is_empty() { p.muted { "No clients yet." } }
+        ul { @for c in clients { li { a href={"/developers/clients/" (c.client.client_id)} { (c.client.name) } " " span.muted { code { (c.client.client_id) } } } } }
+        h2 { "Register a client" }
+        @if let Some(error) = error { p.error role="alert" { (error) } }
+        form method="post" action="/developers/clients" {
+            input type="hidden" name="csrf" value=(csrf);
+            label for="name" { "Name" }
+            input id="name" name="name" required value=(form.name);
+            label for="description" { "Description" }
+            input id="description" name="description" value=(form.description);
+            label for="icon_url" { "Icon URL" }
+            input id="icon_url" name="icon_url" type="url" value=(form.icon_url);
+            label for="redirect_uris" { "Redirect URIs (one per line; https, or http on 127.0.0.1/localhost)" }
+            textarea id="redirect_uris" name="redirect_uris" rows="3" required style="width:100%" { (form.redirect_uris) }
+            button type="submit" { "Register" }
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NewClientForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    icon_url: String,
+    #[serde(default)]
+    redirect_uris: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    user: MaybeUser,
+    Form(form): Form<NewClientForm>,
+) -> Response {
+    let (user, csrf) = match signed_in(user, "/developers/clients") {
+        Ok(v) => v,
+        Err(redirect) => return redirect,
+    };
+    if !session::csrf_matches(&csrf, &form.csrf) {
+        return forbidden();
+    }
+    let new = NewClient {
+        owner_email: user.email.clone(),
+        name: form.name.clone(),
+        description: form.description.clone(),
+        icon_url: Some(form.icon_url.trim().to_owned()).filter(|s| !s.is_empty()),
+        redirect_uris: form
+            .redirect_uris
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    };
+    match state.services.create_oauth_client(new).await {
+        Ok(created) => {
+            let body = html! {
+                h1 { "Client registered" }
+                p { "Client ID: " code { (created.client.client_id) } }
+                p { "Client secret: " code { (created.client_secret.plaintext) } }
+                p.error { "Copy the secret now: it is shown only once. Maecenas keeps only its hash." }
+                p { a href={"/developers/clients/" (created.client.client_id)} { "Go to the client's page" } }
+            };
+            page("Client registered", body).into_response()
+        }
+        Err(ServiceError::Invalid { reason, .. }) => {
+            let clients = state
+                .services
+                .clients_owned_by(user.id)
+                .await
+                .unwrap_or_default();
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                page(
+                    "OAuth clients",
+                    list_body(&clients, &csrf, Some(&reason), &form),
+                ),
+            )
+                .into_response()
+        }
+        Err(err) => failure(err),
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    user: MaybeUser,
+    Path(client_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let (user, csrf) = match signed_in(user, &format!("/developers/clients/{client_id}")) {
+        Ok(v) => v,
+        Err(redirect) => return redirect,
+    };
+    let client = match state.services.owned_client(user.id, &client_id).await {
+        Ok(client) => client,
+        Err(err) => return failure(err),
+    };
+    // The URL generator works without JavaScript: the form submits to this page.
+    let chosen: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
+    let scopes: Vec<&str> = chosen
+        .iter()
+        .filter(|(k, _)| k == "scope")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let redirect = chosen
+        .iter()
+        .find(|(k, _)| k == "redirect_uri")
+        .map(|(_, v)| v.clone());
+    let dialect = chosen
+        .iter()
+        .find(|(k, _)| k == "dialect")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("patreon");
+    let generated = redirect
+        .as_ref()
+        .filter(|r| client.redirect_uris.contains(r))
+        .map(|redirect_uri| {
+            let path = if dialect == "sponsus" {
+                "/oauth/authorize"
+            } else {
+                "/oauth2/authorize"
+            };
+            let mut url =
+                url::Url::parse(&format!("{}{path}", state.public_url.trim_end_matches('/')))
+                    .expect("public URL is a URL");
+            url.query_pairs_mut()
+                .append_pair("response_type", "code")
+                .append_pair("client_id", &client.client.client_id)
+                .append_pair("redirect_uri", redirect_uri);
+            if !scopes.is_empty() {
+                let joined = scopes.join(if dialect == "sponsus" { "," } else { " " });
+                url.query_pairs_mut().append_pair("scope", &joined);
+            }
+            url.to_string()
+        });
+    let c = &client.client;
+    let body = html! {
+        h1 { (c.name) }
+        @if !c.description.is_empty() { p.muted { (c.description) } }
+        p { "Client ID: " code { (c.client_id) } }
+        p { "Redirect URIs:" }
+        ul { @for uri in &client.redirect_uris { li { code { (uri) } } } }
+        h2 { "Authorize URL generator" }
+        form method="get" action={"/developers/clients/" (c.client_id)} {
+            fieldset {
+                legend { "Scopes" }
+                @for scope in Scope::ALL {
+                    label { input type="checkbox" name="scope" value=(scope.as_str()) checked[scopes.contains(&scope.as_str())]; " " (scope.as_str()) " — " (scope.describe()) }
+                }
+            }
+            label for="redirect_uri" { "Redirect URI" }
+            select id="redirect_uri" name="redirect_uri" { @for uri in &client.redirect_uris { option value=(uri) selected[redirect.as_deref() == Some(uri.as_str())] { (uri) } } }
+            label for="dialect" { "Flavour" }
+            select id="dialect" name="dialect" {
+                option value="patreon" selected[dialect == "patreon"] { "Patreon (/oauth2/authorize)" }
+                option value="sponsus" selected[dialect == "sponsus"] { "Sponsus (/oauth/authorize)" }
+            }
+            button type="submit" { "Generate" }
+        }
+        @if let Some(url) = &generated { p { "Send people to:" } p { code id="generated-url" { (url) } } }
+        h2 { "Your own access token" }
+        p.muted { "A token for your own account through this client (the creator's access token), shown once." }
+        form method="post" action={"/developers/clients/" (c.client_id) "/token"} {
+            input type="hidden" name="csrf" value=(csrf);
+            button type="submit" { "Create my access token" }
+        }
+        h2 { "Secret" }
+        form method="post" action={"/developers/clients/" (c.client_id) "/rotate"} {
+            input type="hidden" name="csrf" value=(csrf);
+            button.secondary type="submit" { "Rotate the secret (the old one stops working)" }
+        }
+        form method="post" action={"/developers/clients/" (c.client_id) "/delete"} {
+            input type="hidden" name="csrf" value=(csrf);
+            button.secondary type="submit" { "Delete this client (its tokens stop working)" }
+        }
+    };
+    page(&c.name, body).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn rotate(
+    state: State<AppState>,
+    user: MaybeUser,
+    path: Path<String>,
+    form: Form<CsrfForm>,
+) -> Response {
+    owner_action(state, user, path, form, Action::Rotate).await
+}
+
+pub async fn delete(
+    state: State<AppState>,
+    user: MaybeUser,
+    path: Path<String>,
+    form: Form<CsrfForm>,
+) -> Response {
+    owner_action(state, user, path, form, Action::Delete).await
+}
+
+pub async fn token(
+    state: State<AppState>,
+    user: MaybeUser,
+    path: Path<String>,
+    form: Form<CsrfForm>,
+) -> Response {
+    owner_action(state, user, path, form, Action::Token).await
+}
+
+enum Action {
+    Rotate,
+    Delete,
+    Token,
+}
+
+async fn owner_action(
+    State(state): State<AppState>,
+    user: MaybeUser,
+    Path(client_id): Path<String>,
+    Form(form): Form<CsrfForm>,
+    action: Action,
+) -> Response {
+    let (user, csrf) = match signed_in(user, &format!("/developers/clients/{client_id}")) {
+        Ok(v) => v,
+        Err(redirect) => return redirect,
+    };
+    if !session::csrf_matches(&csrf, &form.csrf) {
+        return forbidden();
+    }
+    if let Err(err) = state.services.owned_client(user.id, &client_id).await {
+        return failure(err);
+    }
+    let back = html! { p { a href={"/developers/clients/" (client_id)} { "Back to the client" } } };
+    match action {
+        Action::Rotate => match state.services.rotate_client_secret(&client_id).await {
+            Ok(secret) => page("Secret rotated", html! {
+                h1 { "New client secret" }
+                p { code { (secret.plaintext) } }
+                p.error { "Copy it now: it is shown only once. The old secret no longer works." }
+                (back)
+            })
+            .into_response(),
+            Err(err) => failure(err),
+        },
+        Action::Delete => match state.services.delete_oauth_client(&client_id).await {
+            Ok(()) => Redirect::to("/developers/clients").into_response(),
+            Err(err) => failure(err),
+        },
+        Action::Token => match state.services.mint_tokens(&client_id, &user.email, "").await {
+            Ok(tokens) => page("Your access token", html! {
+                h1 { "Your access token" }
+                p { "Access token: " code { (tokens.access_token) } }
+                p { "Refresh token: " code { (tokens.refresh_token) } }
+                p.muted { "Scopes: " (tokens.scopes.to_string()) ". Valid for " (tokens.expires_in / 86_400) " days." }
+                p.error { "Copy them now: they are shown only once." }
+                (back)
+            })
+            .into_response(),
+            Err(err) => failure(err),
+        },
+    }
+}
+
+fn forbidden() -> Response {
+    (StatusCode::FORBIDDEN, page("Forbidden", html! { p.error { "This form did not come from this site. Please reload the page and try again." } })).into_response()
+}
+
+fn failure(err: ServiceError) -> Response {
+    let (status, message) = match &err {
+        ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found.".to_owned()),
+        ServiceError::Invalid { reason, .. } => (StatusCode::UNPROCESSABLE_ENTITY, reason.clone()),
+        ServiceError::Internal(inner) => {
+            tracing::error!(error = ?inner, "developer portal");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong. Please try again.".to_owned(),
+            )
+        }
+        other => (StatusCode::BAD_REQUEST, other.to_string()),
+    };
+    (
+        status,
+        page("Error", html! { p.error role="alert" { (message) } }),
+    )
+        .into_response()
+}
