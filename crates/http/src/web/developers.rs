@@ -31,7 +31,7 @@ fn signed_in(user: MaybeUser, here: &str) -> Result<(UserRow, String), Response>
 pub async fn list(State(state): State<AppState>, user: MaybeUser) -> Response {
     let (user, csrf) = match signed_in(user, "/developers/clients") {
         Ok(v) => v,
-        Err(redirect) => return redirect,
+        Err(redirect) => return redirect.into_response(),
     };
     match state.services.clients_owned_by(user.id).await {
         Ok(clients) => page(
@@ -91,7 +91,7 @@ pub async fn create(
 ) -> Response {
     let (user, csrf) = match signed_in(user, "/developers/clients") {
         Ok(v) => v,
-        Err(redirect) => return redirect,
+        Err(redirect) => return redirect.into_response(),
     };
     if !session::csrf_matches(&csrf, &form.csrf) {
         return forbidden();
@@ -147,7 +147,7 @@ pub async fn show(
 ) -> Response {
     let (user, csrf) = match signed_in(user, &format!("/developers/clients/{client_id}")) {
         Ok(v) => v,
-        Err(redirect) => return redirect,
+        Err(redirect) => return redirect.into_response(),
     };
     let client = match state.services.owned_client(user.id, &client_id).await {
         Ok(client) => client,
@@ -283,7 +283,7 @@ async fn owner_action(
 ) -> Response {
     let (user, csrf) = match signed_in(user, &format!("/developers/clients/{client_id}")) {
         Ok(v) => v,
-        Err(redirect) => return redirect,
+        Err(redirect) => return redirect.into_response(),
     };
     if !session::csrf_matches(&csrf, &form.csrf) {
         return forbidden();
