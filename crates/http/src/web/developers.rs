@@ -17,14 +17,13 @@ use super::session::{self, MaybeUser};
 use crate::AppState;
 
 /// The logged-in user and the CSRF token of their session, or a redirect to log in.
-fn signed_in(user: MaybeUser, here: &str) -> Result<(UserRow, String), Response> {
+fn signed_in(user: MaybeUser, here: &str) -> Result<(UserRow, String), Redirect> {
     match (user.user, user.session_token) {
         (Some(user), Some(token)) => Ok((user, session::csrf_for_session(&token))),
         _ => Err(Redirect::to(&format!(
             "/login?next={}",
             url::form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>()
-        ))
-        .into_response()),
+        ))),
     }
 }
 
