@@ -427,7 +427,10 @@ API key of the creator (send as `Authorization: <key>`):
   {api_key}
 Try:
   curl {base}/healthz
-  curl {base}/readyz
+  open {base}/oauth2/authorize?response_type=code&client_id={client_id}&redirect_uri={redirect}&scope=identify
+  curl -X POST {base}/oauth2/token -d grant_type=authorization_code -d code=CODE \\
+       -d client_id={client_id} -d client_secret=SECRET -d redirect_uri={redirect}
+  curl -H 'Authorization: Bearer ACCESS_TOKEN' {base}/v1/oauth/@me/profile
 ",
         password = access.password,
         creator = access.creator_email,
