@@ -37,3 +37,13 @@ pub async fn not_found(method: Method, uri: Uri) -> impl IntoResponse {
         ),
     )
 }
+
+/// A known path with the wrong method: JSON too.
+pub async fn method_not_allowed(method: Method, uri: Uri) -> impl IntoResponse {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(
+            json!({ "error": "method_not_allowed", "error_description": format!("{method} is not allowed on {}", uri.path()) }),
+        ),
+    )
+}

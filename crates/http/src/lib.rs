@@ -51,6 +51,7 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         .merge(oauth::api_routes())
         .merge(sponsus_v1::routes())
         .fallback(health::not_found)
+        .method_not_allowed_fallback(health::method_not_allowed)
         .with_state(state);
     layers::apply(routes, options)
 }

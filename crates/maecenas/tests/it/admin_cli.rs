@@ -352,3 +352,106 @@ async fn api_keys_show_the_key_once_and_list_only_prefixes(#[case] backend: Back
     .await;
     unnamed.assert_clean_failure("name");
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn tokens_are_minted_for_a_user_and_a_client(#[case] backend: Backend) {
+    let db = TestDb::new(backend).await;
+    create_user(&db, "dev@example.org", &[]).await;
+    create_user(&db, "patron@example.org", &["--username", "patron"]).await;
+    let client = admin(
+        &db,
+        &[
+            "admin",
+            "client",
+            "create",
+            "--owner",
+            "dev@example.org",
+            "--name",
+            "x",
+            "--redirect-uri",
+            "https://x.example/cb",
+            "--json",
+        ],
+    )
+    .await
+    .json();
+    let client_id = client["client_id"].as_str().unwrap();
+    let minted = admin(
+        &db,
+        &[
+            "admin",
+            "token",
+            "create",
+            "--client",
+            client_id,
+            "--user",
+            "patron@example.org",
+            "--scope",
+            "identify users",
+            "--json",
+        ],
+    )
+    .await
+    .json();
+    assert_eq!(minted["scope"], "users identify");
+    assert_eq!(minted["expires_in"], 2_592_000);
+    assert_eq!(minted["token_type"], "Bearer");
+    let access = minted["access_token"].as_str().unwrap();
+    assert!(access.starts_with("mat_"));
+
+    // The token works against a running server on the same database.
+    let mut command = crate::support::maecenas(db.dir());
+    command
+        .env("DATABASE_URL", db.url())
+        .args(["serve", "--listen", "127.0.0.1:0"]);
+    let mut server = crate::support::Server::start(command, db.dir().join("stderr.log")).await;
+    let me: Value = reqwest::Client::new()
+        .get(server.url("/v1/oauth/@me/profile"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["profile"]["username"], "patron");
+    server.signal("TERM");
+    assert!(server.wait().await.success());
+
+    let bad_scope = admin(
+        &db,
+        &[
+            "admin",
+            "token",
+            "create",
+            "--client",
+            client_id,
+            "--user",
+            "patron@example.org",
+            "--scope",
+            "kittens",
+        ],
+    )
+    .await;
+    bad_scope.assert_clean_failure("unknown scope");
+    assert_eq!(bad_scope.status.code(), Some(2));
+    let deleted = admin(&db, &["admin", "client", "delete", client_id, "--json"]).await;
+    assert_eq!(deleted.json()["deleted"], true);
+    let gone = admin(
+        &db,
+        &[
+            "admin",
+            "token",
+            "create",
+            "--client",
+            client_id,
+            "--user",
+            "patron@example.org",
+        ],
+    )
+    .await;
+    assert_eq!(gone.status.code(), Some(4));
+}

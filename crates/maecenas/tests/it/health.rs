@@ -81,6 +81,21 @@ async fn unknown_paths_are_404_in_json(#[case] backend: Backend) {
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
 #[tokio::test]
+async fn a_wrong_method_is_405_in_json(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let res = app.http.get(app.url("/oauth2/token")).send().await.unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"],
+        "method_not_allowed"
+    );
+    app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
 async fn connection_close_is_honoured(#[case] backend: Backend) {
     // The official Patreon JS client (node-fetch) sends `Connection: close`
     // and fails with "socket hang up" if the server keeps the socket.
