@@ -3,10 +3,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{Method, StatusCode, Uri};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::AppState;
+use crate::sponsus_v1::SponsusError;
 
 /// `GET /healthz`: the process is up and serving. Touches nothing else, so a
 /// slow database never makes an orchestrator kill a healthy process.
@@ -28,22 +29,33 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// Paths no dialect claims: JSON, never an empty or plain-text body.
-pub async fn not_found(method: Method, uri: Uri) -> impl IntoResponse {
+/// Paths no route claims: JSON, never an empty or plain-text body; under
+/// `/v1/` in the Sponsus envelope.
+pub async fn not_found(method: Method, uri: Uri) -> Response {
+    let message = format!("no route for {method} {}", uri.path());
+    if is_sponsus(&uri) {
+        return SponsusError::new(StatusCode::NOT_FOUND, message).into_response();
+    }
     (
         StatusCode::NOT_FOUND,
-        Json(
-            json!({ "error": "not_found", "error_description": format!("no route for {method} {}", uri.path()) }),
-        ),
+        Json(json!({ "error": "not_found", "error_description": message })),
     )
+        .into_response()
 }
 
 /// A known path with the wrong method: JSON too.
-pub async fn method_not_allowed(method: Method, uri: Uri) -> impl IntoResponse {
+pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let message = format!("{method} is not allowed on {}", uri.path());
+    if is_sponsus(&uri) {
+        return SponsusError::new(StatusCode::METHOD_NOT_ALLOWED, message).into_response();
+    }
     (
         StatusCode::METHOD_NOT_ALLOWED,
-        Json(
-            json!({ "error": "method_not_allowed", "error_description": format!("{method} is not allowed on {}", uri.path()) }),
-        ),
+        Json(json!({ "error": "method_not_allowed", "error_description": message })),
     )
+        .into_response()
+}
+
+fn is_sponsus(uri: &Uri) -> bool {
+    uri.path().starts_with("/v1/")
 }

@@ -62,7 +62,7 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response<B
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         axum::Json(
-            serde_json::json!({ "error": "server_error", "error_description": "internal error" }),
+            serde_json::json!({ "success": false, "error": "server_error", "error_description": "internal error" }),
         ),
     )
         .into_response()

@@ -148,6 +148,12 @@ pub enum ApiKeyCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Revoke an API key by its id (from `list`)
+    Revoke {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// List API keys (never the keys themselves: only their prefixes)
     List {
         #[arg(long)]
@@ -344,6 +350,19 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), Failure> 
                         "key: {}\n(the key is shown only now; send it as `Authorization: <key>`)",
                         created.plaintext.plaintext
                     )
+                });
+                Ok(())
+            }
+            ApiKeyCommand::Revoke { id, json } => {
+                let key_id = id
+                    .parse::<maecenas_domain::ApiKeyId>()
+                    .map_err(|_| Failure {
+                        code: 2,
+                        message: format!("{id:?} is not an API key id"),
+                    })?;
+                services.revoke_api_key(None, key_id).await?;
+                output(json, json!({ "id": id, "revoked": true }), || {
+                    format!("revoked API key {id}")
                 });
                 Ok(())
             }

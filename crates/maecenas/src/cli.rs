@@ -108,9 +108,10 @@ async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
         let access = app.services().seed_demo().await?;
         admin::print_demo_access(&access, address);
     }
+    let shutdown = shutdown_signal();
     // Scripts and tests read this line to learn the port (with --listen ADDR:0).
     println!("maecenas listening on http://{address}");
     tracing::info!(%address, "listening");
-    app.run(shutdown_signal()).await?;
+    app.run(shutdown).await?;
     Ok(())
 }

@@ -10,6 +10,7 @@ mod error;
 pub mod oauth;
 pub mod secrets;
 pub mod sessions;
+pub mod sponsus;
 
 use std::sync::Arc;
 
@@ -52,6 +53,8 @@ impl Services {
 /// them without depending on the store (and so without a way to write SQL).
 pub mod records {
     pub use maecenas_store::api_keys::ApiKeyRow;
+    pub use maecenas_store::campaigns::{CampaignRow, TierRow};
     pub use maecenas_store::oauth_clients::OAuthClientRow;
+    pub use maecenas_store::pledges::{DonationTotals, PledgeRow};
     pub use maecenas_store::users::UserRow;
 }

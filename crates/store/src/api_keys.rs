@@ -103,3 +103,31 @@ pub async fn revoke_api_key(
         .map(|r| r.rows_affected()))?;
     Ok(done == 1)
 }
+
+const TOUCH: &str = "UPDATE api_keys SET last_used_at = $2 WHERE id = $1";
+
+/// Records a use of the key (callers throttle this: one write per key per minute).
+pub async fn touch_api_key(
+    tx: &mut Tx,
+    id: ApiKeyId,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(TOUCH)
+        .bind(id.get())
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+const BY_ID: &str = concat!(key_select!(), "WHERE k.id = $1");
+
+pub async fn api_key_by_id(tx: &mut Tx, id: ApiKeyId) -> Result<Option<ApiKeyRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, ApiKeyRow>(
+        BY_ID
+    )
+    .bind(id.get())
+    .fetch_optional(conn)
+    .await)?)
+}

@@ -331,3 +331,15 @@ pub async fn recent_creations(
     .fetch_all(conn)
     .await)?)
 }
+
+const TIER_BY_ID: &str = "SELECT id, campaign_id, title, description, amount_minor, patron_limit, \
+     requires_shipping, image_url, position, created_at, updated_at, retired_at FROM tiers WHERE id = $1";
+
+pub async fn tier_by_id(tx: &mut Tx, id: TierId) -> Result<Option<TierRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, TierRow>(
+        TIER_BY_ID
+    )
+    .bind(id.get())
+    .fetch_optional(conn)
+    .await)?)
+}

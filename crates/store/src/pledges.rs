@@ -313,3 +313,50 @@ pub async fn donations_of_donor(
     .fetch_all(conn)
     .await)?)
 }
+
+/// What a donor gave a campaign: everything that succeeded, and the part
+/// still "active" (its `active_until` is in the future).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct DonationTotals {
+    pub total_minor: i64,
+    pub active_minor: i64,
+}
+
+const DONATION_TOTALS: &str = "SELECT \
+     CAST(coalesce(sum(amount_minor), 0) AS BIGINT) AS total_minor, \
+     CAST(coalesce(sum(CASE WHEN active_until > $3 THEN amount_minor ELSE 0 END), 0) AS BIGINT) AS active_minor \
+     FROM donations WHERE campaign_id = $1 AND donor_id = $2 AND status = 'succeeded'";
+
+pub async fn donation_totals(
+    tx: &mut Tx,
+    campaign: CampaignId,
+    donor: UserId,
+    now: OffsetDateTime,
+) -> Result<DonationTotals, StoreError> {
+    Ok(on_backend!(tx, |conn| {
+        sqlx::query_as::<_, DonationTotals>(DONATION_TOTALS)
+            .bind(campaign.get())
+            .bind(donor.get())
+            .bind(now)
+            .fetch_one(conn)
+            .await
+    })?)
+}
+
+const CANCEL: &str = "UPDATE pledges SET status = 'cancelled', cancelled_at = $2, updated_at = $2 \
+     WHERE id = $1 AND status = 'active' AND ended_at IS NULL";
+
+/// Cancels a current pledge: it stays (entitled until its paid month ends) but is no longer active.
+pub async fn cancel_pledge(
+    tx: &mut Tx,
+    id: PledgeId,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let n = on_backend!(tx, |conn| sqlx::query(CANCEL)
+        .bind(id.get())
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}

@@ -138,3 +138,34 @@ pub async fn count_users(tx: &mut Tx) -> Result<i64, StoreError> {
         .await)?;
     Ok(count)
 }
+
+/// The profile fields a user edits (Sponsus `POST /v1/profiles/@me`).
+#[derive(Debug, Clone)]
+pub struct ProfileFields {
+    pub username: Option<String>,
+    pub about: String,
+    pub description: String,
+    pub status: String,
+}
+
+const UPDATE_PROFILE: &str = "UPDATE users SET username = $2, about = $3, description = $4, status = $5, updated_at = $6 WHERE id = $1";
+
+/// A taken username is a [`StoreError::Conflict`].
+pub async fn update_profile(
+    tx: &mut Tx,
+    id: UserId,
+    p: &ProfileFields,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(UPDATE_PROFILE)
+        .bind(id.get())
+        .bind(&p.username)
+        .bind(&p.about)
+        .bind(&p.description)
+        .bind(&p.status)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}

@@ -23,6 +23,11 @@ impl SponsusError {
         .with_challenge("Bearer realm=\"maecenas\"")
     }
 
+    pub fn invalid_api_key() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "Invalid API key")
+            .with_challenge("ApiKey realm=\"maecenas\"")
+    }
+
     pub fn invalid_token() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,

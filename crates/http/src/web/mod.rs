@@ -2,6 +2,7 @@
 //! carries a CSRF token; pages cannot be framed.
 
 pub mod developers;
+pub mod keys;
 pub mod layout;
 pub mod login;
 pub mod session;
@@ -18,6 +19,8 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", post(login::log_out))
         .route("/", get(login::home))
+        .route("/developers/keys", get(keys::list).post(keys::create))
+        .route("/developers/keys/{id}/revoke", post(keys::revoke))
         .route(
             "/developers/clients",
             get(developers::list).post(developers::create),

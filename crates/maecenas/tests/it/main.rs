@@ -6,4 +6,5 @@ mod health;
 mod oauth;
 mod operations;
 mod proxy;
+mod sponsus;
 mod support;

@@ -847,10 +847,17 @@ async fn a_visitor_logs_in_first_and_comes_back_to_the_same_request(#[case] back
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()[LOCATION].to_str().unwrap(), next);
-    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let session_cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("maecenas_session="))
+        .expect("a session cookie")
+        .to_owned();
     assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-        "{cookie}"
+        session_cookie.contains("HttpOnly") && session_cookie.contains("SameSite=Lax"),
+        "{session_cookie}"
     );
     assert_eq!(
         w.browser

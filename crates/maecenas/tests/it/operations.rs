@@ -517,7 +517,8 @@ async fn demo_seeds_once_and_prints_working_credentials(#[case] backend: Backend
     assert!(printed_again.contains("already present"), "{printed_again}");
     assert!(!printed_again.contains(&api_key) && !printed_again.contains(&client_secret));
     again.signal("TERM");
-    assert!(again.wait().await.success());
+    let status = again.wait().await;
+    assert!(status.success(), "{status:?}\n{}", again.stderr());
     let users = admin(&db, &["admin", "user", "list", "--limit", "5000", "--json"])
         .await
         .json();

@@ -59,6 +59,11 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The server's database, for arranging what no use case makes yet.
+    pub fn db(&self) -> &TestDb {
+        &self._db
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http
             .get(self.url(path))

@@ -1,0 +1,184 @@
+//! The developer portal's personal API keys: create (shown once), list with
+//! created and last-used times, revoke.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maecenas_domain::ApiKeyId;
+use maecenas_services::ServiceError;
+use maecenas_services::records::ApiKeyRow;
+use maud::{Markup, html};
+use serde::Deserialize;
+use time::format_description::well_known::Rfc3339;
+
+use super::layout::page;
+use super::session::{self, MaybeUser};
+use crate::AppState;
+
+fn when(at: Option<time::OffsetDateTime>) -> String {
+    at.and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "never".into())
+}
+
+fn keys_body(keys: &[ApiKeyRow], csrf: &str, fresh: Option<&str>, error: Option<&str>) -> Markup {
+    html! {
+        h1 { "Personal API keys" }
+        p.muted { "Send a key as " code { "Authorization: <key>" } " to the " code { "/v1/" } " API. It acts as you." }
+        @if let Some(key) = fresh {
+            p { "Your new key: " code id="new-key" { (key) } }
+            p.error { "Copy it now: it is shown only once. Maecenas keeps only its hash." }
+        }
+        @if let Some(error) = error { p.error role="alert" { (error) } }
+        table {
+            thead { tr { th { "Name" } th { "Key" } th { "Created" } th { "Last used" } th { "" } } }
+            tbody {
+                @for key in keys {
+                    tr {
+                        td { (key.name) }
+                        td { code { (key.prefix) "…" } }
+                        td { (when(Some(key.created_at))) }
+                        td { (when(key.last_used_at)) }
+                        td {
+                            @if key.revoked_at.is_some() { "revoked" } @else {
+                                form method="post" action={"/developers/keys/" (key.id) "/revoke"} {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    button.secondary type="submit" { "Revoke" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Create a key" }
+        form method="post" action="/developers/keys" {
+            input type="hidden" name="csrf" value=(csrf);
+            label for="name" { "Name (where you will use it)" }
+            input id="name" name="name" required;
+            button type="submit" { "Create key" }
+        }
+    }
+}
+
+fn signed_in(user: MaybeUser) -> Result<(maecenas_services::records::UserRow, String), Redirect> {
+    match (user.user, user.session_token) {
+        (Some(user), Some(token)) => Ok((user, session::csrf_for_session(&token))),
+        _ => Err(Redirect::to("/login?next=%2Fdevelopers%2Fkeys")),
+    }
+}
+
+pub async fn list(State(state): State<AppState>, user: MaybeUser) -> Response {
+    let (user, csrf) = match signed_in(user) {
+        Ok(v) => v,
+        Err(redirect) => return redirect.into_response(),
+    };
+    match state.services.api_keys_owned_by(user.id).await {
+        Ok(keys) => page("API keys", keys_body(&keys, &csrf, None, None)).into_response(),
+        Err(err) => failure(err),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateForm {
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    user: MaybeUser,
+    Form(form): Form<CreateForm>,
+) -> Response {
+    let (user, csrf) = match signed_in(user) {
+        Ok(v) => v,
+        Err(redirect) => return redirect.into_response(),
+    };
+    if !session::csrf_matches(&csrf, &form.csrf) {
+        return (
+            StatusCode::FORBIDDEN,
+            page(
+                "Forbidden",
+                html! { p.error { "This form did not come from this site." } },
+            ),
+        )
+            .into_response();
+    }
+    let (fresh, error, status) = match state.services.create_api_key(&user.email, &form.name).await
+    {
+        Ok(created) => (Some(created.plaintext.plaintext), None, StatusCode::OK),
+        Err(ServiceError::Invalid { field, reason }) => (
+            None,
+            Some(format!("{field}: {reason}")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(err) => return failure(err),
+    };
+    match state.services.api_keys_owned_by(user.id).await {
+        Ok(keys) => (
+            status,
+            page(
+                "API keys",
+                keys_body(&keys, &csrf, fresh.as_deref(), error.as_deref()),
+            ),
+        )
+            .into_response(),
+        Err(err) => failure(err),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    user: MaybeUser,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let (user, csrf) = match signed_in(user) {
+        Ok(v) => v,
+        Err(redirect) => return redirect.into_response(),
+    };
+    if !session::csrf_matches(&csrf, &form.csrf) {
+        return (
+            StatusCode::FORBIDDEN,
+            page(
+                "Forbidden",
+                html! { p.error { "This form did not come from this site." } },
+            ),
+        )
+            .into_response();
+    }
+    let Ok(id) = id.parse::<ApiKeyId>() else {
+        return failure(ServiceError::NotFound("api key"));
+    };
+    match state.services.revoke_api_key(Some(user.id), id).await {
+        Ok(()) => Redirect::to("/developers/keys").into_response(),
+        Err(err) => failure(err),
+    }
+}
+
+fn failure(err: ServiceError) -> Response {
+    let status = match &err {
+        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+        ServiceError::Internal(inner) => {
+            tracing::error!(error = ?inner, "API key page");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+        "Something went wrong.".to_owned()
+    } else {
+        err.to_string()
+    };
+    (
+        status,
+        page("Error", html! { p.error role="alert" { (message) } }),
+    )
+        .into_response()
+}

@@ -1,0 +1,211 @@
+//! Use cases behind the Sponsus v1 API: personal API keys, profiles and
+//! sponsorship status.
+
+use maecenas_domain::{ApiKeyId, Currency, ProfileStatus, UserId, Username};
+use maecenas_store::StoreError;
+use maecenas_store::api_keys::{self, ApiKeyRow};
+use maecenas_store::campaigns::{self, CampaignRow, TierRow};
+use maecenas_store::pledges::{self, DonationTotals, PledgeRow};
+use maecenas_store::users::{self, ProfileFields, UserRow};
+use time::Duration;
+
+use crate::{ServiceError, Services, secrets};
+
+/// A sponsorship as the Sponsus seed describes it.
+#[derive(Debug, Clone)]
+pub struct SponsorshipStatus {
+    pub pledge: PledgeRow,
+    pub campaign: CampaignRow,
+    pub tier: Option<TierRow>,
+    pub currency: Currency,
+    /// Whether this month is paid. Charges arrive with the billing engine;
+    /// until then no month is recorded as paid, so this is false.
+    pub has_paid: bool,
+    pub donations: Option<DonationTotals>,
+}
+
+/// Changes to one's own profile; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileUpdate {
+    pub username: Option<String>,
+    pub about: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<String>,
+}
+
+pub const ABOUT_MAX_CHARS: usize = 20_000;
+pub const DESCRIPTION_MAX_CHARS: usize = 500;
+
+impl Services {
+    /// The owner of a personal API key, if the key is live and its owner may act.
+    pub async fn api_key_owner(&self, key: &str) -> Result<Option<UserRow>, ServiceError> {
+        let hash = secrets::sha256(key);
+        let now = self.clock.now();
+        let (row, owner) = {
+            let mut tx = self.store.read().await?;
+            let Some(row) = api_keys::api_key_by_hash(&mut tx, &hash)
+                .await?
+                .filter(|k| k.revoked_at.is_none())
+            else {
+                return Ok(None);
+            };
+            let owner = users::user_by_id(&mut tx, row.owner_id).await?;
+            (row, owner)
+        };
+        let Some(owner) = owner.filter(|u| !u.is_suspended && !u.is_deleted) else {
+            return Ok(None);
+        };
+        // Record the use, at most once a minute per key: a write per request
+        // would queue every API call behind SQLite's one writer.
+        if row
+            .last_used_at
+            .is_none_or(|at| now - at > Duration::minutes(1))
+        {
+            let mut tx = self.store.write().await?;
+            api_keys::touch_api_key(&mut tx, row.id, now).await?;
+            tx.commit().await?;
+        }
+        Ok(Some(owner))
+    }
+
+    /// `GET /v1/profiles/{userID or unique_url}`: hidden and deleted profiles do not exist for others.
+    pub async fn public_profile(&self, id_or_username: &str) -> Result<UserRow, ServiceError> {
+        let mut tx = self.store.read().await?;
+        let user = match id_or_username.parse::<UserId>() {
+            Ok(id) => users::user_by_id(&mut tx, id).await?,
+            Err(_) => users::user_by_username(&mut tx, id_or_username).await?,
+        };
+        user.filter(|u| {
+            u.status == ProfileStatus::Public.as_str()
+                && !u.is_deleted
+                && !u.is_nuked
+                && !u.is_suspended
+        })
+        .ok_or(ServiceError::NotFound("profile"))
+    }
+
+    /// `POST /v1/profiles/@me`: validated, all or nothing.
+    pub async fn update_own_profile(
+        &self,
+        user: UserId,
+        update: ProfileUpdate,
+    ) -> Result<UserRow, ServiceError> {
+        let username = match update.username.as_deref() {
+            Some(name) => Some(Username::parse(name)?.as_str().to_owned()),
+            None => None,
+        };
+        if let Some(status) = update.status.as_deref() {
+            status.parse::<ProfileStatus>()?;
+        }
+        if update
+            .about
+            .as_ref()
+            .is_some_and(|a| a.chars().count() > ABOUT_MAX_CHARS)
+        {
+            return Err(ServiceError::invalid(
+                "about",
+                format!("must be at most {ABOUT_MAX_CHARS} characters"),
+            ));
+        }
+        if update
+            .description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > DESCRIPTION_MAX_CHARS)
+        {
+            return Err(ServiceError::invalid(
+                "description",
+                format!("must be at most {DESCRIPTION_MAX_CHARS} characters"),
+            ));
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let current = users::user_by_id(&mut tx, user)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
+        if let Some(name) = &username
+            && let Some(holder) = users::user_by_username(&mut tx, name).await?
+            && holder.id != user
+        {
+            return Err(ServiceError::Conflict("this username is taken"));
+        }
+        let fields = ProfileFields {
+            username: username.or(current.username),
+            about: update.about.unwrap_or(current.about),
+            description: update.description.unwrap_or(current.description),
+            status: update.status.unwrap_or(current.status),
+        };
+        match users::update_profile(&mut tx, user, &fields, now).await {
+            Err(StoreError::Conflict) => {
+                return Err(ServiceError::Conflict("this username is taken"));
+            }
+            other => other?,
+        }
+        let updated = users::user_by_id(&mut tx, user)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// `GET /v1/payments/{userID}/sponsoring`: `patron`'s sponsorship of `creator`.
+    pub async fn sponsorship_status(
+        &self,
+        creator: UserId,
+        patron: UserId,
+        include_donations: bool,
+    ) -> Result<SponsorshipStatus, ServiceError> {
+        let now = self.clock.now();
+        let mut tx = self.store.read().await?;
+        let not_found = ServiceError::NotFound("sponsorship");
+        let campaign = campaigns::campaign_by_creator(&mut tx, creator)
+            .await?
+            .ok_or(ServiceError::NotFound("sponsorship"))?;
+        let pledge = pledges::current_pledge(&mut tx, patron, campaign.id)
+            .await?
+            .ok_or(not_found)?;
+        let tier = match pledge.tier() {
+            Some(tier) => campaigns::tier_by_id(&mut tx, tier).await?,
+            None => None,
+        };
+        let donations = if include_donations {
+            Some(pledges::donation_totals(&mut tx, campaign.id, patron, now).await?)
+        } else {
+            None
+        };
+        let currency = pledge
+            .currency
+            .parse::<Currency>()
+            .map_err(|e| anyhow::anyhow!("stored currency: {e}"))?;
+        Ok(SponsorshipStatus {
+            pledge,
+            campaign,
+            tier,
+            currency,
+            has_paid: false,
+            donations,
+        })
+    }
+
+    /// A user's own keys, for the portal.
+    pub async fn api_keys_owned_by(&self, owner: UserId) -> Result<Vec<ApiKeyRow>, ServiceError> {
+        let mut tx = self.store.read().await?;
+        Ok(api_keys::list_api_keys(&mut tx, Some(owner)).await?)
+    }
+
+    /// Revokes a key; only its owner may (`None`: an operator).
+    pub async fn revoke_api_key(
+        &self,
+        owner: Option<UserId>,
+        key: ApiKeyId,
+    ) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let row = api_keys::api_key_by_id(&mut tx, key)
+            .await?
+            .filter(|k| owner.is_none_or(|o| o == k.owner_id))
+            .ok_or(ServiceError::NotFound("api key"))?;
+        api_keys::revoke_api_key(&mut tx, row.id, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
