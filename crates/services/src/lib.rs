@@ -8,6 +8,7 @@ pub mod demo;
 pub mod developers;
 mod error;
 pub mod oauth;
+pub mod patreon;
 pub mod secrets;
 pub mod sessions;
 pub mod sponsus;
@@ -53,7 +54,7 @@ impl Services {
 /// them without depending on the store (and so without a way to write SQL).
 pub mod records {
     pub use maecenas_store::api_keys::ApiKeyRow;
-    pub use maecenas_store::campaigns::{CampaignRow, TierRow};
+    pub use maecenas_store::campaigns::{CampaignRow, GoalRow, TierRow};
     pub use maecenas_store::oauth_clients::OAuthClientRow;
     pub use maecenas_store::pledges::{DonationTotals, PledgeRow};
     pub use maecenas_store::users::UserRow;

@@ -343,3 +343,19 @@ pub async fn tier_by_id(tx: &mut Tx, id: TierId) -> Result<Option<TierRow>, Stor
     .fetch_optional(conn)
     .await)?)
 }
+
+const PATRONS_PER_TIER: &str = "SELECT tier_id, count(*) FROM pledges \
+     WHERE campaign_id = $1 AND tier_id IS NOT NULL AND ended_at IS NULL AND status = 'active' GROUP BY tier_id";
+
+/// Current patrons of each tier of a campaign: `(tier id, patrons)`.
+pub async fn patrons_per_tier(
+    tx: &mut Tx,
+    campaign: CampaignId,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, (i64, i64)>(
+        PATRONS_PER_TIER
+    )
+    .bind(campaign.get())
+    .fetch_all(conn)
+    .await)?)
+}

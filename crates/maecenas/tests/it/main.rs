@@ -5,6 +5,7 @@ mod admin_cli;
 mod health;
 mod oauth;
 mod operations;
+mod patreon;
 mod proxy;
 mod sponsus;
 mod support;

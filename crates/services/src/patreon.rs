@@ -1,0 +1,137 @@
+//! Use cases behind the Patreon v1 resource API: what a token may see of its
+//! user, their campaign and the pledges to it.
+
+use maecenas_domain::{CampaignId, PledgeId, Scope};
+use maecenas_store::Tx;
+use maecenas_store::campaigns::{self, CampaignRow, CampaignTotals, GoalRow, TierRow};
+use maecenas_store::pledges::{self, AddressRow, PaymentMethodRow, PledgeRow};
+use maecenas_store::users::{self, UserRow};
+
+use crate::oauth::Bearer;
+use crate::{ServiceError, Services};
+
+/// Most pledges on one page; the default is the seed's twenty.
+pub const MAX_PAGE: i64 = 100;
+pub const DEFAULT_PAGE: i64 = 20;
+
+/// A campaign with what the API derives and embeds.
+#[derive(Debug, Clone)]
+pub struct CampaignView {
+    pub campaign: CampaignRow,
+    pub creator: UserRow,
+    pub totals: CampaignTotals,
+    pub tiers: Vec<TierRow>,
+    /// Current patrons per tier, for `remaining`.
+    pub tier_patrons: Vec<(i64, i64)>,
+    pub goals: Vec<GoalRow>,
+}
+
+/// One pledge with what it points at.
+#[derive(Debug, Clone)]
+pub struct PledgeView {
+    pub pledge: PledgeRow,
+    pub patron: UserRow,
+    pub address: Option<AddressRow>,
+    pub card: Option<PaymentMethodRow>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PledgePage {
+    pub campaign: CampaignView,
+    pub pledges: Vec<PledgeView>,
+    /// The last pledge of this page when more follow: the next page starts after it.
+    pub next_after: Option<PledgeId>,
+}
+
+impl Services {
+    /// The token's user and, if they are a creator, their campaign.
+    pub async fn current_user(
+        &self,
+        bearer: &Bearer,
+    ) -> Result<(UserRow, Option<CampaignView>), ServiceError> {
+        let mut tx = self.store.read().await?;
+        let campaign = match campaigns::campaign_by_creator(&mut tx, bearer.user.id).await? {
+            Some(campaign) => Some(campaign_view(&mut tx, campaign, bearer.user.clone()).await?),
+            None => None,
+        };
+        Ok((bearer.user.clone(), campaign))
+    }
+
+    /// A page of pledges to a campaign, in the order they were made, after
+    /// `after` (keyset: the last page costs what the first does). Only the
+    /// campaign's creator may read it, with `pledges-to-me`.
+    pub async fn campaign_pledges(
+        &self,
+        bearer: &Bearer,
+        campaign: CampaignId,
+        after: Option<PledgeId>,
+        count: i64,
+    ) -> Result<PledgePage, ServiceError> {
+        let count = count.clamp(1, MAX_PAGE);
+        let mut tx = self.store.read().await?;
+        let row = campaigns::campaign_by_id(&mut tx, campaign)
+            .await?
+            .ok_or(ServiceError::NotFound("campaign"))?;
+        if row.creator_id != bearer.user.id || !bearer.scopes.contains(Scope::PledgesToMe) {
+            return Err(ServiceError::Forbidden);
+        }
+        let view = campaign_view(&mut tx, row, bearer.user.clone()).await?;
+        // One more than asked tells whether another page follows.
+        let mut rows = pledges::pledges_of_campaign(&mut tx, campaign, after, count + 1).await?;
+        let more = rows.len() as i64 > count;
+        rows.truncate(count as usize);
+        let mut out = Vec::with_capacity(rows.len());
+        for pledge in rows {
+            out.push(pledge_view(&mut tx, pledge).await?);
+        }
+        let next_after = if more {
+            out.last().map(|p| p.pledge.id)
+        } else {
+            None
+        };
+        Ok(PledgePage {
+            campaign: view,
+            pledges: out,
+            next_after,
+        })
+    }
+}
+
+async fn campaign_view(
+    tx: &mut Tx,
+    campaign: CampaignRow,
+    creator: UserRow,
+) -> Result<CampaignView, ServiceError> {
+    let totals = campaigns::campaign_totals(tx, campaign.id).await?;
+    let tiers = campaigns::tiers_of_campaign(tx, campaign.id).await?;
+    let tier_patrons = campaigns::patrons_per_tier(tx, campaign.id).await?;
+    let goals = campaigns::goals_of_campaign(tx, campaign.id).await?;
+    Ok(CampaignView {
+        campaign,
+        creator,
+        totals,
+        tiers,
+        tier_patrons,
+        goals,
+    })
+}
+
+async fn pledge_view(tx: &mut Tx, pledge: PledgeRow) -> Result<PledgeView, ServiceError> {
+    let patron = users::user_by_id(tx, pledge.patron_id)
+        .await?
+        .ok_or(ServiceError::NotFound("patron"))?;
+    let address = match pledge.address() {
+        Some(id) => pledges::address_by_id(tx, id).await?,
+        None => None,
+    };
+    let card = match pledge.payment_method() {
+        Some(id) => pledges::payment_method_by_id(tx, id).await?,
+        None => None,
+    };
+    Ok(PledgeView {
+        pledge,
+        patron,
+        address,
+        card,
+    })
+}
