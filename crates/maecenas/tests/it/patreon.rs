@@ -479,3 +479,74 @@ async fn the_official_python_client_fetches_and_pages_everything(#[case] backend
     );
     w.app.stop().await;
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn the_official_javascript_client_fetches_pages_and_refreshes(#[case] backend: Backend) {
+    use maecenas_services::oauth::{AuthorizeParams, Dialect};
+    let w = world(backend).await;
+    // A code as the consent page would issue it, for the client's own token exchange.
+    let params = AuthorizeParams {
+        response_type: Some("code".into()),
+        client_id: Some(w.demo.client_id.clone()),
+        redirect_uri: Some(w.demo.redirect_uri.into()),
+        scope: None,
+        ..Default::default()
+    };
+    let context = w
+        .app
+        .services
+        .validate_authorize(Dialect::Patreon, &params)
+        .await
+        .unwrap();
+    let creator = w
+        .app
+        .services
+        .user_by_email(&w.demo.creator_email)
+        .await
+        .unwrap();
+    let code = w.app.services.issue_code(&creator, &context).await.unwrap();
+
+    let modules = crate::support::node_modules_with_patreon().await;
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/patreon_client.js");
+    let output = tokio::process::Command::new("node")
+        .arg(script)
+        .env("NODE_PATH", &modules)
+        .env("PATREON_OAUTH_HOST", w.app.url(""))
+        .env("ACCESS_TOKEN", &w.token)
+        .env("CAMPAIGN_ID", w.demo.campaign_id.to_string())
+        .env("CLIENT_ID", &w.demo.client_id)
+        .env("CLIENT_SECRET", &w.demo.client_secret)
+        .env("CODE", &code)
+        .env("REDIRECT_URI", w.demo.redirect_uri)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let result: Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(result["user_id"], w.demo.creator_id.to_string());
+    assert_eq!(result["campaigns"], 1);
+    let ids = result["pledge_ids"].as_array().unwrap();
+    assert_eq!(
+        (ids.len(), ids.iter().collect::<HashSet<_>>().len()),
+        (300, 300),
+        "every pledge, once"
+    );
+    assert!(
+        result["tokens"]["access_token"].is_string() && result["tokens"]["expires_in"].is_i64()
+    );
+    assert_ne!(
+        result["refreshed"]["access_token"],
+        result["tokens"]["access_token"]
+    );
+    w.app.stop().await;
+}

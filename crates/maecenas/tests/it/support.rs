@@ -273,3 +273,29 @@ pub async fn python_with_patreon() -> PathBuf {
         .await
         .clone()
 }
+
+/// `node_modules` with the official `patreon` npm package, under `target/`,
+/// installed on first use (`.ci/run` installs it up front).
+pub async fn node_modules_with_patreon() -> PathBuf {
+    static READY: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
+    READY
+        .get_or_init(|| async {
+            let prefix = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/npm");
+            let modules = prefix.join("node_modules");
+            if !modules.join("patreon/package.json").exists() {
+                std::fs::create_dir_all(&prefix).unwrap();
+                let installed = Command::new("npm")
+                    .arg("install")
+                    .arg("--prefix")
+                    .arg(&prefix)
+                    .args(["--no-audit", "--no-fund", "patreon@0.4.1"])
+                    .status()
+                    .await
+                    .expect("npm runs");
+                assert!(installed.success(), "npm install patreon");
+            }
+            modules
+        })
+        .await
+        .clone()
+}
