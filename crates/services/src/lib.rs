@@ -3,6 +3,7 @@
 //! no SQL: handlers call these, these call the store.
 
 pub mod accounts;
+mod aggregates;
 pub mod clock;
 pub mod demo;
 pub mod developers;
@@ -27,11 +28,17 @@ pub struct Services {
     store: Store,
     ids: Arc<SnowflakeGenerator>,
     clock: Arc<dyn Clock>,
+    aggregates: Arc<aggregates::CampaignAggregates>,
 }
 
 impl Services {
     pub fn new(store: Store, ids: Arc<SnowflakeGenerator>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, ids, clock }
+        Self {
+            store,
+            ids,
+            clock,
+            aggregates: Arc::default(),
+        }
     }
 
     pub fn store(&self) -> &Store {

@@ -51,7 +51,9 @@ impl Services {
     ) -> Result<(UserRow, Option<CampaignView>), ServiceError> {
         let mut tx = self.store.read().await?;
         let campaign = match campaigns::campaign_by_creator(&mut tx, bearer.user.id).await? {
-            Some(campaign) => Some(campaign_view(&mut tx, campaign, bearer.user.clone()).await?),
+            Some(campaign) => {
+                Some(campaign_view(self, &mut tx, campaign, bearer.user.clone()).await?)
+            }
             None => None,
         };
         Ok((bearer.user.clone(), campaign))
@@ -75,7 +77,7 @@ impl Services {
         if row.creator_id != bearer.user.id || !bearer.scopes.contains(Scope::PledgesToMe) {
             return Err(ServiceError::Forbidden);
         }
-        let view = campaign_view(&mut tx, row, bearer.user.clone()).await?;
+        let view = campaign_view(self, &mut tx, row, bearer.user.clone()).await?;
         // One more than asked tells whether another page follows.
         let mut rows = pledges::pledges_of_campaign(&mut tx, campaign, after, count + 1).await?;
         let more = rows.len() as i64 > count;
@@ -98,13 +100,23 @@ impl Services {
 }
 
 async fn campaign_view(
+    services: &Services,
     tx: &mut Tx,
     campaign: CampaignRow,
     creator: UserRow,
 ) -> Result<CampaignView, ServiceError> {
-    let totals = campaigns::campaign_totals(tx, campaign.id).await?;
+    let (totals, tier_patrons) = match services.aggregates.get(campaign.id) {
+        Some(cached) => cached,
+        None => {
+            let totals = campaigns::campaign_totals(tx, campaign.id).await?;
+            let tier_patrons = campaigns::patrons_per_tier(tx, campaign.id).await?;
+            services
+                .aggregates
+                .put(campaign.id, totals, tier_patrons.clone());
+            (totals, tier_patrons)
+        }
+    };
     let tiers = campaigns::tiers_of_campaign(tx, campaign.id).await?;
-    let tier_patrons = campaigns::patrons_per_tier(tx, campaign.id).await?;
     let goals = campaigns::goals_of_campaign(tx, campaign.id).await?;
     Ok(CampaignView {
         campaign,

@@ -39,11 +39,13 @@ pub fn mint(prefix: &str) -> Result<MintedSecret, ServiceError> {
     Ok(MintedSecret { plaintext, hash })
 }
 
-/// A public identifier with no secrecy, such as an OAuth `client_id`.
+/// A public identifier with no secrecy, such as an OAuth `client_id`: hex, so
+/// it never starts with `-` (a command line would take it for a flag) and
+/// needs no escaping anywhere.
 pub fn public_identifier(len_bytes: usize) -> Result<String, ServiceError> {
     let mut bytes = vec![0u8; len_bytes];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("OS random generator failed: {e}"))?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    Ok(hex::encode(bytes))
 }
 
 pub fn sha256(secret: &str) -> Vec<u8> {
