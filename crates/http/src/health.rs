@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::AppState;
+use crate::patreon_v1::JsonApiError;
 use crate::sponsus_v1::SponsusError;
 
 /// `GET /healthz`: the process is up and serving. Touches nothing else, so a
@@ -36,6 +37,9 @@ pub async fn not_found(method: Method, uri: Uri) -> Response {
     if is_sponsus(&uri) {
         return SponsusError::new(StatusCode::NOT_FOUND, message).into_response();
     }
+    if is_patreon_api(&uri) {
+        return JsonApiError::new(StatusCode::NOT_FOUND, message).into_response();
+    }
     (
         StatusCode::NOT_FOUND,
         Json(json!({ "error": "not_found", "error_description": message })),
@@ -49,6 +53,9 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     if is_sponsus(&uri) {
         return SponsusError::new(StatusCode::METHOD_NOT_ALLOWED, message).into_response();
     }
+    if is_patreon_api(&uri) {
+        return JsonApiError::new(StatusCode::METHOD_NOT_ALLOWED, message).into_response();
+    }
     (
         StatusCode::METHOD_NOT_ALLOWED,
         Json(json!({ "error": "method_not_allowed", "error_description": message })),
@@ -58,4 +65,9 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
 
 fn is_sponsus(uri: &Uri) -> bool {
     uri.path().starts_with("/v1/")
+}
+
+/// The Patreon resource API answers in JSON:API `errors[]` even here.
+fn is_patreon_api(uri: &Uri) -> bool {
+    uri.path().starts_with("/oauth2/api/") || uri.path().starts_with("/api/oauth2/api/")
 }
