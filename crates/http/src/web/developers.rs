@@ -8,24 +8,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maecenas_domain::Scope;
 use maecenas_services::ServiceError;
 use maecenas_services::developers::{ClientWithUris, NewClient};
-use maecenas_services::records::UserRow;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::layout::page;
-use super::session::{self, MaybeUser};
+use super::portal::{failure, forged_form, signed_in};
+use super::session::MaybeUser;
 use crate::AppState;
-
-/// The logged-in user and the CSRF token of their session, or a redirect to log in.
-fn signed_in(user: MaybeUser, here: &str) -> Result<(UserRow, String), Redirect> {
-    match (user.user, user.session_token) {
-        (Some(user), Some(token)) => Ok((user, session::csrf_for_session(&token))),
-        _ => Err(Redirect::to(&format!(
-            "/login?next={}",
-            url::form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>()
-        ))),
-    }
-}
 
 pub async fn list(State(state): State<AppState>, user: MaybeUser) -> Response {
     let (user, csrf) = match signed_in(user, "/developers/clients") {
@@ -92,8 +81,8 @@ pub async fn create(
         Ok(v) => v,
         Err(redirect) => return redirect.into_response(),
     };
-    if !session::csrf_matches(&csrf, &form.csrf) {
-        return forbidden();
+    if let Some(refused) = forged_form(&csrf, &form.csrf) {
+        return refused;
     }
     let new = NewClient {
         owner_email: user.email.clone(),
@@ -284,8 +273,8 @@ async fn owner_action(
         Ok(v) => v,
         Err(redirect) => return redirect.into_response(),
     };
-    if !session::csrf_matches(&csrf, &form.csrf) {
-        return forbidden();
+    if let Some(refused) = forged_form(&csrf, &form.csrf) {
+        return refused;
     }
     if let Err(err) = state.services.owned_client(user.id, &client_id).await {
         return failure(err);
@@ -319,28 +308,4 @@ async fn owner_action(
             Err(err) => failure(err),
         },
     }
-}
-
-fn forbidden() -> Response {
-    (StatusCode::FORBIDDEN, page("Forbidden", html! { p.error { "This form did not come from this site. Please reload the page and try again." } })).into_response()
-}
-
-fn failure(err: ServiceError) -> Response {
-    let (status, message) = match &err {
-        ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found.".to_owned()),
-        ServiceError::Invalid { reason, .. } => (StatusCode::UNPROCESSABLE_ENTITY, reason.clone()),
-        ServiceError::Internal(inner) => {
-            tracing::error!(error = ?inner, "developer portal");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong. Please try again.".to_owned(),
-            )
-        }
-        other => (StatusCode::BAD_REQUEST, other.to_string()),
-    };
-    (
-        status,
-        page("Error", html! { p.error role="alert" { (message) } }),
-    )
-        .into_response()
 }

@@ -13,7 +13,8 @@ use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 
 use super::layout::page;
-use super::session::{self, MaybeUser};
+use super::portal::{failure, forged_form, signed_in};
+use super::session::MaybeUser;
 use crate::AppState;
 
 fn when(at: Option<time::OffsetDateTime>) -> String {
@@ -61,15 +62,8 @@ fn keys_body(keys: &[ApiKeyRow], csrf: &str, fresh: Option<&str>, error: Option<
     }
 }
 
-fn signed_in(user: MaybeUser) -> Result<(maecenas_services::records::UserRow, String), Redirect> {
-    match (user.user, user.session_token) {
-        (Some(user), Some(token)) => Ok((user, session::csrf_for_session(&token))),
-        _ => Err(Redirect::to("/login?next=%2Fdevelopers%2Fkeys")),
-    }
-}
-
 pub async fn list(State(state): State<AppState>, user: MaybeUser) -> Response {
-    let (user, csrf) = match signed_in(user) {
+    let (user, csrf) = match signed_in(user, "/developers/keys") {
         Ok(v) => v,
         Err(redirect) => return redirect.into_response(),
     };
@@ -91,19 +85,12 @@ pub async fn create(
     user: MaybeUser,
     Form(form): Form<CreateForm>,
 ) -> Response {
-    let (user, csrf) = match signed_in(user) {
+    let (user, csrf) = match signed_in(user, "/developers/keys") {
         Ok(v) => v,
         Err(redirect) => return redirect.into_response(),
     };
-    if !session::csrf_matches(&csrf, &form.csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            page(
-                "Forbidden",
-                html! { p.error { "This form did not come from this site." } },
-            ),
-        )
-            .into_response();
+    if let Some(refused) = forged_form(&csrf, &form.csrf) {
+        return refused;
     }
     let (fresh, error, status) = match state.services.create_api_key(&user.email, &form.name).await
     {
@@ -139,19 +126,12 @@ pub async fn revoke(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let (user, csrf) = match signed_in(user) {
+    let (user, csrf) = match signed_in(user, "/developers/keys") {
         Ok(v) => v,
         Err(redirect) => return redirect.into_response(),
     };
-    if !session::csrf_matches(&csrf, &form.csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            page(
-                "Forbidden",
-                html! { p.error { "This form did not come from this site." } },
-            ),
-        )
-            .into_response();
+    if let Some(refused) = forged_form(&csrf, &form.csrf) {
+        return refused;
     }
     let Ok(id) = id.parse::<ApiKeyId>() else {
         return failure(ServiceError::NotFound("api key"));
@@ -160,25 +140,4 @@ pub async fn revoke(
         Ok(()) => Redirect::to("/developers/keys").into_response(),
         Err(err) => failure(err),
     }
-}
-
-fn failure(err: ServiceError) -> Response {
-    let status = match &err {
-        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-        ServiceError::Internal(inner) => {
-            tracing::error!(error = ?inner, "API key page");
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-        _ => StatusCode::BAD_REQUEST,
-    };
-    let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
-        "Something went wrong.".to_owned()
-    } else {
-        err.to_string()
-    };
-    (
-        status,
-        page("Error", html! { p.error role="alert" { (message) } }),
-    )
-        .into_response()
 }

@@ -5,6 +5,7 @@ pub mod developers;
 pub mod keys;
 pub mod layout;
 pub mod login;
+pub mod portal;
 pub mod session;
 
 use axum::Router;

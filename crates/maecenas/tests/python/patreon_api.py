@@ -1,28 +1,14 @@
 """Drives the official `patreon` package's API class (PyPI), unmodified, against Maecenas:
 fetch the user, the campaign with its pledges, then page through every pledge with the
-client's own cursor helper. Its requests are pointed at the server as in patreon_oauth.py.
+client's own cursor helper. maecenas_redirect points its requests at the server.
 
 Input (environment): MAECENAS_BASE_URL, ACCESS_TOKEN. Output: one JSON document.
 """
 import json
 import os
 
-import requests
-
+import maecenas_redirect  # noqa: F401  (installs the redirect before the client is used)
 import patreon
-
-BASE = os.environ["MAECENAS_BASE_URL"].rstrip("/")
-_send = requests.Session.request
-
-
-def _to_maecenas(self, method, url, *args, **kwargs):
-    for origin in ("https://www.patreon.com", "https://api.patreon.com"):
-        if url.startswith(origin):
-            url = BASE + url[len(origin):]
-    return _send(self, method, url, *args, **kwargs)
-
-
-requests.Session.request = _to_maecenas
 
 api = patreon.API(os.environ["ACCESS_TOKEN"])
 user = api.fetch_user()
