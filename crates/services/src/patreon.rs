@@ -5,7 +5,7 @@ use maecenas_domain::{CampaignId, PledgeId, Scope};
 use maecenas_store::Tx;
 use maecenas_store::campaigns::{self, CampaignRow, CampaignTotals, GoalRow, TierRow};
 use maecenas_store::pledges::{self, AddressRow, PaymentMethodRow, PledgeRow};
-use maecenas_store::users::{self, UserRow};
+use maecenas_store::users::UserRow;
 
 use crate::oauth::Bearer;
 use crate::{ServiceError, Services};
@@ -82,9 +82,27 @@ impl Services {
         let mut rows = pledges::pledges_of_campaign(&mut tx, campaign, after, count + 1).await?;
         let more = rows.len() as i64 > count;
         rows.truncate(count as usize);
+        let (patrons, addresses, cards) =
+            pledges::page_references(&mut tx, campaign, after, count).await?;
         let mut out = Vec::with_capacity(rows.len());
         for pledge in rows {
-            out.push(pledge_view(&mut tx, pledge).await?);
+            let patron = patrons
+                .iter()
+                .find(|u| u.id == pledge.patron_id)
+                .cloned()
+                .ok_or(ServiceError::NotFound("patron"))?;
+            let address = pledge
+                .address()
+                .and_then(|id| addresses.iter().find(|a| a.id == id).cloned());
+            let card = pledge
+                .payment_method()
+                .and_then(|id| cards.iter().find(|c| c.id == id).cloned());
+            out.push(PledgeView {
+                pledge,
+                patron,
+                address,
+                card,
+            });
         }
         let next_after = if more {
             out.last().map(|p| p.pledge.id)
@@ -125,25 +143,5 @@ async fn campaign_view(
         tiers,
         tier_patrons,
         goals,
-    })
-}
-
-async fn pledge_view(tx: &mut Tx, pledge: PledgeRow) -> Result<PledgeView, ServiceError> {
-    let patron = users::user_by_id(tx, pledge.patron_id)
-        .await?
-        .ok_or(ServiceError::NotFound("patron"))?;
-    let address = match pledge.address() {
-        Some(id) => pledges::address_by_id(tx, id).await?,
-        None => None,
-    };
-    let card = match pledge.payment_method() {
-        Some(id) => pledges::payment_method_by_id(tx, id).await?,
-        None => None,
-    };
-    Ok(PledgeView {
-        pledge,
-        patron,
-        address,
-        card,
     })
 }

@@ -360,3 +360,79 @@ pub async fn cancel_pledge(
         .map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
+
+// What a page of pledges points at, each in one query: the page is named by
+// the same keyset (campaign, after, limit) as `pledges_of_campaign`, so no
+// list of ids has to be spliced into SQL.
+macro_rules! page_ids {
+    ($column:literal) => {
+        concat!(
+            "SELECT ",
+            $column,
+            " FROM pledges WHERE campaign_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        )
+    };
+}
+
+const PATRONS_OF_PAGE: &str = concat!(
+    "SELECT id, email, password_hash, username, first_name, last_name, about, description, status, \
+     image_url, thumb_url, facebook_id, youtube, twitter, facebook, \
+     is_creator, is_admin, is_suspended, is_deleted, is_nuked, created_at, updated_at \
+     FROM users WHERE id IN (",
+    page_ids!("patron_id"),
+    ")"
+);
+const ADDRESSES_OF_PAGE: &str = concat!(
+    "SELECT id, user_id, addressee, line_1, line_2, postal_code, city, state, country, phone_number, \
+     created_at, updated_at FROM addresses WHERE id IN (",
+    page_ids!("address_id"),
+    ")"
+);
+const CARDS_OF_PAGE: &str = concat!(
+    "SELECT id, user_id, gateway, gateway_ref, brand, last4, exp_month, exp_year, is_verified, \
+     has_failed_payment, created_at, removed_at FROM payment_methods WHERE id IN (",
+    page_ids!("payment_method_id"),
+    ")"
+);
+
+/// The patrons, addresses and cards of the page `pledges_of_campaign` returns for the same arguments.
+pub async fn page_references(
+    tx: &mut Tx,
+    campaign: CampaignId,
+    after: Option<PledgeId>,
+    limit: i64,
+) -> Result<
+    (
+        Vec<crate::users::UserRow>,
+        Vec<AddressRow>,
+        Vec<PaymentMethodRow>,
+    ),
+    StoreError,
+> {
+    let after = after.map_or(0, PledgeId::get);
+    let patrons = on_backend!(tx, |conn| sqlx::query_as::<_, crate::users::UserRow>(
+        PATRONS_OF_PAGE
+    )
+    .bind(campaign.get())
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await)?;
+    let addresses = on_backend!(tx, |conn| sqlx::query_as::<_, AddressRow>(
+        ADDRESSES_OF_PAGE
+    )
+    .bind(campaign.get())
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await)?;
+    let cards = on_backend!(tx, |conn| sqlx::query_as::<_, PaymentMethodRow>(
+        CARDS_OF_PAGE
+    )
+    .bind(campaign.get())
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await)?;
+    Ok((patrons, addresses, cards))
+}

@@ -474,6 +474,21 @@ async fn pledges_page_by_keyset_and_one_current_pledge_per_patron(#[case] backen
         .unwrap();
     assert_eq!(current.id, first.id);
 
+    // What the first page points at, in one query each.
+    let (patrons, addresses, cards) = pledges::page_references(&mut tx, campaign, None, 20)
+        .await
+        .unwrap();
+    assert_eq!((patrons.len(), addresses.len(), cards.len()), (20, 20, 20));
+    assert!(
+        seen[..20]
+            .iter()
+            .all(|p| patrons.iter().any(|u| u.id == p.patron_id))
+    );
+    let (last_patrons, _, _) = pledges::page_references(&mut tx, campaign, Some(seen[39].id), 20)
+        .await
+        .unwrap();
+    assert_eq!(last_patrons.len(), 5, "the last page's five");
+
     let totals = campaigns::campaign_totals(&mut tx, campaign).await.unwrap();
     assert_eq!(totals.patron_count, 45);
     assert_eq!(totals.pledge_sum_minor, (100..145).sum::<i64>());
