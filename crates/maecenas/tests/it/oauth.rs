@@ -9,7 +9,7 @@ use reqwest::header::LOCATION;
 use rstest::rstest;
 use serde_json::{Value, json};
 
-use crate::support::{Backend, TestApp};
+use crate::support::{Backend, TestApp, browser, hidden, log_in};
 
 const PASSWORD: &str = "correct horse battery";
 const REDIRECT: &str = "https://app.example/callback";
@@ -52,31 +52,13 @@ async fn world(backend: Backend) -> World {
         })
         .await
         .unwrap();
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let browser = browser();
     World {
         client_id: client.client.client_id.clone(),
         client_secret: client.client_secret.plaintext.clone(),
         app,
         browser,
     }
-}
-
-/// The value of a hidden input on a page maud rendered.
-fn hidden(html: &str, name: &str) -> Option<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker)? + marker.len();
-    let end = start + html[start..].find('"')?;
-    Some(
-        html[start..end]
-            .replace("&quot;", "\"")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&"),
-    )
 }
 
 fn location(res: &reqwest::Response) -> url::Url {
@@ -93,28 +75,13 @@ fn query(url: &url::Url, key: &str) -> Option<String> {
 
 impl World {
     async fn log_in(&self) {
-        let page = self
-            .browser
-            .get(self.app.url("/login"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let csrf = hidden(&page, "csrf").expect("a CSRF field");
-        let res = self
-            .browser
-            .post(self.app.url("/login"))
-            .form(&[
-                ("email", "patron@example.org"),
-                ("password", PASSWORD),
-                ("csrf", &csrf),
-                ("next", "/"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let res = log_in(
+            &self.browser,
+            &self.app.url(""),
+            "patron@example.org",
+            PASSWORD,
+        )
+        .await;
         assert_eq!(
             res.status(),
             StatusCode::SEE_OTHER,
@@ -1275,30 +1242,8 @@ async fn the_developer_portal_registers_rotates_generates_mints_and_deletes(
     );
 
     // Another developer cannot see it: not found, not even "forbidden".
-    let other = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login_page = other
-        .get(w.app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let other_csrf = hidden(&login_page, "csrf").unwrap();
-    let logged = other
-        .post(w.app.url("/login"))
-        .form(&[
-            ("email", "dev@example.org"),
-            ("password", PASSWORD),
-            ("csrf", &other_csrf),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let other = browser();
+    let logged = log_in(&other, &w.app.url(""), "dev@example.org", PASSWORD).await;
     assert_eq!(logged.status(), StatusCode::SEE_OTHER);
     let stranger = other
         .get(w.app.url(&format!("/developers/clients/{client_id}")))

@@ -8,7 +8,7 @@ use maecenas_store::{campaigns, pledges, users};
 use rstest::rstest;
 use serde_json::{Value, json};
 
-use crate::support::{Backend, TestApp};
+use crate::support::{Backend, TestApp, browser, hidden, log_in};
 
 struct World {
     app: TestApp,
@@ -507,30 +507,14 @@ async fn unknown_routes_and_wrong_methods_keep_the_envelope(#[case] backend: Bac
 #[tokio::test]
 async fn the_portal_creates_lists_and_revokes_personal_keys(#[case] backend: Backend) {
     let w = world(backend).await;
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login = browser
-        .get(w.app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = hidden(&login, "csrf");
-    let res = browser
-        .post(w.app.url("/login"))
-        .form(&[
-            ("email", "creator@demo.maecenas.test"),
-            ("password", "maecenas-demo"),
-            ("csrf", &csrf),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let browser = browser();
+    let res = log_in(
+        &browser,
+        &w.app.url(""),
+        "creator@demo.maecenas.test",
+        "maecenas-demo",
+    )
+    .await;
     assert_eq!(res.status(), 303);
     let page = browser
         .get(w.app.url("/developers/keys"))
@@ -540,7 +524,7 @@ async fn the_portal_creates_lists_and_revokes_personal_keys(#[case] backend: Bac
         .text()
         .await
         .unwrap();
-    let csrf = hidden(&page, "csrf");
+    let csrf = hidden(&page, "csrf").expect("a CSRF field");
     let created = browser
         .post(w.app.url("/developers/keys"))
         .form(&[("csrf", csrf.as_str()), ("name", "my bot")])
@@ -589,13 +573,4 @@ async fn the_portal_creates_lists_and_revokes_personal_keys(#[case] backend: Bac
     assert_eq!(revoked.status(), 303);
     assert_eq!(w.get(&path, Some(key)).await.0, 401);
     w.app.stop().await;
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} field in:\n{html}"))
-        + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
 }

@@ -299,3 +299,52 @@ pub async fn node_modules_with_patreon() -> PathBuf {
         .await
         .clone()
 }
+
+/// A browser for page tests: keeps cookies and never follows redirects, so
+/// each 303 can be looked at.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of a hidden input on a page maud rendered.
+pub fn hidden(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = start + html[start..].find('"')?;
+    Some(
+        html[start..end]
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// Logs `browser` in through the real log-in form; returns the answer (303 on success).
+pub async fn log_in(
+    browser: &reqwest::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = browser
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&page, "csrf")
+        .unwrap_or_else(|| panic!("no CSRF field on the log-in page:\n{page}"));
+    browser
+        .post(format!("{base}/login"))
+        .form(&[("email", email), ("password", password), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap()
+}
