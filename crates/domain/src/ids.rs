@@ -196,6 +196,10 @@ snowflake_id! {
     /// The internal row id of an OAuth client (its public `client_id` is a string).
     OAuthClientId;
     ApiKeyId;
+    /// One amount owed by a patron: a pledge's month, or a donation.
+    ChargeId;
+    /// A transfer of a creator's balance out of the platform.
+    PayoutId;
 }
 
 #[cfg(test)]

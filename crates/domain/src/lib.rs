@@ -4,12 +4,14 @@
 //! time is passed in, randomness comes from the OS only where an id or a
 //! secret is minted.
 
+pub mod billing;
 pub mod ids;
 pub mod money;
 pub mod oauth;
 pub mod scope;
 pub mod user;
 
+pub use billing::{BillingPeriod, FeeBreakdown, FeePolicy, RETRY_DAYS};
 pub use ids::*;
 pub use money::{Currency, Money, MoneyError};
 pub use oauth::{
