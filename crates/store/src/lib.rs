@@ -12,10 +12,12 @@ pub mod migrate;
 mod tx;
 
 pub mod api_keys;
+pub mod billing;
 pub mod campaigns;
 pub mod oauth;
 pub mod oauth_clients;
 pub mod pledges;
+pub mod test_gateway;
 pub mod users;
 
 pub use connect::{Backend, ConnectOptions, Store};

@@ -1,0 +1,912 @@
+//! `charges`, `ledger_entries`, `payouts`: what billing records.
+//!
+//! Work is claimed with a lease (`claimed_by`, `claimed_until`); on
+//! PostgreSQL the rows are also locked with `FOR UPDATE SKIP LOCKED` while
+//! they are claimed, so several processes running the same period split the
+//! work instead of queueing on it. These are the only queries whose text
+//! differs between the backends.
+
+use maecenas_domain::{CampaignId, ChargeId, PayoutId, PledgeId, UserId};
+use sqlx::QueryBuilder;
+use time::OffsetDateTime;
+
+use crate::{StoreError, Tx, on_backend};
+
+/// A pledge owing a charge for a period.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DuePledge {
+    #[sqlx(try_from = "i64")]
+    pub id: PledgeId,
+    #[sqlx(try_from = "i64")]
+    pub patron_id: UserId,
+    #[sqlx(try_from = "i64")]
+    pub campaign_id: CampaignId,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub patron_pays_fees: bool,
+    pub pledge_cap_minor: Option<i64>,
+    pub payment_method_id: Option<i64>,
+    /// Per-creation campaigns: paid creations published in the period while the pledge stood.
+    pub paid_creations: i64,
+}
+
+macro_rules! due_pledges {
+    ($campaign_kind:literal, $creations:literal, $lock:literal) => {
+        concat!(
+            "SELECT p.id, p.patron_id, p.campaign_id, p.amount_minor, p.currency, p.patron_pays_fees, \
+             p.pledge_cap_minor, p.payment_method_id, ",
+            $creations,
+            " AS paid_creations FROM pledges p JOIN campaigns c ON c.id = p.campaign_id \
+             WHERE ",
+            $campaign_kind,
+            " AND p.status = 'active' AND p.ended_at IS NULL AND p.created_at < $1 AND p.id > $2 \
+             AND NOT EXISTS (SELECT 1 FROM charges ch WHERE ch.pledge_id = p.id AND ch.period = $3) \
+             ORDER BY p.id LIMIT $4",
+            $lock
+        )
+    };
+}
+
+const MONTHLY_DUE_SQLITE: &str = due_pledges!("c.is_monthly", "CAST(0 AS BIGINT)", "");
+const MONTHLY_DUE_PG: &str = due_pledges!(
+    "c.is_monthly",
+    "CAST(0 AS BIGINT)",
+    " FOR UPDATE OF p SKIP LOCKED"
+);
+const PER_CREATION_DUE_SQLITE: &str = due_pledges!(
+    "NOT c.is_monthly",
+    "(SELECT CAST(count(*) AS BIGINT) FROM creations cr WHERE cr.campaign_id = p.campaign_id \
+         AND cr.is_paid AND cr.published_at >= $5 AND cr.published_at < $1 AND cr.published_at >= p.created_at)",
+    ""
+);
+const PER_CREATION_DUE_PG: &str = due_pledges!(
+    "NOT c.is_monthly",
+    "(SELECT CAST(count(*) AS BIGINT) FROM creations cr WHERE cr.campaign_id = p.campaign_id \
+         AND cr.is_paid AND cr.published_at >= $5 AND cr.published_at < $1 AND cr.published_at >= p.created_at)",
+    " FOR UPDATE OF p SKIP LOCKED"
+);
+
+/// The next pledges (by id, after `after`) that owe a charge for the period
+/// `[period_start, period_end)` labelled `period` and have none yet. Monthly
+/// campaigns' pledges when `per_creation` is false, per-creation campaigns'
+/// otherwise. On PostgreSQL, pledges another process holds are skipped.
+pub async fn due_pledges(
+    tx: &mut Tx,
+    per_creation: bool,
+    period: &str,
+    period_start: OffsetDateTime,
+    period_end: OffsetDateTime,
+    after: Option<PledgeId>,
+    limit: i64,
+) -> Result<Vec<DuePledge>, StoreError> {
+    let after = after.map_or(0, PledgeId::get);
+    Ok(match tx {
+        Tx::Sqlite(tx) => {
+            let sql = if per_creation {
+                PER_CREATION_DUE_SQLITE
+            } else {
+                MONTHLY_DUE_SQLITE
+            };
+            let query = sqlx::query_as::<_, DuePledge>(sql)
+                .bind(period_end)
+                .bind(after)
+                .bind(period)
+                .bind(limit);
+            // The monthly query has no $5, and a bind too many is an error.
+            let query = if per_creation {
+                query.bind(period_start)
+            } else {
+                query
+            };
+            query.fetch_all(&mut **tx).await?
+        }
+        Tx::Postgres(tx) => {
+            let sql = if per_creation {
+                PER_CREATION_DUE_PG
+            } else {
+                MONTHLY_DUE_PG
+            };
+            let query = sqlx::query_as::<_, DuePledge>(sql)
+                .bind(period_end)
+                .bind(after)
+                .bind(period)
+                .bind(limit);
+            let query = if per_creation {
+                query.bind(period_start)
+            } else {
+                query
+            };
+            query.fetch_all(&mut **tx).await?
+        }
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCharge {
+    pub id: ChargeId,
+    pub kind: &'static str,
+    pub pledge_id: Option<PledgeId>,
+    pub donation_id: Option<i64>,
+    pub period: Option<String>,
+    pub patron_id: UserId,
+    pub campaign_id: CampaignId,
+    pub payment_method_id: Option<i64>,
+    pub currency: String,
+    pub amount_minor: i64,
+    pub gateway_fee_minor: i64,
+    pub platform_fee_minor: i64,
+    pub creator_net_minor: i64,
+    pub gateway: String,
+    /// The run that will make the first attempt right away, and its lease.
+    pub claimed_by: String,
+    pub claimed_until: OffsetDateTime,
+    pub created_at: OffsetDateTime,
+}
+
+/// Inserts charges, skipping any whose pledge and period (or donation)
+/// already has one; returns the ids actually inserted.
+pub async fn insert_charges(
+    tx: &mut Tx,
+    charges: &[NewCharge],
+) -> Result<Vec<ChargeId>, StoreError> {
+    if charges.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = on_backend!(tx, |conn| {
+        let mut qb = QueryBuilder::new(
+            "INSERT INTO charges (id, kind, pledge_id, donation_id, period, patron_id, campaign_id, \
+             payment_method_id, currency, amount_minor, gateway_fee_minor, platform_fee_minor, creator_net_minor, \
+             status, attempts, next_attempt_at, gateway, claimed_by, claimed_until, created_at, updated_at) ",
+        );
+        qb.push_values(charges, |mut b, c| {
+            b.push_bind(c.id.get())
+                .push_bind(c.kind)
+                .push_bind(c.pledge_id.map(PledgeId::get))
+                .push_bind(c.donation_id)
+                .push_bind(&c.period)
+                .push_bind(c.patron_id.get())
+                .push_bind(c.campaign_id.get())
+                .push_bind(c.payment_method_id)
+                .push_bind(&c.currency)
+                .push_bind(c.amount_minor)
+                .push_bind(c.gateway_fee_minor)
+                .push_bind(c.platform_fee_minor)
+                .push_bind(c.creator_net_minor)
+                .push_bind("pending")
+                .push_bind(1_i32)
+                .push_bind(c.created_at)
+                .push_bind(&c.gateway)
+                .push_bind(&c.claimed_by)
+                .push_bind(c.claimed_until)
+                .push_bind(c.created_at)
+                .push_bind(c.created_at);
+        });
+        qb.push(" ON CONFLICT DO NOTHING RETURNING id");
+        qb.build_query_scalar::<i64>().fetch_all(conn).await
+    })?;
+    Ok(ids.into_iter().map(ChargeId::from).collect())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChargeRow {
+    #[sqlx(try_from = "i64")]
+    pub id: ChargeId,
+    pub kind: String,
+    pub pledge_id: Option<i64>,
+    pub donation_id: Option<i64>,
+    pub period: Option<String>,
+    #[sqlx(try_from = "i64")]
+    pub patron_id: UserId,
+    #[sqlx(try_from = "i64")]
+    pub campaign_id: CampaignId,
+    pub payment_method_id: Option<i64>,
+    pub currency: String,
+    pub amount_minor: i64,
+    pub gateway_fee_minor: i64,
+    pub platform_fee_minor: i64,
+    pub creator_net_minor: i64,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: OffsetDateTime,
+    pub first_failed_at: Option<OffsetDateTime>,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub gateway: String,
+    pub gateway_ref: Option<String>,
+    pub claimed_by: Option<String>,
+    pub claimed_until: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub succeeded_at: Option<OffsetDateTime>,
+}
+
+macro_rules! charge_columns {
+    ($p:literal) => {
+        concat!(
+            $p,
+            "id, ",
+            $p,
+            "kind, ",
+            $p,
+            "pledge_id, ",
+            $p,
+            "donation_id, ",
+            $p,
+            "period, ",
+            $p,
+            "patron_id, ",
+            $p,
+            "campaign_id, ",
+            $p,
+            "payment_method_id, ",
+            $p,
+            "currency, ",
+            $p,
+            "amount_minor, ",
+            $p,
+            "gateway_fee_minor, ",
+            $p,
+            "platform_fee_minor, ",
+            $p,
+            "creator_net_minor, ",
+            $p,
+            "status, ",
+            $p,
+            "attempts, ",
+            $p,
+            "next_attempt_at, ",
+            $p,
+            "first_failed_at, ",
+            $p,
+            "failure_code, ",
+            $p,
+            "failure_message, ",
+            $p,
+            "gateway, ",
+            $p,
+            "gateway_ref, ",
+            $p,
+            "claimed_by, ",
+            $p,
+            "claimed_until, ",
+            $p,
+            "created_at, ",
+            $p,
+            "updated_at, ",
+            $p,
+            "succeeded_at"
+        )
+    };
+}
+
+/// A charge taken by a run, with what the gateway needs to make the attempt.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ClaimedCharge {
+    #[sqlx(flatten)]
+    pub charge: ChargeRow,
+    /// The gateway's reference of the card to charge (None: the pledge has no card).
+    pub payment_method_ref: Option<String>,
+}
+
+const CHARGE_BY_ID: &str = concat!(
+    "SELECT ",
+    charge_columns!(""),
+    " FROM charges WHERE id = $1"
+);
+
+pub async fn charge_by_id(tx: &mut Tx, id: ChargeId) -> Result<Option<ChargeRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, ChargeRow>(
+        CHARGE_BY_ID
+    )
+    .bind(id.get())
+    .fetch_optional(conn)
+    .await)?)
+}
+
+const CHARGES_OF_PLEDGE: &str = concat!(
+    "SELECT ",
+    charge_columns!(""),
+    " FROM charges WHERE pledge_id = $1 ORDER BY id DESC LIMIT $2"
+);
+
+/// A pledge's charges, newest first.
+pub async fn charges_of_pledge(
+    tx: &mut Tx,
+    pledge: PledgeId,
+    limit: i64,
+) -> Result<Vec<ChargeRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, ChargeRow>(
+        CHARGES_OF_PLEDGE
+    )
+    .bind(pledge.get())
+    .bind(limit)
+    .fetch_all(conn)
+    .await)?)
+}
+
+const CHARGES_OF_PATRON: &str = concat!(
+    "SELECT ",
+    charge_columns!(""),
+    " FROM charges WHERE patron_id = $1 ORDER BY id DESC LIMIT $2"
+);
+
+/// A patron's charges (pledges and donations), newest first.
+pub async fn charges_of_patron(
+    tx: &mut Tx,
+    patron: UserId,
+    limit: i64,
+) -> Result<Vec<ChargeRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, ChargeRow>(
+        CHARGES_OF_PATRON
+    )
+    .bind(patron.get())
+    .bind(limit)
+    .fetch_all(conn)
+    .await)?)
+}
+
+macro_rules! claimable {
+    ($lock:literal) => {
+        concat!(
+            "SELECT c.id FROM charges c WHERE c.status IN ('pending', 'retrying') AND c.next_attempt_at <= $1 \
+             AND (c.claimed_until IS NULL OR c.claimed_until <= $1) \
+             AND (c.claimed_by IS NULL OR c.claimed_by <> $2) \
+             AND ($3 = 0 OR c.patron_id = $3) \
+             ORDER BY c.next_attempt_at, c.id LIMIT $4",
+            $lock
+        )
+    };
+}
+const CLAIMABLE_SQLITE: &str = claimable!("");
+const CLAIMABLE_PG: &str = claimable!(" FOR UPDATE OF c SKIP LOCKED");
+
+/// Claims up to `limit` charges that are due (`next_attempt_at <= now`),
+/// not leased by a live run and not already handled by this one, optionally
+/// of one patron. A retrying charge starts its next attempt; a pending one
+/// keeps its attempt number, because that attempt may have reached the
+/// gateway before a crash and must be looked up first under the same key.
+pub async fn claim_due_charges(
+    tx: &mut Tx,
+    now: OffsetDateTime,
+    run: &str,
+    lease_until: OffsetDateTime,
+    patron: Option<UserId>,
+    limit: i64,
+) -> Result<Vec<ClaimedCharge>, StoreError> {
+    let patron = patron.map_or(0, UserId::get);
+    let ids: Vec<i64> = match tx {
+        Tx::Sqlite(tx) => {
+            sqlx::query_scalar(CLAIMABLE_SQLITE)
+                .bind(now)
+                .bind(run)
+                .bind(patron)
+                .bind(limit)
+                .fetch_all(&mut **tx)
+                .await?
+        }
+        Tx::Postgres(tx) => {
+            sqlx::query_scalar(CLAIMABLE_PG)
+                .bind(now)
+                .bind(run)
+                .bind(patron)
+                .bind(limit)
+                .fetch_all(&mut **tx)
+                .await?
+        }
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    on_backend!(tx, |conn| {
+        let mut qb = QueryBuilder::new(
+            "UPDATE charges SET attempts = CASE WHEN status = 'retrying' THEN attempts + 1 ELSE attempts END, status = 'pending', claimed_by = ",
+        );
+        qb.push_bind(run)
+            .push(", claimed_until = ")
+            .push_bind(lease_until)
+            .push(", updated_at = ")
+            .push_bind(now)
+            .push(" WHERE id IN (");
+        let mut list = qb.separated(", ");
+        for id in &ids {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        qb.build().execute(&mut *conn).await?;
+        Ok::<_, sqlx::Error>(())
+    })?;
+    charges_with_cards(tx, &ids).await
+}
+
+/// Charges by id with the gateway reference of the card each is to be made on.
+pub async fn charges_with_cards(
+    tx: &mut Tx,
+    ids: &[i64],
+) -> Result<Vec<ClaimedCharge>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(on_backend!(tx, |conn| {
+        let mut qb = QueryBuilder::new(concat!(
+            "SELECT ",
+            charge_columns!("c."),
+            ", pm.gateway_ref AS payment_method_ref FROM charges c \
+             LEFT JOIN payment_methods pm ON pm.id = c.payment_method_id WHERE c.id IN ("
+        ));
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        qb.push(") ORDER BY c.id");
+        qb.build_query_as::<ClaimedCharge>().fetch_all(conn).await
+    })?)
+}
+
+/// Successful attempts: (charge, the gateway's payment id).
+pub async fn record_successes(
+    tx: &mut Tx,
+    succeeded: &[(ChargeId, String)],
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    if succeeded.is_empty() {
+        return Ok(());
+    }
+    on_backend!(tx, |conn| {
+        // One statement for the batch: UPDATE ... FROM (VALUES ...), which both backends speak.
+        let mut qb = QueryBuilder::new("UPDATE charges SET status = 'succeeded', succeeded_at = ");
+        qb.push_bind(now)
+            .push(", updated_at = ")
+            .push_bind(now)
+            .push(", claimed_until = NULL, failure_code = NULL, failure_message = NULL, gateway_ref = v.column2 FROM (");
+        qb.push_values(succeeded, |mut b, (id, reference)| {
+            b.push("CAST(")
+                .push_bind_unseparated(id.get())
+                .push_unseparated(" AS BIGINT)")
+                .push("CAST(")
+                .push_bind_unseparated(reference)
+                .push_unseparated(" AS TEXT)");
+        });
+        qb.push(") AS v WHERE charges.id = v.column1 AND charges.status = 'pending'");
+        qb.build().execute(conn).await.map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// A failed attempt: retried at `retry_at`, or failed for good when `None`.
+pub async fn record_failure(
+    tx: &mut Tx,
+    id: ChargeId,
+    code: &str,
+    message: &str,
+    first_failed_at: OffsetDateTime,
+    retry_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE charges SET status = $2, failure_code = $3, failure_message = $4, \
+         first_failed_at = coalesce(first_failed_at, $5), next_attempt_at = coalesce($6, next_attempt_at), \
+         claimed_until = NULL, updated_at = $7 WHERE id = $1 AND status = 'pending'";
+    let status = if retry_at.is_some() {
+        "retrying"
+    } else {
+        "failed"
+    };
+    on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(id.get())
+        .bind(status)
+        .bind(code)
+        .bind(message)
+        .bind(first_failed_at)
+        .bind(retry_at)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The outcome of an attempt is unknown (timeout, lost connection): the
+/// charge stays pending, this run lets go of it, and the next run looks the
+/// attempt up at the gateway before trying again.
+pub async fn release_unknown(
+    tx: &mut Tx,
+    id: ChargeId,
+    message: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE charges SET claimed_until = $2, failure_message = $3, updated_at = $2 \
+         WHERE id = $1 AND status = 'pending'";
+    on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(id.get())
+        .bind(now)
+        .bind(message)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Open and failed charges of a patron's current pledges move to the new
+/// card and become due at once (a patron who updates the card is retried now).
+pub async fn reopen_charges_of_patron(
+    tx: &mut Tx,
+    patron: UserId,
+    payment_method: i64,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    const SQL: &str = "UPDATE charges SET payment_method_id = $2, \
+         status = CASE WHEN status = 'failed' THEN 'retrying' ELSE status END, \
+         next_attempt_at = $3, claimed_by = NULL, claimed_until = NULL, updated_at = $3 \
+         WHERE patron_id = $1 AND kind = 'pledge' AND status IN ('retrying', 'failed') \
+         AND pledge_id IN (SELECT id FROM pledges WHERE patron_id = $1 AND ended_at IS NULL)";
+    Ok(on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(patron.get())
+        .bind(payment_method)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
+/// One line of a posting. Debits positive, credits negative.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerLine {
+    pub journal_id: i64,
+    pub account: &'static str,
+    pub campaign_id: Option<CampaignId>,
+    pub line: &'static str,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub charge_id: Option<ChargeId>,
+    pub payout_id: Option<PayoutId>,
+    pub created_at: OffsetDateTime,
+}
+
+pub async fn insert_ledger_lines(tx: &mut Tx, lines: &[LedgerLine]) -> Result<(), StoreError> {
+    for chunk in lines.chunks(2_000) {
+        on_backend!(tx, |conn| {
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO ledger_entries (journal_id, account, campaign_id, line, amount_minor, currency, \
+                 charge_id, payout_id, created_at) ",
+            );
+            qb.push_values(chunk, |mut b, l| {
+                b.push_bind(l.journal_id)
+                    .push_bind(l.account)
+                    .push_bind(l.campaign_id.map(CampaignId::get))
+                    .push_bind(l.line)
+                    .push_bind(l.amount_minor)
+                    .push_bind(&l.currency)
+                    .push_bind(l.charge_id.map(ChargeId::get))
+                    .push_bind(l.payout_id.map(PayoutId::get))
+                    .push_bind(l.created_at);
+            });
+            qb.build().execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
+/// What the platform owes a campaign's creator, per currency.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Balance {
+    pub currency: String,
+    pub amount_minor: i64,
+}
+
+const CREATOR_BALANCE: &str = "SELECT currency, CAST(-sum(amount_minor) AS BIGINT) AS amount_minor \
+     FROM ledger_entries WHERE account = 'creator_payable' AND campaign_id = $1 GROUP BY currency ORDER BY currency";
+
+pub async fn creator_balance(
+    tx: &mut Tx,
+    campaign: CampaignId,
+) -> Result<Vec<Balance>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, Balance>(
+        CREATOR_BALANCE
+    )
+    .bind(campaign.get())
+    .fetch_all(conn)
+    .await)?)
+}
+
+const CAMPAIGNS_WITH_BALANCE: &str = "SELECT campaign_id FROM ledger_entries WHERE account = 'creator_payable' \
+     GROUP BY campaign_id HAVING sum(amount_minor) < 0 ORDER BY campaign_id";
+
+pub async fn campaigns_with_balance(tx: &mut Tx) -> Result<Vec<CampaignId>, StoreError> {
+    let ids: Vec<i64> = on_backend!(tx, |conn| sqlx::query_scalar(CAMPAIGNS_WITH_BALANCE)
+        .fetch_all(conn)
+        .await)?;
+    Ok(ids.into_iter().map(CampaignId::from).collect())
+}
+
+/// Pledges whose charge failed for good stop counting: not paid, benefits withheld.
+pub async fn decline_pledge(
+    tx: &mut Tx,
+    pledge: PledgeId,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE pledges SET status = 'declined', updated_at = $2 WHERE id = $1 AND status = 'active'";
+    on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(pledge.get())
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// A declined pledge whose charge went through after all is active again.
+pub async fn reactivate_pledge(
+    tx: &mut Tx,
+    pledge: PledgeId,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE pledges SET status = 'active', updated_at = $2 WHERE id = $1 AND status = 'declined'";
+    on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(pledge.get())
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn mark_card_failed(tx: &mut Tx, payment_method: i64) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE payment_methods SET has_failed_payment = TRUE WHERE id = $1";
+    on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(payment_method)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Cancelled pledges end when the period they paid for is over.
+pub async fn end_cancelled_pledges(
+    tx: &mut Tx,
+    period_start: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    const SQL: &str = "UPDATE pledges SET ended_at = $1, updated_at = $1 \
+         WHERE status = 'cancelled' AND ended_at IS NULL AND cancelled_at < $1";
+    Ok(on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(period_start)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
+/// Moves a patron's current pledges to a new card.
+pub async fn set_pledges_card(
+    tx: &mut Tx,
+    patron: UserId,
+    payment_method: i64,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE pledges SET payment_method_id = $2, updated_at = $3 WHERE patron_id = $1 AND ended_at IS NULL";
+    on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(patron.get())
+        .bind(payment_method)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PayoutRow {
+    #[sqlx(try_from = "i64")]
+    pub id: PayoutId,
+    #[sqlx(try_from = "i64")]
+    pub campaign_id: CampaignId,
+    pub period: Option<String>,
+    pub currency: String,
+    pub amount_minor: i64,
+    pub status: String,
+    pub gateway: String,
+    pub gateway_ref: Option<String>,
+    pub failure_message: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub paid_at: Option<OffsetDateTime>,
+}
+
+/// Records a payout about to be sent; `false` when the scheduled payout of
+/// this campaign and period exists already.
+pub async fn insert_payout(tx: &mut Tx, p: &PayoutRow) -> Result<bool, StoreError> {
+    const SQL: &str = "INSERT INTO payouts (id, campaign_id, period, currency, amount_minor, status, gateway, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) ON CONFLICT DO NOTHING";
+    let n = on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(p.id.get())
+        .bind(p.campaign_id.get())
+        .bind(&p.period)
+        .bind(&p.currency)
+        .bind(p.amount_minor)
+        .bind(&p.gateway)
+        .bind(p.created_at)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+pub async fn finish_payout(
+    tx: &mut Tx,
+    id: PayoutId,
+    paid: Result<&str, &str>,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE payouts SET status = $2, gateway_ref = $3, failure_message = $4, paid_at = $5 \
+         WHERE id = $1 AND status = 'pending'";
+    let (status, reference, failure, paid_at) = match paid {
+        Ok(reference) => ("paid", Some(reference), None, Some(now)),
+        Err(message) => ("failed", None, Some(message), None),
+    };
+    on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(id.get())
+        .bind(status)
+        .bind(reference)
+        .bind(failure)
+        .bind(paid_at)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+const PENDING_PAYOUTS: &str = "SELECT id, campaign_id, period, currency, amount_minor, status, gateway, gateway_ref, \
+     failure_message, created_at, paid_at FROM payouts WHERE status = 'pending' AND created_at < $1 ORDER BY id";
+
+/// Payouts recorded but never finished (a crash between the intent and the answer).
+pub async fn pending_payouts(
+    tx: &mut Tx,
+    before: OffsetDateTime,
+) -> Result<Vec<PayoutRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PayoutRow>(
+        PENDING_PAYOUTS
+    )
+    .bind(before)
+    .fetch_all(conn)
+    .await)?)
+}
+
+const PAYOUTS_OF: &str = "SELECT id, campaign_id, period, currency, amount_minor, status, gateway, gateway_ref, \
+     failure_message, created_at, paid_at FROM payouts WHERE campaign_id = $1 ORDER BY id DESC LIMIT $2";
+
+pub async fn payouts_of_campaign(
+    tx: &mut Tx,
+    campaign: CampaignId,
+    limit: i64,
+) -> Result<Vec<PayoutRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PayoutRow>(
+        PAYOUTS_OF
+    )
+    .bind(campaign.get())
+    .bind(limit)
+    .fetch_all(conn)
+    .await)?)
+}
+
+/// Whether a pledge's charge for a period went through.
+pub async fn period_paid(tx: &mut Tx, pledge: PledgeId, period: &str) -> Result<bool, StoreError> {
+    const SQL: &str = "SELECT count(*) FROM charges WHERE pledge_id = $1 AND period = $2 AND status = 'succeeded'";
+    let n: i64 = on_backend!(tx, |conn| sqlx::query_scalar(SQL)
+        .bind(pledge.get())
+        .bind(period)
+        .fetch_one(conn)
+        .await)?;
+    Ok(n > 0)
+}
+
+/// What the billing of a campaign looks like in a period (dashboards, Patreon fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, sqlx::FromRow)]
+pub struct PeriodTotals {
+    pub expected_minor: i64,
+    pub collected_minor: i64,
+    pub failing_minor: i64,
+}
+
+const PERIOD_TOTALS: &str = "SELECT \
+     CAST(coalesce(sum(creator_net_minor), 0) AS BIGINT) AS expected_minor, \
+     CAST(coalesce(sum(CASE WHEN status = 'succeeded' THEN creator_net_minor ELSE 0 END), 0) AS BIGINT) AS collected_minor, \
+     CAST(coalesce(sum(CASE WHEN status IN ('retrying', 'failed') THEN amount_minor ELSE 0 END), 0) AS BIGINT) AS failing_minor \
+     FROM charges WHERE campaign_id = $1 AND period = $2";
+
+pub async fn period_totals(
+    tx: &mut Tx,
+    campaign: CampaignId,
+    period: &str,
+) -> Result<PeriodTotals, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PeriodTotals>(
+        PERIOD_TOTALS
+    )
+    .bind(campaign.get())
+    .bind(period)
+    .fetch_one(conn)
+    .await)?)
+}
+
+/// One broken rule of the ledger and how many rows break it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub rule: &'static str,
+    pub count: i64,
+}
+
+const CHECKS: &[(&str, &str)] = &[
+    (
+        "every posting sums to zero in each currency",
+        "SELECT count(*) FROM (SELECT journal_id FROM ledger_entries GROUP BY journal_id, currency \
+         HAVING sum(amount_minor) <> 0) t",
+    ),
+    (
+        "every succeeded charge is posted",
+        "SELECT count(*) FROM charges c WHERE c.status = 'succeeded' AND NOT EXISTS \
+         (SELECT 1 FROM ledger_entries l WHERE l.charge_id = c.id AND l.line = 'charge')",
+    ),
+    (
+        "only succeeded charges are posted",
+        "SELECT count(*) FROM ledger_entries l JOIN charges c ON c.id = l.charge_id WHERE c.status <> 'succeeded'",
+    ),
+    (
+        "a charge posts its gross to the gateway",
+        "SELECT count(*) FROM charges c JOIN ledger_entries l ON l.charge_id = c.id AND l.line = 'charge' \
+         WHERE l.amount_minor <> c.amount_minor OR l.currency <> c.currency",
+    ),
+    (
+        "a charge's parts sum to its gross",
+        "SELECT count(*) FROM charges WHERE amount_minor <> gateway_fee_minor + platform_fee_minor + creator_net_minor",
+    ),
+    (
+        "no creator balance is negative",
+        "SELECT count(*) FROM (SELECT campaign_id FROM ledger_entries WHERE account = 'creator_payable' \
+         GROUP BY campaign_id, currency HAVING sum(amount_minor) > 0) t",
+    ),
+    (
+        "every paid payout is posted, and only those",
+        "SELECT count(*) FROM payouts p WHERE (p.status = 'paid') <> EXISTS \
+         (SELECT 1 FROM ledger_entries l WHERE l.payout_id = p.id)",
+    ),
+    (
+        "a pledge is paid at most once per period",
+        "SELECT count(*) FROM (SELECT pledge_id FROM charges WHERE pledge_id IS NOT NULL AND status = 'succeeded' \
+         GROUP BY pledge_id, period HAVING count(*) > 1) t",
+    ),
+    (
+        "the test gateway took each succeeded charge exactly once",
+        "SELECT count(*) FROM charges c WHERE c.gateway = 'test' AND c.status = 'succeeded' AND \
+         (SELECT count(*) FROM test_gateway_operations g WHERE g.reference = 'charge:' || CAST(c.id AS TEXT) \
+         AND g.status = 'succeeded') <> 1",
+    ),
+    (
+        "the test gateway took no money Maecenas does not know it took",
+        "SELECT count(*) FROM test_gateway_operations g WHERE g.kind = 'payment' AND g.status = 'succeeded' \
+         AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.id = CAST(substr(g.reference, 8) AS BIGINT) \
+         AND c.status IN ('succeeded', 'pending'))",
+    ),
+];
+
+/// Checks the ledger's invariants; an empty answer means all hold. A charge
+/// the test gateway took but that is still `pending` (its run crashed before
+/// recording the answer) is allowed: the next run reconciles it.
+pub async fn verify(tx: &mut Tx) -> Result<Vec<Violation>, StoreError> {
+    let mut broken = Vec::new();
+    for (rule, sql) in CHECKS {
+        let count: i64 = on_backend!(tx, |conn| sqlx::query_scalar(sql).fetch_one(conn).await)?;
+        if count != 0 {
+            broken.push(Violation { rule, count });
+        }
+    }
+    Ok(broken)
+}
+
+/// Counts of charges by status (for summaries and tests).
+pub async fn charge_counts(
+    tx: &mut Tx,
+    period: Option<&str>,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    const SQL: &str = "SELECT status, count(*) FROM charges WHERE ($1 IS NULL OR period = $1) GROUP BY status ORDER BY status";
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, (String, i64)>(
+        SQL
+    )
+    .bind(period)
+    .fetch_all(conn)
+    .await)?)
+}
