@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use maecenas_domain::FeePolicy;
+use maecenas_services::billing::{BillingSettings, GatewayChoice, TestGatewayFault};
 use serde::Deserialize;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -58,6 +60,58 @@ pub struct CommonArgs {
         value_name = "N"
     )]
     pub db_max_connections: Option<u32>,
+    /// Payment gateway: `test` (built in, Stripe's test card numbers) or `stripe` [default: test]
+    #[arg(long, env = "MAECENAS_GATEWAY", global = true, value_enum)]
+    pub gateway: Option<GatewayKind>,
+    /// Stripe secret key (`sk_...`), with --gateway stripe
+    #[arg(
+        long,
+        env = "MAECENAS_STRIPE_SECRET_KEY",
+        global = true,
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub stripe_secret_key: Option<String>,
+    /// Stripe API base URL [default: https://api.stripe.com]
+    #[arg(long, env = "MAECENAS_STRIPE_API_BASE", global = true, value_name = "URL")]
+    pub stripe_api_base: Option<String>,
+    /// Platform fee in basis points of each charge (500 = 5%) [default: 500]
+    #[arg(long, env = "MAECENAS_PLATFORM_FEE_BPS", global = true, value_name = "BPS")]
+    pub platform_fee_bps: Option<u32>,
+    /// Gateway fee in basis points of each charge [default: 290]
+    #[arg(long, env = "MAECENAS_GATEWAY_FEE_BPS", global = true, value_name = "BPS")]
+    pub gateway_fee_bps: Option<u32>,
+    /// Gateway fixed fee per charge, in minor units [default: 30]
+    #[arg(long, env = "MAECENAS_GATEWAY_FEE_FIXED", global = true, value_name = "MINOR")]
+    pub gateway_fee_fixed: Option<i64>,
+    /// Seconds a billing run holds the charges it took before another run may take them over [default: 300]
+    #[arg(long, env = "MAECENAS_BILLING_LEASE", global = true, value_name = "SECONDS")]
+    pub billing_lease: Option<u64>,
+    /// Milliseconds one round of gateway calls may take before its outcome counts as unknown [default: 30000]
+    #[arg(long, env = "MAECENAS_GATEWAY_TIMEOUT_MS", global = true, value_name = "MS")]
+    pub gateway_timeout_ms: Option<u64>,
+    /// Charges planned, sent and recorded together [default: 500]
+    #[arg(long, env = "MAECENAS_BILLING_BATCH", global = true, value_name = "N")]
+    pub billing_batch: Option<usize>,
+    /// Test gateway fault injection (tests): error-after-charge:N | timeout-after-charge:N
+    #[arg(long, env = "MAECENAS_TEST_GATEWAY_FAULT", global = true, hide = true)]
+    pub test_gateway_fault: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum GatewayKind {
+    Test,
+    Stripe,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum PayoutSchedule {
+    /// Every campaign's balance is paid out once a month
+    Monthly,
+    /// Payouts only when asked (`maecenas billing payout`)
+    Off,
 }
 
 /// Settings only `serve` reads.
@@ -81,6 +135,12 @@ pub struct ServeArgs {
     /// Seed demo data (a creator, tiers, goals, patrons, an OAuth client, an API key) and print how to use it
     #[arg(long)]
     pub demo: bool,
+    /// Seconds between billing runs inside `serve`; 0 turns them off [default: 300]
+    #[arg(long, env = "MAECENAS_BILLING_INTERVAL", value_name = "SECONDS")]
+    pub billing_interval: Option<u64>,
+    /// Scheduled payouts to creators [default: monthly]
+    #[arg(long, env = "MAECENAS_PAYOUTS", value_enum)]
+    pub payouts: Option<PayoutSchedule>,
 }
 
 /// The file: every key optional, unknown keys refused (a typo must not be silently ignored).
@@ -98,6 +158,17 @@ struct FileConfig {
     shutdown_grace: Option<u64>,
     request_timeout: Option<u64>,
     max_body_bytes: Option<usize>,
+    gateway: Option<GatewayKind>,
+    stripe_secret_key: Option<String>,
+    stripe_api_base: Option<String>,
+    platform_fee_bps: Option<u32>,
+    gateway_fee_bps: Option<u32>,
+    gateway_fee_fixed: Option<i64>,
+    billing_lease: Option<u64>,
+    gateway_timeout_ms: Option<u64>,
+    billing_batch: Option<usize>,
+    billing_interval: Option<u64>,
+    payouts: Option<PayoutSchedule>,
 }
 
 /// The resolved configuration.
@@ -114,6 +185,10 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
+    pub billing: BillingSettings,
+    /// Zero: `serve` runs no billing of its own.
+    pub billing_interval: Duration,
+    pub payouts: PayoutSchedule,
 }
 
 impl std::fmt::Debug for Config {
@@ -131,6 +206,9 @@ impl std::fmt::Debug for Config {
             .field("shutdown_grace", &self.shutdown_grace)
             .field("request_timeout", &self.request_timeout)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("billing", &self.billing)
+            .field("billing_interval", &self.billing_interval)
+            .field("payouts", &self.payouts)
             .finish()
     }
 }
@@ -152,7 +230,18 @@ pub fn redact_url(url: &str) -> String {
 impl Config {
     /// Merges flags/environment (already in `common` and `serve`), the file, and defaults.
     pub fn resolve(common: &CommonArgs, serve: &ServeArgs) -> anyhow::Result<Config> {
-        let file = load_file(common.config.as_deref())?;
+        let mut file = load_file(common.config.as_deref())?;
+        let file_billing = FileBilling {
+            gateway: file.gateway,
+            stripe_secret_key: file.stripe_secret_key.take(),
+            stripe_api_base: file.stripe_api_base.take(),
+            platform_fee_bps: file.platform_fee_bps,
+            gateway_fee_bps: file.gateway_fee_bps,
+            gateway_fee_fixed: file.gateway_fee_fixed,
+            billing_lease: file.billing_lease,
+            gateway_timeout_ms: file.gateway_timeout_ms,
+            billing_batch: file.billing_batch,
+        };
         let data_dir = common
             .data_dir
             .clone()
@@ -187,6 +276,7 @@ impl Config {
         if db_max_connections == 0 {
             bail!("db_max_connections must be at least 1");
         }
+        let billing = billing_settings(common, file_billing)?;
         Ok(Config {
             data_dir,
             database_url,
@@ -217,6 +307,11 @@ impl Config {
                 .max_body_bytes
                 .or(file.max_body_bytes)
                 .unwrap_or(1024 * 1024),
+            billing,
+            billing_interval: Duration::from_secs(
+                serve.billing_interval.or(file.billing_interval).unwrap_or(300),
+            ),
+            payouts: serve.payouts.or(file.payouts).unwrap_or(PayoutSchedule::Monthly),
         })
     }
 
@@ -227,6 +322,78 @@ impl Config {
         config.database_url = database_url.into();
         config
     }
+}
+
+/// The file's billing keys, set apart so [`billing_settings`] reads one place.
+struct FileBilling {
+    gateway: Option<GatewayKind>,
+    stripe_secret_key: Option<String>,
+    stripe_api_base: Option<String>,
+    platform_fee_bps: Option<u32>,
+    gateway_fee_bps: Option<u32>,
+    gateway_fee_fixed: Option<i64>,
+    billing_lease: Option<u64>,
+    gateway_timeout_ms: Option<u64>,
+    billing_batch: Option<usize>,
+}
+
+fn billing_settings(common: &CommonArgs, file: FileBilling) -> anyhow::Result<BillingSettings> {
+    let defaults = BillingSettings::default();
+    let gateway = match common.gateway.or(file.gateway).unwrap_or(GatewayKind::Test) {
+        GatewayKind::Test => {
+            let fault = match &common.test_gateway_fault {
+                Some(spec) => spec.parse::<TestGatewayFault>().map_err(anyhow::Error::msg)?,
+                None => TestGatewayFault::None,
+            };
+            GatewayChoice::Test { fault }
+        }
+        GatewayKind::Stripe => {
+            let secret_key = common
+                .stripe_secret_key
+                .clone()
+                .or(file.stripe_secret_key)
+                .filter(|k| !k.is_empty())
+                .context("the stripe gateway needs a secret key: set MAECENAS_STRIPE_SECRET_KEY")?;
+            let api_base = common
+                .stripe_api_base
+                .clone()
+                .or(file.stripe_api_base)
+                .unwrap_or_else(|| "https://api.stripe.com".to_owned());
+            GatewayChoice::Stripe { secret_key, api_base }
+        }
+    };
+    let fees = FeePolicy::new(
+        common
+            .platform_fee_bps
+            .or(file.platform_fee_bps)
+            .unwrap_or(defaults.fees.platform_bps),
+        common
+            .gateway_fee_bps
+            .or(file.gateway_fee_bps)
+            .unwrap_or(defaults.fees.gateway_bps),
+        common
+            .gateway_fee_fixed
+            .or(file.gateway_fee_fixed)
+            .unwrap_or(defaults.fees.gateway_fixed_minor),
+    )
+    .map_err(|e| anyhow::anyhow!("fees: {e}"))?;
+    let batch_size = common.billing_batch.or(file.billing_batch).unwrap_or(defaults.batch_size);
+    if !(1..=5_000).contains(&batch_size) {
+        bail!("billing_batch must be between 1 and 5000");
+    }
+    Ok(BillingSettings {
+        gateway,
+        fees,
+        lease: common
+            .billing_lease
+            .or(file.billing_lease)
+            .map_or(defaults.lease, Duration::from_secs),
+        gateway_timeout: common
+            .gateway_timeout_ms
+            .or(file.gateway_timeout_ms)
+            .map_or(defaults.gateway_timeout, Duration::from_millis),
+        batch_size,
+    })
 }
 
 fn load_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {

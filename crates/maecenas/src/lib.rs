@@ -140,7 +140,7 @@ async fn open_services_with_clock(
     }
     let node = config.node_id.unwrap_or_else(random_node_id);
     let ids = Arc::new(SnowflakeGenerator::new(node)?);
-    Ok(Services::new(store, ids, clock))
+    Ok(Services::new(store, ids, clock).with_billing(config.billing.clone())?)
 }
 
 /// Without a configured node id, pick one at random: processes sharing a

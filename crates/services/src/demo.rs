@@ -254,7 +254,7 @@ impl Services {
                     id: card_id,
                     user_id: patron_id,
                     gateway: "test".into(),
-                    gateway_ref: format!("pm_demo_{}", patron_id),
+                    gateway_ref: format!("pm_test_ok_demo{}", patron_id),
                     brand: "Visa".into(),
                     last4: "4242".into(),
                     exp_month: 1 + (n % 12) as i32,
@@ -362,6 +362,11 @@ impl Services {
         .await?;
         insert_demo_key(self, &mut tx, creator.id, &api_key, now).await?;
         tx.commit().await?;
+        // Demo cards are test-gateway cards: charge this month as a live
+        // platform would have, so the demo shows paid pledges and a balance.
+        if self.gateway_name() == "test" {
+            self.run_billing(None, &|_| {}).await?;
+        }
         Ok(self.demo_access(
             true,
             creator.id,

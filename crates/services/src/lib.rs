@@ -4,10 +4,12 @@
 
 pub mod accounts;
 mod aggregates;
+pub mod billing;
 pub mod clock;
 pub mod demo;
 pub mod developers;
 mod error;
+pub mod faults;
 pub mod oauth;
 pub mod patreon;
 pub mod secrets;
@@ -29,16 +31,36 @@ pub struct Services {
     ids: Arc<SnowflakeGenerator>,
     clock: Arc<dyn Clock>,
     aggregates: Arc<aggregates::CampaignAggregates>,
+    billing: Arc<billing::Billing>,
 }
 
 impl Services {
+    /// Use cases over `store`, billing with the built-in test gateway and default fees.
     pub fn new(store: Store, ids: Arc<SnowflakeGenerator>, clock: Arc<dyn Clock>) -> Self {
+        let billing = billing::Billing::new(&store, billing::BillingSettings::default())
+            .expect("the test gateway needs no set-up");
         Self {
             store,
             ids,
             clock,
             aggregates: Arc::default(),
+            billing: Arc::new(billing),
         }
+    }
+
+    /// The same use cases with billing as configured (gateway, fees, leases).
+    pub fn with_billing(
+        mut self,
+        settings: billing::BillingSettings,
+    ) -> Result<Self, ServiceError> {
+        let billing = billing::Billing::new(&self.store, settings)
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("payment gateway: {e}")))?;
+        self.billing = Arc::new(billing);
+        Ok(self)
+    }
+
+    pub fn gateway_name(&self) -> &'static str {
+        self.billing.gateway_name()
     }
 
     pub fn store(&self) -> &Store {
@@ -61,6 +83,7 @@ impl Services {
 /// them without depending on the store (and so without a way to write SQL).
 pub mod records {
     pub use maecenas_store::api_keys::ApiKeyRow;
+    pub use maecenas_store::billing::{ChargeRow, PayoutRow, PeriodTotals, Violation};
     pub use maecenas_store::campaigns::{CampaignRow, GoalRow, TierRow};
     pub use maecenas_store::oauth_clients::OAuthClientRow;
     pub use maecenas_store::pledges::{DonationTotals, PledgeRow};

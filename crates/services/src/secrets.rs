@@ -172,3 +172,13 @@ mod tests {
         ));
     }
 }
+
+/// Random lowercase hex of `chars` characters (references, run ids; not secrets).
+pub fn random_hex(chars: usize) -> String {
+    let mut out = String::with_capacity(chars + 32);
+    while out.len() < chars {
+        out.push_str(&uuid::Uuid::new_v4().simple().to_string());
+    }
+    out.truncate(chars);
+    out
+}

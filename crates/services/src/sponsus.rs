@@ -4,6 +4,7 @@
 use maecenas_domain::{ApiKeyId, Currency, ProfileStatus, UserId, Username};
 use maecenas_store::StoreError;
 use maecenas_store::api_keys::{self, ApiKeyRow};
+use maecenas_store::billing;
 use maecenas_store::campaigns::{self, CampaignRow, TierRow};
 use maecenas_store::pledges::{self, DonationTotals, PledgeRow};
 use maecenas_store::users::{self, ProfileFields, UserRow};
@@ -18,8 +19,8 @@ pub struct SponsorshipStatus {
     pub campaign: CampaignRow,
     pub tier: Option<TierRow>,
     pub currency: Currency,
-    /// Whether this month is paid. Charges arrive with the billing engine;
-    /// until then no month is recorded as paid, so this is false.
+    /// Whether this month is paid: for a monthly campaign, this month's
+    /// charge went through; for a per-creation one, no charge is unpaid.
     pub has_paid: bool,
     pub donations: Option<DonationTotals>,
 }
@@ -176,12 +177,21 @@ impl Services {
             .currency
             .parse::<Currency>()
             .map_err(|e| anyhow::anyhow!("stored currency: {e}"))?;
+        let has_paid = if campaign.is_monthly {
+            let this_month = maecenas_domain::BillingPeriod::containing(now).to_string();
+            billing::period_paid(&mut tx, pledge.id, &this_month).await?
+        } else {
+            billing::charges_of_pledge(&mut tx, pledge.id, 1)
+                .await?
+                .first()
+                .is_none_or(|c| c.status == "succeeded")
+        };
         Ok(SponsorshipStatus {
             pledge,
             campaign,
             tier,
             currency,
-            has_paid: false,
+            has_paid,
             donations,
         })
     }

@@ -286,6 +286,10 @@ pub struct ClaimedCharge {
     pub charge: ChargeRow,
     /// The gateway's reference of the card to charge (None: the pledge has no card).
     pub payment_method_ref: Option<String>,
+    /// Taken over while pending: its attempt may have reached the gateway
+    /// before the run that held it stopped, so look it up before sending.
+    #[sqlx(skip)]
+    pub resumed: bool,
 }
 
 const CHARGE_BY_ID: &str = concat!(
@@ -348,7 +352,7 @@ pub async fn charges_of_patron(
 macro_rules! claimable {
     ($lock:literal) => {
         concat!(
-            "SELECT c.id FROM charges c WHERE c.status IN ('pending', 'retrying') AND c.next_attempt_at <= $1 \
+            "SELECT c.id, c.status FROM charges c WHERE c.status IN ('pending', 'retrying') AND c.next_attempt_at <= $1 \
              AND (c.claimed_until IS NULL OR c.claimed_until <= $1) \
              AND (c.claimed_by IS NULL OR c.claimed_by <> $2) \
              AND ($3 = 0 OR c.patron_id = $3) \
@@ -374,9 +378,9 @@ pub async fn claim_due_charges(
     limit: i64,
 ) -> Result<Vec<ClaimedCharge>, StoreError> {
     let patron = patron.map_or(0, UserId::get);
-    let ids: Vec<i64> = match tx {
+    let found: Vec<(i64, String)> = match tx {
         Tx::Sqlite(tx) => {
-            sqlx::query_scalar(CLAIMABLE_SQLITE)
+            sqlx::query_as(CLAIMABLE_SQLITE)
                 .bind(now)
                 .bind(run)
                 .bind(patron)
@@ -385,7 +389,7 @@ pub async fn claim_due_charges(
                 .await?
         }
         Tx::Postgres(tx) => {
-            sqlx::query_scalar(CLAIMABLE_PG)
+            sqlx::query_as(CLAIMABLE_PG)
                 .bind(now)
                 .bind(run)
                 .bind(patron)
@@ -394,9 +398,10 @@ pub async fn claim_due_charges(
                 .await?
         }
     };
-    if ids.is_empty() {
+    if found.is_empty() {
         return Ok(Vec::new());
     }
+    let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
     on_backend!(tx, |conn| {
         let mut qb = QueryBuilder::new(
             "UPDATE charges SET attempts = CASE WHEN status = 'retrying' THEN attempts + 1 ELSE attempts END, status = 'pending', claimed_by = ",
@@ -415,7 +420,13 @@ pub async fn claim_due_charges(
         qb.build().execute(&mut *conn).await?;
         Ok::<_, sqlx::Error>(())
     })?;
-    charges_with_cards(tx, &ids).await
+    let mut claimed = charges_with_cards(tx, &ids).await?;
+    for charge in &mut claimed {
+        charge.resumed = found
+            .iter()
+            .any(|(id, status)| *id == charge.charge.id.get() && status == "pending");
+    }
+    Ok(claimed)
 }
 
 /// Charges by id with the gateway reference of the card each is to be made on.
@@ -908,5 +919,40 @@ pub async fn charge_counts(
     )
     .bind(period)
     .fetch_all(conn)
+    .await)?)
+}
+
+/// A donation's charge went through (`active_until` set) or failed.
+pub async fn set_donation_outcome(
+    tx: &mut Tx,
+    donation: i64,
+    status: &str,
+    active_until: Option<OffsetDateTime>,
+) -> Result<(), StoreError> {
+    const SQL: &str = "UPDATE donations SET status = $2, active_until = $3 WHERE id = $1";
+    on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(donation)
+        .bind(status)
+        .bind(active_until)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The card a patron added last and has not removed.
+pub async fn latest_payment_method(
+    tx: &mut Tx,
+    user: UserId,
+) -> Result<Option<crate::pledges::PaymentMethodRow>, StoreError> {
+    const SQL: &str = "SELECT id, user_id, gateway, gateway_ref, brand, last4, exp_month, exp_year, is_verified, \
+         has_failed_payment, created_at, removed_at FROM payment_methods \
+         WHERE user_id = $1 AND removed_at IS NULL ORDER BY id DESC LIMIT 1";
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<
+        _,
+        crate::pledges::PaymentMethodRow,
+    >(SQL)
+    .bind(user.get())
+    .fetch_optional(conn)
     .await)?)
 }

@@ -142,12 +142,15 @@ pub struct CampaignTotals {
     pub patron_count: i64,
     pub pledge_sum_minor: i64,
     pub creation_count: i64,
+    /// The creator's balance: earned through charges, not yet paid out (the ledger's `creator_payable`).
+    pub outstanding_minor: i64,
 }
 
 const TOTALS: &str = "SELECT \
      (SELECT count(*) FROM pledges WHERE campaign_id = $1 AND ended_at IS NULL AND status = 'active') AS patron_count, \
      (SELECT CAST(coalesce(sum(amount_minor), 0) AS BIGINT) FROM pledges WHERE campaign_id = $1 AND ended_at IS NULL AND status = 'active') AS pledge_sum_minor, \
-     (SELECT count(*) FROM creations WHERE campaign_id = $1 AND published_at IS NOT NULL) AS creation_count";
+     (SELECT count(*) FROM creations WHERE campaign_id = $1 AND published_at IS NOT NULL) AS creation_count, \
+     (SELECT CAST(coalesce(-sum(amount_minor), 0) AS BIGINT) FROM ledger_entries WHERE account = 'creator_payable' AND campaign_id = $1) AS outstanding_minor";
 
 pub async fn campaign_totals(tx: &mut Tx, id: CampaignId) -> Result<CampaignTotals, StoreError> {
     Ok(on_backend!(tx, |conn| {

@@ -165,7 +165,7 @@ pub fn campaign(view: &CampaignView, base: &str, pledge_ids: Option<&[String]>) 
             "patron_count": view.totals.patron_count,
             "creation_count": view.totals.creation_count,
             // Payouts arrive with the billing engine; nothing is owed before a charge.
-            "outstanding_payment_amount_cents": 0,
+            "outstanding_payment_amount_cents": view.totals.outstanding_minor,
         },
         "relationships": relationships,
     })

@@ -1,0 +1,452 @@
+//! The billing run: plan what is due, attempt it through the gateway, record
+//! the outcome and post the ledger. Streams in batches (keyset over pledge
+//! ids), so memory does not grow with the number of pledges.
+
+use std::collections::BTreeMap;
+
+use maecenas_domain::billing::{MAX_ATTEMPTS, next_retry_at, per_creation_due};
+use maecenas_domain::{BillingPeriod, ChargeId, PledgeId};
+use maecenas_store::billing::{self as store, ChargeRow, ClaimedCharge, LedgerLine, NewCharge};
+use maecenas_store::{Backend, OffsetDateTime, Tx};
+use time::Duration;
+
+use super::gateway::{ChargeOutcome, ChargeRequest, Lookup};
+use crate::{ServiceError, Services, faults, secrets};
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// The period monthly pledges were charged for.
+    pub period: Option<BillingPeriod>,
+    /// The closed period per-creation pledges were charged for.
+    pub per_creation_period: Option<BillingPeriod>,
+    /// Charges created by this run.
+    pub planned: u64,
+    pub succeeded: u64,
+    /// Failed, another attempt is scheduled.
+    pub retrying: u64,
+    /// Failed for good: the pledge is declined.
+    pub declined: u64,
+    /// No answer from the gateway: the next run looks them up.
+    pub unknown: u64,
+    /// Left pending by a run that stopped, found already made at the gateway.
+    pub recovered: u64,
+    /// Cancelled pledges whose paid period is over.
+    pub ended: u64,
+    /// Gross collected per currency.
+    pub collected: BTreeMap<String, i64>,
+}
+
+/// What became of one attempt.
+enum Settled {
+    Succeeded {
+        payment_ref: String,
+        recovered: bool,
+    },
+    Declined {
+        code: String,
+        message: String,
+    },
+    Unknown {
+        message: String,
+    },
+}
+
+pub(crate) fn charge_reference(id: ChargeId) -> String {
+    format!("charge:{id}")
+}
+
+fn idempotency_key(charge: &ChargeRow) -> String {
+    format!("maecenas-charge-{}-{}", charge.id, charge.attempts)
+}
+
+impl Services {
+    /// Charges what is due: monthly pledges for `period` (default: this
+    /// month), per-creation pledges for the last closed month, retries that
+    /// are due, and charges other runs left pending. Safe to run at any time,
+    /// from several processes at once, and again after a crash.
+    pub async fn run_billing(
+        &self,
+        period: Option<BillingPeriod>,
+        progress: &(dyn Fn(&RunReport) + Sync),
+    ) -> Result<RunReport, ServiceError> {
+        let now = self.clock.now();
+        let current = BillingPeriod::containing(now);
+        let period = period.unwrap_or(current);
+        if period > current {
+            return Err(ServiceError::invalid(
+                "period",
+                format!("{period} has not started yet (this is {current})"),
+            ));
+        }
+        let per_creation_period = if period.end() <= now {
+            period
+        } else {
+            period.previous()
+        };
+        let run = format!("run-{}", secrets::random_hex(16));
+        let mut report = RunReport {
+            period: Some(period),
+            per_creation_period: Some(per_creation_period),
+            ..RunReport::default()
+        };
+        {
+            let mut tx = self.store.write().await?;
+            report.ended = store::end_cancelled_pledges(&mut tx, current.start()).await?;
+            tx.commit().await?;
+        }
+        self.plan_and_charge(false, period, &run, &mut report, progress)
+            .await?;
+        self.plan_and_charge(true, per_creation_period, &run, &mut report, progress)
+            .await?;
+        self.attempt_due(&run, None, &mut report, progress).await?;
+        Ok(report)
+    }
+
+    /// Creates the period's charges batch by batch and makes each batch's
+    /// first attempts right away.
+    async fn plan_and_charge(
+        &self,
+        per_creation: bool,
+        period: BillingPeriod,
+        run: &str,
+        report: &mut RunReport,
+        progress: &(dyn Fn(&RunReport) + Sync),
+    ) -> Result<(), ServiceError> {
+        let label = period.to_string();
+        let settings = &self.billing.settings;
+        // On PostgreSQL a pass skips pledges other processes hold; a second
+        // pass picks up any whose holder stopped before charging them.
+        let passes = if self.store.backend() == Backend::Postgres {
+            2
+        } else {
+            1
+        };
+        for _ in 0..passes {
+            let mut after: Option<PledgeId> = None;
+            loop {
+                let now = self.clock.now();
+                let mut tx = self.store.write().await?;
+                let due = store::due_pledges(
+                    &mut tx,
+                    per_creation,
+                    &label,
+                    period.start(),
+                    period.end(),
+                    after,
+                    settings.batch_size as i64,
+                )
+                .await?;
+                let Some(last) = due.last() else {
+                    tx.rollback().await?;
+                    break;
+                };
+                after = Some(last.id);
+                let lease = now + settings.lease;
+                let charges: Vec<NewCharge> = due
+                    .iter()
+                    .filter_map(|p| {
+                        let amount = if per_creation {
+                            per_creation_due(p.amount_minor, p.paid_creations, p.pledge_cap_minor)
+                        } else {
+                            p.amount_minor
+                        };
+                        (amount > 0).then(|| {
+                            let fees = settings.fees.charge_for(amount, p.patron_pays_fees);
+                            NewCharge {
+                                id: self.ids.next(),
+                                kind: "pledge",
+                                pledge_id: Some(p.id),
+                                donation_id: None,
+                                period: Some(label.clone()),
+                                patron_id: p.patron_id,
+                                campaign_id: p.campaign_id,
+                                payment_method_id: p.payment_method_id,
+                                currency: p.currency.clone(),
+                                amount_minor: fees.gross_minor,
+                                gateway_fee_minor: fees.gateway_fee_minor,
+                                platform_fee_minor: fees.platform_fee_minor,
+                                creator_net_minor: fees.creator_net_minor,
+                                gateway: self.billing.gateway_name().to_owned(),
+                                claimed_by: run.to_owned(),
+                                claimed_until: lease,
+                                created_at: now,
+                            }
+                        })
+                    })
+                    .collect();
+                let inserted = store::insert_charges(&mut tx, &charges).await?;
+                let ids: Vec<i64> = inserted.iter().map(|id| id.get()).collect();
+                let claimed = store::charges_with_cards(&mut tx, &ids).await?;
+                tx.commit().await?;
+                faults::point("billing.after_plan");
+                report.planned += inserted.len() as u64;
+                self.attempt(claimed, report).await?;
+                progress(report);
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes over due charges (retries, charges reopened by a new card,
+    /// charges a stopped run left pending) and attempts them.
+    pub(crate) async fn attempt_due(
+        &self,
+        run: &str,
+        patron: Option<maecenas_domain::UserId>,
+        report: &mut RunReport,
+        progress: &(dyn Fn(&RunReport) + Sync),
+    ) -> Result<(), ServiceError> {
+        loop {
+            let now = self.clock.now();
+            let mut tx = self.store.write().await?;
+            let claimed = store::claim_due_charges(
+                &mut tx,
+                now,
+                run,
+                now + self.billing.settings.lease,
+                patron,
+                self.billing.settings.batch_size as i64,
+            )
+            .await?;
+            tx.commit().await?;
+            if claimed.is_empty() {
+                return Ok(());
+            }
+            self.attempt(claimed, report).await?;
+            progress(report);
+        }
+    }
+
+    /// One round: look up what may already be done, send the rest in one
+    /// gateway call, record every outcome in one transaction.
+    pub(crate) async fn attempt(
+        &self,
+        claimed: Vec<ClaimedCharge>,
+        report: &mut RunReport,
+    ) -> Result<(), ServiceError> {
+        if claimed.is_empty() {
+            return Ok(());
+        }
+        let gateway = &self.billing.gateway;
+        let mut settled: Vec<(ChargeRow, Settled)> = Vec::with_capacity(claimed.len());
+        let mut to_send: Vec<(ChargeRow, ChargeRequest)> = Vec::new();
+        for ClaimedCharge {
+            charge,
+            payment_method_ref,
+            resumed,
+        } in claimed
+        {
+            let key = idempotency_key(&charge);
+            if resumed {
+                match gateway.lookup(&charge_reference(charge.id)).await {
+                    Ok(Lookup::Succeeded { payment_ref }) => {
+                        settled.push((
+                            charge,
+                            Settled::Succeeded {
+                                payment_ref,
+                                recovered: true,
+                            },
+                        ));
+                        continue;
+                    }
+                    Ok(Lookup::Failed {
+                        keys,
+                        code,
+                        message,
+                    }) if keys.contains(&key) => {
+                        settled.push((charge, Settled::Declined { code, message }));
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        settled.push((
+                            charge,
+                            Settled::Unknown {
+                                message: e.to_string(),
+                            },
+                        ));
+                        continue;
+                    }
+                }
+            }
+            match payment_method_ref {
+                None => settled.push((
+                    charge,
+                    Settled::Declined {
+                        code: "no_payment_method".into(),
+                        message: "There is no card on file.".into(),
+                    },
+                )),
+                Some(payment_method_ref) => {
+                    let request = ChargeRequest {
+                        idempotency_key: key,
+                        reference: charge_reference(charge.id),
+                        payment_method_ref,
+                        amount_minor: charge.amount_minor,
+                        currency: charge.currency.clone(),
+                    };
+                    to_send.push((charge, request));
+                }
+            }
+        }
+        if !to_send.is_empty() {
+            let requests: Vec<ChargeRequest> = to_send.iter().map(|(_, r)| r.clone()).collect();
+            let outcomes = gateway
+                .charge_many(&requests, self.billing.settings.gateway_timeout)
+                .await;
+            faults::point("billing.after_gateway");
+            for ((charge, _), outcome) in to_send.into_iter().zip(outcomes) {
+                let outcome = match outcome {
+                    ChargeOutcome::Succeeded { payment_ref } => Settled::Succeeded {
+                        payment_ref,
+                        recovered: false,
+                    },
+                    ChargeOutcome::Declined { code, message } => {
+                        Settled::Declined { code, message }
+                    }
+                    ChargeOutcome::Unknown { message } => Settled::Unknown { message },
+                };
+                settled.push((charge, outcome));
+            }
+        }
+        self.settle(settled, report).await?;
+        faults::point("billing.after_settle");
+        Ok(())
+    }
+
+    async fn settle(
+        &self,
+        settled: Vec<(ChargeRow, Settled)>,
+        report: &mut RunReport,
+    ) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let mut succeeded = Vec::new();
+        let mut lines = Vec::new();
+        let mut tally = RunReport::default();
+        for (charge, outcome) in settled {
+            match outcome {
+                Settled::Succeeded {
+                    payment_ref,
+                    recovered,
+                } => {
+                    lines.extend(charge_posting(&charge, now));
+                    if let Some(donation) = charge.donation_id {
+                        store::set_donation_outcome(
+                            &mut tx,
+                            donation,
+                            "succeeded",
+                            Some(now + Duration::days(30)),
+                        )
+                        .await?;
+                    }
+                    if let Some(pledge) = charge.pledge_id
+                        && charge.attempts > 1
+                    {
+                        store::reactivate_pledge(&mut tx, PledgeId::from(pledge), now).await?;
+                    }
+                    tally.succeeded += 1;
+                    tally.recovered += u64::from(recovered);
+                    *tally.collected.entry(charge.currency.clone()).or_default() +=
+                        charge.amount_minor;
+                    succeeded.push((charge.id, payment_ref));
+                }
+                Settled::Declined { code, message } => {
+                    let first_failure = charge.first_failed_at.unwrap_or(now);
+                    let retry_at = match charge.pledge_id {
+                        Some(_) if (charge.attempts as u32) < MAX_ATTEMPTS => {
+                            next_retry_at(first_failure, charge.attempts as u32)
+                        }
+                        _ => None,
+                    };
+                    store::record_failure(
+                        &mut tx,
+                        charge.id,
+                        &code,
+                        &message,
+                        first_failure,
+                        retry_at,
+                        now,
+                    )
+                    .await?;
+                    if retry_at.is_some() {
+                        tally.retrying += 1;
+                    } else {
+                        tally.declined += 1;
+                        if let Some(pledge) = charge.pledge_id {
+                            store::decline_pledge(&mut tx, PledgeId::from(pledge), now).await?;
+                        }
+                        if let Some(donation) = charge.donation_id {
+                            store::set_donation_outcome(&mut tx, donation, "failed", None).await?;
+                        }
+                    }
+                    if let Some(card) = charge.payment_method_id {
+                        store::mark_card_failed(&mut tx, card).await?;
+                    }
+                }
+                Settled::Unknown { message } => {
+                    tracing::warn!(charge = %charge.id, %message, "charge outcome unknown: the next run looks it up");
+                    store::release_unknown(&mut tx, charge.id, &message, now).await?;
+                    tally.unknown += 1;
+                }
+            }
+        }
+        store::record_successes(&mut tx, &succeeded, now).await?;
+        store::insert_ledger_lines(&mut tx, &lines).await?;
+        commit(tx).await?;
+        report.succeeded += tally.succeeded;
+        report.recovered += tally.recovered;
+        report.retrying += tally.retrying;
+        report.declined += tally.declined;
+        report.unknown += tally.unknown;
+        for (currency, amount) in tally.collected {
+            *report.collected.entry(currency).or_default() += amount;
+        }
+        Ok(())
+    }
+}
+
+async fn commit(tx: Tx) -> Result<(), ServiceError> {
+    tx.commit().await.map_err(ServiceError::from)
+}
+
+/// A charge's posting: the gross reaches the gateway, which keeps its fee;
+/// the platform's fee and the creator's share are owed from it. Sums to zero.
+fn charge_posting(charge: &ChargeRow, now: OffsetDateTime) -> Vec<LedgerLine> {
+    let line = |account: &'static str, campaign, name: &'static str, amount: i64| LedgerLine {
+        journal_id: charge.id.get(),
+        account,
+        campaign_id: campaign,
+        line: name,
+        amount_minor: amount,
+        currency: charge.currency.clone(),
+        charge_id: Some(charge.id),
+        payout_id: None,
+        created_at: now,
+    };
+    [
+        line("gateway_cash", None, "charge", charge.amount_minor),
+        line(
+            "gateway_cash",
+            None,
+            "gateway_fee",
+            -charge.gateway_fee_minor,
+        ),
+        line(
+            "platform_revenue",
+            None,
+            "platform_fee",
+            -charge.platform_fee_minor,
+        ),
+        line(
+            "creator_payable",
+            Some(charge.campaign_id),
+            "creator_share",
+            -charge.creator_net_minor,
+        ),
+    ]
+    .into_iter()
+    .filter(|l| l.amount_minor != 0 || l.line == "charge")
+    .collect()
+}

@@ -1,0 +1,398 @@
+//! Pledging, donating and changing cards: the use cases that take money
+//! right away. The web pledge flow and `maecenas admin pledge create` both
+//! come here.
+
+use maecenas_domain::{BillingPeriod, CampaignId, DonationId, PledgeId, TierId, UserId};
+use maecenas_store::billing::{self as store, ChargeRow, NewCharge};
+use maecenas_store::campaigns::{self, CampaignRow};
+use maecenas_store::pledges::{self, DonationRow, NewPledge, PaymentMethodRow, PledgeRow};
+use maecenas_store::{StoreError, Tx, users};
+
+use super::RunReport;
+use super::gateway::{CardInput, GatewayError};
+use crate::{ServiceError, Services, secrets};
+
+#[derive(Debug, Clone)]
+pub struct NewPledgeRequest {
+    pub patron: UserId,
+    pub campaign: CampaignId,
+    pub amount_minor: i64,
+    pub tier: Option<TierId>,
+    /// A new card; `None`: the card the patron added last.
+    pub card: Option<CardInput>,
+    pub patron_pays_fees: bool,
+    /// Per-creation campaigns: the most a month may cost.
+    pub pledge_cap_minor: Option<i64>,
+    pub vat_country: Option<String>,
+}
+
+/// A new pledge and what its first charge did.
+#[derive(Debug, Clone)]
+pub struct PledgeReceipt {
+    pub pledge: PledgeRow,
+    pub card: PaymentMethodRow,
+    /// The current month's charge (monthly campaigns; per-creation ones are
+    /// charged when the month closes).
+    pub charge: Option<ChargeRow>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDonationRequest {
+    pub donor: UserId,
+    pub campaign: CampaignId,
+    pub amount_minor: i64,
+    pub card: Option<CardInput>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DonationReceipt {
+    pub donation: DonationRow,
+    pub charge: ChargeRow,
+}
+
+fn card_refused(e: GatewayError) -> ServiceError {
+    match e {
+        GatewayError::Card { message, .. } => ServiceError::invalid("card", message),
+        GatewayError::Unsupported(message) => ServiceError::invalid("card", message),
+        GatewayError::Unavailable(message) => {
+            ServiceError::Internal(anyhow::anyhow!("payment gateway unavailable: {message}"))
+        }
+    }
+}
+
+impl Services {
+    /// Pledges, and charges the current month at once (so the month is paid
+    /// from the start). A declined first charge leaves the pledge on the
+    /// retry schedule like any other; the receipt says so.
+    pub async fn create_pledge(
+        &self,
+        request: NewPledgeRequest,
+    ) -> Result<PledgeReceipt, ServiceError> {
+        if request.amount_minor <= 0 {
+            return Err(ServiceError::invalid("amount", "must be more than zero"));
+        }
+        if request
+            .pledge_cap_minor
+            .is_some_and(|cap| cap < request.amount_minor)
+        {
+            return Err(ServiceError::invalid(
+                "pledge_cap",
+                "must be at least the pledge amount",
+            ));
+        }
+        let (campaign, patron_email) = {
+            let mut tx = self.store.read().await?;
+            let campaign = campaigns::campaign_by_id(&mut tx, request.campaign)
+                .await?
+                .ok_or(ServiceError::NotFound("campaign"))?;
+            if campaign.creator_id == request.patron {
+                return Err(ServiceError::invalid(
+                    "patron",
+                    "a creator cannot pledge to their own campaign",
+                ));
+            }
+            let patron = users::user_by_id(&mut tx, request.patron)
+                .await?
+                .filter(|u| !u.is_deleted && !u.is_suspended)
+                .ok_or(ServiceError::NotFound("patron"))?;
+            if let Some(tier) = request.tier {
+                check_tier(&mut tx, &campaign, tier, request.amount_minor).await?;
+            }
+            if pledges::current_pledge(&mut tx, request.patron, campaign.id)
+                .await?
+                .is_some()
+            {
+                return Err(ServiceError::Conflict(
+                    "this patron already pledges to this campaign",
+                ));
+            }
+            (campaign, patron.email)
+        };
+        let new_card = self
+            .attach(request.patron, request.card.as_ref(), &patron_email)
+            .await?;
+        let now = self.clock.now();
+        let run = format!("pledge-{}", secrets::random_hex(16));
+        let pledge_id: PledgeId = self.ids.next();
+        let mut tx = self.store.write().await?;
+        let card = self.card_to_use(&mut tx, request.patron, new_card).await?;
+        // Checked again inside the transaction: a slot may have gone meanwhile.
+        if let Some(tier) = request.tier {
+            check_tier(&mut tx, &campaign, tier, request.amount_minor).await?;
+        }
+        let insert = pledges::insert_pledge(
+            &mut tx,
+            &NewPledge {
+                id: pledge_id,
+                patron_id: request.patron,
+                campaign_id: campaign.id,
+                tier_id: request.tier,
+                amount_minor: request.amount_minor,
+                currency: campaign.currency.clone(),
+                pledge_cap_minor: request.pledge_cap_minor,
+                patron_pays_fees: request.patron_pays_fees,
+                address_id: None,
+                payment_method_id: Some(card.id),
+                vat_country: request.vat_country.clone(),
+                created_at: now,
+            },
+        )
+        .await;
+        match insert {
+            Err(StoreError::Conflict) => {
+                return Err(ServiceError::Conflict(
+                    "this patron already pledges to this campaign",
+                ));
+            }
+            other => other?,
+        }
+        let mut claimed = Vec::new();
+        if campaign.is_monthly {
+            let fees = self
+                .billing
+                .settings
+                .fees
+                .charge_for(request.amount_minor, request.patron_pays_fees);
+            let charge = NewCharge {
+                id: self.ids.next(),
+                kind: "pledge",
+                pledge_id: Some(pledge_id),
+                donation_id: None,
+                period: Some(BillingPeriod::containing(now).to_string()),
+                patron_id: request.patron,
+                campaign_id: campaign.id,
+                payment_method_id: Some(card.id.get()),
+                currency: campaign.currency.clone(),
+                amount_minor: fees.gross_minor,
+                gateway_fee_minor: fees.gateway_fee_minor,
+                platform_fee_minor: fees.platform_fee_minor,
+                creator_net_minor: fees.creator_net_minor,
+                gateway: self.billing.gateway_name().to_owned(),
+                claimed_by: run,
+                claimed_until: now + self.billing.settings.lease,
+                created_at: now,
+            };
+            let ids: Vec<i64> = store::insert_charges(&mut tx, &[charge])
+                .await?
+                .iter()
+                .map(|id| id.get())
+                .collect();
+            claimed = store::charges_with_cards(&mut tx, &ids).await?;
+        }
+        tx.commit().await?;
+        let charge_id = claimed.first().map(|c| c.charge.id);
+        self.attempt(claimed, &mut RunReport::default()).await?;
+        let mut tx = self.store.read().await?;
+        let pledge = pledges::pledge_by_id(&mut tx, pledge_id)
+            .await?
+            .ok_or(ServiceError::NotFound("pledge"))?;
+        let charge = match charge_id {
+            Some(id) => store::charge_by_id(&mut tx, id).await?,
+            None => None,
+        };
+        Ok(PledgeReceipt {
+            pledge,
+            card,
+            charge,
+        })
+    }
+
+    /// A one-off donation, charged at once (no retries: the donor sees the answer).
+    pub async fn donate(
+        &self,
+        request: NewDonationRequest,
+    ) -> Result<DonationReceipt, ServiceError> {
+        if request.amount_minor <= 0 {
+            return Err(ServiceError::invalid("amount", "must be more than zero"));
+        }
+        let (campaign, email) = {
+            let mut tx = self.store.read().await?;
+            let campaign = campaigns::campaign_by_id(&mut tx, request.campaign)
+                .await?
+                .ok_or(ServiceError::NotFound("campaign"))?;
+            let donor = users::user_by_id(&mut tx, request.donor)
+                .await?
+                .filter(|u| !u.is_deleted && !u.is_suspended)
+                .ok_or(ServiceError::NotFound("donor"))?;
+            (campaign, donor.email)
+        };
+        let new_card = self
+            .attach(request.donor, request.card.as_ref(), &email)
+            .await?;
+        let now = self.clock.now();
+        let donation_id: DonationId = self.ids.next();
+        let mut tx = self.store.write().await?;
+        let card = self.card_to_use(&mut tx, request.donor, new_card).await?;
+        pledges::insert_donation(
+            &mut tx,
+            &DonationRow {
+                id: donation_id,
+                donor_id: request.donor,
+                campaign_id: campaign.id,
+                amount_minor: request.amount_minor,
+                currency: campaign.currency.clone(),
+                message: request.message.trim().to_owned(),
+                payment_method_id: Some(card.id.get()),
+                status: "pending".into(),
+                active_until: None,
+                created_at: now,
+            },
+        )
+        .await?;
+        let fees = self
+            .billing
+            .settings
+            .fees
+            .charge_for(request.amount_minor, false);
+        let charge = NewCharge {
+            id: self.ids.next(),
+            kind: "donation",
+            pledge_id: None,
+            donation_id: Some(donation_id.get()),
+            period: None,
+            patron_id: request.donor,
+            campaign_id: campaign.id,
+            payment_method_id: Some(card.id.get()),
+            currency: campaign.currency.clone(),
+            amount_minor: fees.gross_minor,
+            gateway_fee_minor: fees.gateway_fee_minor,
+            platform_fee_minor: fees.platform_fee_minor,
+            creator_net_minor: fees.creator_net_minor,
+            gateway: self.billing.gateway_name().to_owned(),
+            claimed_by: format!("donation-{}", secrets::random_hex(16)),
+            claimed_until: now + self.billing.settings.lease,
+            created_at: now,
+        };
+        let inserted = store::insert_charges(&mut tx, &[charge]).await?;
+        let charge_id = *inserted
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("a new donation's charge was not inserted"))?;
+        let claimed = store::charges_with_cards(&mut tx, &[charge_id.get()]).await?;
+        tx.commit().await?;
+        self.attempt(claimed, &mut RunReport::default()).await?;
+        let mut tx = self.store.read().await?;
+        let donation = pledges::donations_of_donor(&mut tx, campaign.id, request.donor)
+            .await?
+            .into_iter()
+            .find(|d| d.id == donation_id)
+            .ok_or(ServiceError::NotFound("donation"))?;
+        let charge = store::charge_by_id(&mut tx, charge_id)
+            .await?
+            .ok_or(ServiceError::NotFound("charge"))?;
+        Ok(DonationReceipt { donation, charge })
+    }
+
+    /// A new card for all of a patron's pledges. Charges that failed on the
+    /// old card are tried again on the new one at once.
+    pub async fn update_card(
+        &self,
+        patron: UserId,
+        card: CardInput,
+    ) -> Result<RunReport, ServiceError> {
+        let email = {
+            let mut tx = self.store.read().await?;
+            users::user_by_id(&mut tx, patron)
+                .await?
+                .ok_or(ServiceError::NotFound("patron"))?
+                .email
+        };
+        let attached = self.attach(patron, Some(&card), &email).await?;
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let card = self.card_to_use(&mut tx, patron, attached).await?;
+        store::set_pledges_card(&mut tx, patron, card.id.get(), now).await?;
+        store::reopen_charges_of_patron(&mut tx, patron, card.id.get(), now).await?;
+        tx.commit().await?;
+        let run = format!("card-{}", secrets::random_hex(16));
+        let mut report = RunReport::default();
+        self.attempt_due(&run, Some(patron), &mut report, &|_| {})
+            .await?;
+        Ok(report)
+    }
+
+    async fn attach(
+        &self,
+        owner: UserId,
+        card: Option<&CardInput>,
+        email: &str,
+    ) -> Result<Option<PaymentMethodRow>, ServiceError> {
+        let Some(card) = card else { return Ok(None) };
+        let today = self.clock.now().date();
+        let attached = self
+            .billing
+            .gateway
+            .attach_card(card, email, today)
+            .await
+            .map_err(card_refused)?;
+        Ok(Some(PaymentMethodRow {
+            id: self.ids.next(),
+            user_id: owner,
+            gateway: self.billing.gateway_name().to_owned(),
+            gateway_ref: attached.gateway_ref,
+            brand: attached.brand,
+            last4: attached.last4,
+            exp_month: i32::from(attached.exp_month),
+            exp_year: i32::from(attached.exp_year),
+            is_verified: true,
+            has_failed_payment: false,
+            created_at: self.clock.now(),
+            removed_at: None,
+        }))
+    }
+
+    /// Stores a newly attached card, or finds the patron's last one.
+    async fn card_to_use(
+        &self,
+        tx: &mut Tx,
+        owner: UserId,
+        new_card: Option<PaymentMethodRow>,
+    ) -> Result<PaymentMethodRow, ServiceError> {
+        match new_card {
+            Some(card) => {
+                pledges::insert_payment_method(tx, &card).await?;
+                Ok(card)
+            }
+            None => store::latest_payment_method(tx, owner)
+                .await?
+                .filter(|c| c.gateway == self.billing.gateway_name())
+                .ok_or_else(|| {
+                    ServiceError::invalid("card", "no card on file: give a card number")
+                }),
+        }
+    }
+}
+
+/// The tier must belong to the campaign, be open, have a slot, and the
+/// amount must reach its price.
+async fn check_tier(
+    tx: &mut Tx,
+    campaign: &CampaignRow,
+    tier: TierId,
+    amount: i64,
+) -> Result<(), ServiceError> {
+    let row = campaigns::tier_by_id(tx, tier)
+        .await?
+        .filter(|t| t.campaign_id == campaign.id && t.retired_at.is_none())
+        .ok_or(ServiceError::NotFound("tier"))?;
+    if amount < row.amount_minor {
+        return Err(ServiceError::invalid(
+            "amount",
+            format!(
+                "must be at least the tier's price ({} minor units)",
+                row.amount_minor
+            ),
+        ));
+    }
+    if let Some(limit) = row.patron_limit {
+        let taken = campaigns::patrons_per_tier(tx, campaign.id)
+            .await?
+            .into_iter()
+            .find(|(id, _)| *id == tier.get())
+            .map_or(0, |(_, n)| n);
+        if taken >= i64::from(limit) {
+            return Err(ServiceError::Conflict("this tier has no slot left"));
+        }
+    }
+    Ok(())
+}
