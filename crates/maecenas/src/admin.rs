@@ -15,6 +15,10 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::billing_cli::{
+    self, CampaignCommand, CardCommand, CreationCommand, DonationCommand, PledgeCommand,
+    TierCommand,
+};
 use crate::cli::Failure;
 use crate::{Config, open_services};
 
@@ -39,6 +43,36 @@ pub enum AdminCommand {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Creators' campaigns
+    Campaign {
+        #[command(subcommand)]
+        command: CampaignCommand,
+    },
+    /// Tiers of a campaign
+    Tier {
+        #[command(subcommand)]
+        command: TierCommand,
+    },
+    /// Creations (posts); paid ones drive per-creation billing
+    Creation {
+        #[command(subcommand)]
+        command: CreationCommand,
+    },
+    /// Pledges, made as the pledge page makes them (support staff)
+    Pledge {
+        #[command(subcommand)]
+        command: PledgeCommand,
+    },
+    /// One-off donations
+    Donation {
+        #[command(subcommand)]
+        command: DonationCommand,
+    },
+    /// Patrons' cards
+    Card {
+        #[command(subcommand)]
+        command: CardCommand,
     },
 }
 
@@ -166,6 +200,12 @@ pub enum ApiKeyCommand {
 pub async fn run(config: &Config, command: AdminCommand) -> Result<(), Failure> {
     let services = open_services(config).await?;
     let result = match command {
+        AdminCommand::Campaign { command } => billing_cli::campaign(&services, command).await,
+        AdminCommand::Tier { command } => billing_cli::tier(&services, command).await,
+        AdminCommand::Creation { command } => billing_cli::creation(&services, command).await,
+        AdminCommand::Pledge { command } => billing_cli::pledge(&services, command).await,
+        AdminCommand::Donation { command } => billing_cli::donation(&services, command).await,
+        AdminCommand::Card { command } => billing_cli::card(&services, command).await,
         AdminCommand::User { command } => match command {
             UserCommand::Create {
                 email,

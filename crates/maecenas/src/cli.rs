@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use maecenas_services::ServiceError;
 
 use crate::admin::AdminCommand;
+use crate::billing_cli::{self, BillingCommand};
 use crate::config::{CommonArgs, Config, ServeArgs};
 use crate::{App, admin, logging, shutdown_signal};
 
@@ -32,10 +33,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Operator commands: users, OAuth clients, API keys
+    /// Operator commands: users, OAuth clients, API keys, campaigns, pledges
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Billing: charge what is due, verify the ledger, pay creators out
+    Billing {
+        #[command(subcommand)]
+        command: BillingCommand,
     },
 }
 
@@ -89,6 +95,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             Command::Serve(args) => serve(config, args.demo).await,
             Command::Migrate { json } => admin::migrate(&config, json).await,
             Command::Admin { command } => admin::run(&config, command).await,
+            Command::Billing { command } => billing_cli::run_billing(&config, command).await,
         }
     }
     .await;

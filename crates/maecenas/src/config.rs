@@ -73,22 +73,52 @@ pub struct CommonArgs {
     )]
     pub stripe_secret_key: Option<String>,
     /// Stripe API base URL [default: https://api.stripe.com]
-    #[arg(long, env = "MAECENAS_STRIPE_API_BASE", global = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = "MAECENAS_STRIPE_API_BASE",
+        global = true,
+        value_name = "URL"
+    )]
     pub stripe_api_base: Option<String>,
     /// Platform fee in basis points of each charge (500 = 5%) [default: 500]
-    #[arg(long, env = "MAECENAS_PLATFORM_FEE_BPS", global = true, value_name = "BPS")]
+    #[arg(
+        long,
+        env = "MAECENAS_PLATFORM_FEE_BPS",
+        global = true,
+        value_name = "BPS"
+    )]
     pub platform_fee_bps: Option<u32>,
     /// Gateway fee in basis points of each charge [default: 290]
-    #[arg(long, env = "MAECENAS_GATEWAY_FEE_BPS", global = true, value_name = "BPS")]
+    #[arg(
+        long,
+        env = "MAECENAS_GATEWAY_FEE_BPS",
+        global = true,
+        value_name = "BPS"
+    )]
     pub gateway_fee_bps: Option<u32>,
     /// Gateway fixed fee per charge, in minor units [default: 30]
-    #[arg(long, env = "MAECENAS_GATEWAY_FEE_FIXED", global = true, value_name = "MINOR")]
+    #[arg(
+        long,
+        env = "MAECENAS_GATEWAY_FEE_FIXED",
+        global = true,
+        value_name = "MINOR"
+    )]
     pub gateway_fee_fixed: Option<i64>,
     /// Seconds a billing run holds the charges it took before another run may take them over [default: 300]
-    #[arg(long, env = "MAECENAS_BILLING_LEASE", global = true, value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "MAECENAS_BILLING_LEASE",
+        global = true,
+        value_name = "SECONDS"
+    )]
     pub billing_lease: Option<u64>,
     /// Milliseconds one round of gateway calls may take before its outcome counts as unknown [default: 30000]
-    #[arg(long, env = "MAECENAS_GATEWAY_TIMEOUT_MS", global = true, value_name = "MS")]
+    #[arg(
+        long,
+        env = "MAECENAS_GATEWAY_TIMEOUT_MS",
+        global = true,
+        value_name = "MS"
+    )]
     pub gateway_timeout_ms: Option<u64>,
     /// Charges planned, sent and recorded together [default: 500]
     #[arg(long, env = "MAECENAS_BILLING_BATCH", global = true, value_name = "N")]
@@ -309,9 +339,15 @@ impl Config {
                 .unwrap_or(1024 * 1024),
             billing,
             billing_interval: Duration::from_secs(
-                serve.billing_interval.or(file.billing_interval).unwrap_or(300),
+                serve
+                    .billing_interval
+                    .or(file.billing_interval)
+                    .unwrap_or(300),
             ),
-            payouts: serve.payouts.or(file.payouts).unwrap_or(PayoutSchedule::Monthly),
+            payouts: serve
+                .payouts
+                .or(file.payouts)
+                .unwrap_or(PayoutSchedule::Monthly),
         })
     }
 
@@ -342,7 +378,9 @@ fn billing_settings(common: &CommonArgs, file: FileBilling) -> anyhow::Result<Bi
     let gateway = match common.gateway.or(file.gateway).unwrap_or(GatewayKind::Test) {
         GatewayKind::Test => {
             let fault = match &common.test_gateway_fault {
-                Some(spec) => spec.parse::<TestGatewayFault>().map_err(anyhow::Error::msg)?,
+                Some(spec) => spec
+                    .parse::<TestGatewayFault>()
+                    .map_err(anyhow::Error::msg)?,
                 None => TestGatewayFault::None,
             };
             GatewayChoice::Test { fault }
@@ -359,7 +397,10 @@ fn billing_settings(common: &CommonArgs, file: FileBilling) -> anyhow::Result<Bi
                 .clone()
                 .or(file.stripe_api_base)
                 .unwrap_or_else(|| "https://api.stripe.com".to_owned());
-            GatewayChoice::Stripe { secret_key, api_base }
+            GatewayChoice::Stripe {
+                secret_key,
+                api_base,
+            }
         }
     };
     let fees = FeePolicy::new(
@@ -377,7 +418,10 @@ fn billing_settings(common: &CommonArgs, file: FileBilling) -> anyhow::Result<Bi
             .unwrap_or(defaults.fees.gateway_fixed_minor),
     )
     .map_err(|e| anyhow::anyhow!("fees: {e}"))?;
-    let batch_size = common.billing_batch.or(file.billing_batch).unwrap_or(defaults.batch_size);
+    let batch_size = common
+        .billing_batch
+        .or(file.billing_batch)
+        .unwrap_or(defaults.batch_size);
     if !(1..=5_000).contains(&batch_size) {
         bail!("billing_batch must be between 1 and 5000");
     }

@@ -3,6 +3,7 @@
 //! stop. Integration tests run the very same code on 127.0.0.1:0.
 
 pub mod admin;
+pub mod billing_cli;
 pub mod cli;
 pub mod config;
 pub mod logging;
@@ -96,6 +97,13 @@ impl App {
             let _ = stopping_tx.send(());
         });
         let grace = self.config.shutdown_grace;
+        let billing = (!self.config.billing_interval.is_zero()).then(|| {
+            spawn_billing_schedule(
+                self.services.clone(),
+                self.config.billing_interval,
+                self.config.payouts,
+            )
+        });
         let server = tokio::spawn(async move { server.await });
         tokio::pin!(server);
         let outcome = tokio::select! {
@@ -113,11 +121,62 @@ impl App {
                 Ok(Ok(()))
             }
         };
+        // Stopping mid-run is safe: what the run held is taken over by the
+        // next run once its lease ends, and looked up at the gateway first.
+        if let Some(billing) = billing {
+            billing.abort();
+        }
         self.services.store().close().await;
         outcome.context("server task")?.context("serving HTTP")?;
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// `serve` bills on its own: every `interval`, a run for the current month
+/// (renewals on the 1st, retries, what a stopped run left) and, with monthly
+/// payouts, last month's payout of every creator's balance (once each).
+fn spawn_billing_schedule(
+    services: Services,
+    interval: std::time::Duration,
+    payouts: config::PayoutSchedule,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let start = tokio::time::Instant::now() + interval;
+        let mut ticker = tokio::time::interval_at(start, interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            ticker.tick().await;
+            match services
+                .run_billing(None, &maecenas_services::billing::Quiet)
+                .await
+            {
+                Ok(r) => tracing::info!(
+                    charged = r.succeeded,
+                    retrying = r.retrying,
+                    declined = r.declined,
+                    unknown = r.unknown,
+                    recovered = r.recovered,
+                    "scheduled billing run"
+                ),
+                Err(e) => tracing::error!(error = %e, "scheduled billing run failed"),
+            }
+            if payouts == config::PayoutSchedule::Monthly {
+                let last_month =
+                    maecenas_domain::BillingPeriod::containing(time::OffsetDateTime::now_utc())
+                        .previous();
+                match services.pay_out_all(last_month).await {
+                    Ok(r) if !r.paid.is_empty() || !r.failed.is_empty() => tracing::info!(
+                        paid = r.paid.len(),
+                        failed = r.failed.len(),
+                        "scheduled payouts"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "scheduled payouts failed"),
+                }
+            }
+        }
+    })
 }
 
 /// Opens the database, applies migrations and wires the use cases.

@@ -365,7 +365,7 @@ impl Services {
         // Demo cards are test-gateway cards: charge this month as a live
         // platform would have, so the demo shows paid pledges and a balance.
         if self.gateway_name() == "test" {
-            self.run_billing(None, &|_| {}).await?;
+            self.run_billing(None, &crate::billing::Quiet).await?;
         }
         Ok(self.demo_access(
             true,

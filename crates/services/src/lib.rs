@@ -6,6 +6,7 @@ pub mod accounts;
 mod aggregates;
 pub mod billing;
 pub mod clock;
+pub mod creators;
 pub mod demo;
 pub mod developers;
 mod error;
@@ -88,4 +89,16 @@ pub mod records {
     pub use maecenas_store::oauth_clients::OAuthClientRow;
     pub use maecenas_store::pledges::{DonationTotals, PledgeRow};
     pub use maecenas_store::users::UserRow;
+}
+
+#[cfg(test)]
+mod send_checks {
+    fn assert_send<T: Send>(_: T) {}
+
+    #[allow(dead_code, unreachable_code, clippy::diverging_sub_expression)]
+    fn billing_futures_are_send(s: crate::Services) {
+        assert_send(s.run_billing(None, &crate::billing::Quiet));
+        assert_send(s.pay_out(maecenas_domain::CampaignId::from(1), None));
+        assert_send(s.update_card(maecenas_domain::UserId::from(1), unimplemented!()));
+    }
 }

@@ -956,3 +956,20 @@ pub async fn latest_payment_method(
     .fetch_optional(conn)
     .await)?)
 }
+
+/// A cancelled pledge's charges that were waiting for a retry stop for good.
+pub async fn stop_open_charges_of_pledge(
+    tx: &mut Tx,
+    pledge: PledgeId,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    const SQL: &str = "UPDATE charges SET status = 'failed', failure_code = coalesce(failure_code, 'cancelled'), \
+         failure_message = 'The pledge was cancelled.', updated_at = $2 \
+         WHERE pledge_id = $1 AND status = 'retrying'";
+    Ok(on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(pledge.get())
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?)
+}

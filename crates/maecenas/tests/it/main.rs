@@ -2,6 +2,8 @@
 //! on SQLite and on PostgreSQL. One module per capability.
 
 mod admin_cli;
+mod billing;
+mod billing_cli;
 mod health;
 mod oauth;
 mod operations;

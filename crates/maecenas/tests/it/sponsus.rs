@@ -137,8 +137,8 @@ async fn sponsorship_status_has_exactly_the_seeds_fields_and_types(#[case] backe
     );
     assert_eq!(s["is_active"], true);
     assert_eq!(
-        s["has_paid"], false,
-        "no charge is recorded yet (billing engine)"
+        s["has_paid"], true,
+        "the demo's pledges are charged for this month when it is seeded"
     );
     let tier = &s["tier"];
     assert_eq!(

@@ -29,8 +29,14 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// As [`TestApp::spawn`], with the configuration changed first.
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
         let db = TestDb::new(backend).await;
         let mut config = Config::for_database(db.url());
+        configure(&mut config);
         config.listen = "127.0.0.1:0".parse().unwrap();
         config.node_id = Some(1);
         // Binding happens inside build, before it returns: no sleep needed.

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use maecenas_domain::billing::{MAX_ATTEMPTS, next_retry_at, per_creation_due};
 use maecenas_domain::{BillingPeriod, ChargeId, PledgeId};
-use maecenas_store::billing::{self as store, ChargeRow, ClaimedCharge, LedgerLine, NewCharge};
+use maecenas_store::billing::{
+    self as store, ChargeRow, ClaimedCharge, DuePledge, LedgerLine, NewCharge,
+};
 use maecenas_store::{Backend, OffsetDateTime, Tx};
 use time::Duration;
 
@@ -35,6 +37,20 @@ pub struct RunReport {
     pub ended: u64,
     /// Gross collected per currency.
     pub collected: BTreeMap<String, i64>,
+}
+
+/// Told how a run goes, after each batch (the CLI's progress bar).
+/// A trait rather than `dyn Fn(&RunReport)`: a higher-ranked closure type
+/// held across awaits would make the run's future not `Send`.
+pub trait Progress: Send + Sync {
+    fn report(&self, report: &RunReport);
+}
+
+/// For runs nobody watches.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn report(&self, _: &RunReport) {}
 }
 
 /// What became of one attempt.
@@ -68,7 +84,7 @@ impl Services {
     pub async fn run_billing(
         &self,
         period: Option<BillingPeriod>,
-        progress: &(dyn Fn(&RunReport) + Sync),
+        progress: &dyn Progress,
     ) -> Result<RunReport, ServiceError> {
         let now = self.clock.now();
         let current = BillingPeriod::containing(now);
@@ -111,7 +127,7 @@ impl Services {
         period: BillingPeriod,
         run: &str,
         report: &mut RunReport,
-        progress: &(dyn Fn(&RunReport) + Sync),
+        progress: &dyn Progress,
     ) -> Result<(), ServiceError> {
         let label = period.to_string();
         let settings = &self.billing.settings;
@@ -142,39 +158,7 @@ impl Services {
                     break;
                 };
                 after = Some(last.id);
-                let lease = now + settings.lease;
-                let charges: Vec<NewCharge> = due
-                    .iter()
-                    .filter_map(|p| {
-                        let amount = if per_creation {
-                            per_creation_due(p.amount_minor, p.paid_creations, p.pledge_cap_minor)
-                        } else {
-                            p.amount_minor
-                        };
-                        (amount > 0).then(|| {
-                            let fees = settings.fees.charge_for(amount, p.patron_pays_fees);
-                            NewCharge {
-                                id: self.ids.next(),
-                                kind: "pledge",
-                                pledge_id: Some(p.id),
-                                donation_id: None,
-                                period: Some(label.clone()),
-                                patron_id: p.patron_id,
-                                campaign_id: p.campaign_id,
-                                payment_method_id: p.payment_method_id,
-                                currency: p.currency.clone(),
-                                amount_minor: fees.gross_minor,
-                                gateway_fee_minor: fees.gateway_fee_minor,
-                                platform_fee_minor: fees.platform_fee_minor,
-                                creator_net_minor: fees.creator_net_minor,
-                                gateway: self.billing.gateway_name().to_owned(),
-                                claimed_by: run.to_owned(),
-                                claimed_until: lease,
-                                created_at: now,
-                            }
-                        })
-                    })
-                    .collect();
+                let charges = self.new_charges(&due, per_creation, &label, run, now);
                 let inserted = store::insert_charges(&mut tx, &charges).await?;
                 let ids: Vec<i64> = inserted.iter().map(|id| id.get()).collect();
                 let claimed = store::charges_with_cards(&mut tx, &ids).await?;
@@ -182,10 +166,54 @@ impl Services {
                 faults::point("billing.after_plan");
                 report.planned += inserted.len() as u64;
                 self.attempt(claimed, report).await?;
-                progress(report);
+                progress.report(report);
             }
         }
         Ok(())
+    }
+
+    /// The charges owed by `due` pledges (none for a per-creation month without paid creations).
+    fn new_charges(
+        &self,
+        due: &[DuePledge],
+        per_creation: bool,
+        label: &str,
+        run: &str,
+        now: OffsetDateTime,
+    ) -> Vec<NewCharge> {
+        let settings = &self.billing.settings;
+        let mut charges = Vec::with_capacity(due.len());
+        for p in due {
+            let amount = if per_creation {
+                per_creation_due(p.amount_minor, p.paid_creations, p.pledge_cap_minor)
+            } else {
+                p.amount_minor
+            };
+            if amount <= 0 {
+                continue;
+            }
+            let fees = settings.fees.charge_for(amount, p.patron_pays_fees);
+            charges.push(NewCharge {
+                id: self.ids.next(),
+                kind: "pledge",
+                pledge_id: Some(p.id),
+                donation_id: None,
+                period: Some(label.to_owned()),
+                patron_id: p.patron_id,
+                campaign_id: p.campaign_id,
+                payment_method_id: p.payment_method_id,
+                currency: p.currency.clone(),
+                amount_minor: fees.gross_minor,
+                gateway_fee_minor: fees.gateway_fee_minor,
+                platform_fee_minor: fees.platform_fee_minor,
+                creator_net_minor: fees.creator_net_minor,
+                gateway: self.billing.gateway_name().to_owned(),
+                claimed_by: run.to_owned(),
+                claimed_until: now + settings.lease,
+                created_at: now,
+            });
+        }
+        charges
     }
 
     /// Takes over due charges (retries, charges reopened by a new card,
@@ -195,7 +223,7 @@ impl Services {
         run: &str,
         patron: Option<maecenas_domain::UserId>,
         report: &mut RunReport,
-        progress: &(dyn Fn(&RunReport) + Sync),
+        progress: &dyn Progress,
     ) -> Result<(), ServiceError> {
         loop {
             let now = self.clock.now();
@@ -214,7 +242,7 @@ impl Services {
                 return Ok(());
             }
             self.attempt(claimed, report).await?;
-            progress(report);
+            progress.report(report);
         }
     }
 

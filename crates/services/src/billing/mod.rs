@@ -20,7 +20,7 @@ use std::time::Duration;
 use maecenas_domain::FeePolicy;
 use maecenas_store::Store;
 
-pub use engine::RunReport;
+pub use engine::{Progress, Quiet, RunReport};
 pub use gateway::*;
 pub use payouts::PayoutReport;
 pub use pledging::{DonationReceipt, NewDonationRequest, NewPledgeRequest, PledgeReceipt};
@@ -119,20 +119,30 @@ mod queries {
         }
 
         /// How many charges are in each state (of one period, or all).
-        pub async fn charge_counts(&self, period: Option<BillingPeriod>) -> Result<Vec<(String, i64)>, ServiceError> {
+        pub async fn charge_counts(
+            &self,
+            period: Option<BillingPeriod>,
+        ) -> Result<Vec<(String, i64)>, ServiceError> {
             let mut tx = self.store.read().await?;
             let label = period.map(|p| p.to_string());
             Ok(store::charge_counts(&mut tx, label.as_deref()).await?)
         }
 
         /// A patron's charges, newest first (the patron panel's history).
-        pub async fn charges_of_patron(&self, patron: UserId, limit: i64) -> Result<Vec<ChargeRow>, ServiceError> {
+        pub async fn charges_of_patron(
+            &self,
+            patron: UserId,
+            limit: i64,
+        ) -> Result<Vec<ChargeRow>, ServiceError> {
             let mut tx = self.store.read().await?;
             Ok(store::charges_of_patron(&mut tx, patron, limit.clamp(1, 1_000)).await?)
         }
 
         /// What the platform owes a campaign's creator, per currency.
-        pub async fn creator_balance(&self, campaign: CampaignId) -> Result<Vec<Balance>, ServiceError> {
+        pub async fn creator_balance(
+            &self,
+            campaign: CampaignId,
+        ) -> Result<Vec<Balance>, ServiceError> {
             let mut tx = self.store.read().await?;
             Ok(store::creator_balance(&mut tx, campaign).await?)
         }

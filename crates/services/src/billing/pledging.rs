@@ -306,7 +306,7 @@ impl Services {
         tx.commit().await?;
         let run = format!("card-{}", secrets::random_hex(16));
         let mut report = RunReport::default();
-        self.attempt_due(&run, Some(patron), &mut report, &|_| {})
+        self.attempt_due(&run, Some(patron), &mut report, &crate::billing::Quiet)
             .await?;
         Ok(report)
     }
@@ -395,4 +395,31 @@ async fn check_tier(
         }
     }
     Ok(())
+}
+
+impl Services {
+    /// Cancels a patron's pledge: no further charges; the month already paid
+    /// stays paid and entitled until it ends (Sponsus `is_active` false,
+    /// `has_paid` true), then the pledge ends.
+    pub async fn cancel_pledge(
+        &self,
+        patron: UserId,
+        campaign: CampaignId,
+    ) -> Result<PledgeRow, ServiceError> {
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let pledge = pledges::current_pledge(&mut tx, patron, campaign)
+            .await?
+            .ok_or(ServiceError::NotFound("pledge"))?;
+        if !pledges::cancel_pledge(&mut tx, pledge.id, now).await? {
+            return Err(ServiceError::Conflict("this pledge is not active"));
+        }
+        // Retries of an unpaid month stop too: cancelling is not a promise to pay.
+        store::stop_open_charges_of_pledge(&mut tx, pledge.id, now).await?;
+        let row = pledges::pledge_by_id(&mut tx, pledge.id)
+            .await?
+            .ok_or(ServiceError::NotFound("pledge"))?;
+        tx.commit().await?;
+        Ok(row)
+    }
 }

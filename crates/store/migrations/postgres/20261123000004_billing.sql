@@ -21,7 +21,7 @@ CREATE TABLE charges (
     -- pending: an attempt is due or in flight; retrying: the last attempt failed
     -- and another is scheduled; succeeded; failed: no attempt is left.
     status              TEXT NOT NULL CHECK (status IN ('pending', 'retrying', 'succeeded', 'failed')),
-    attempts            BIGINT NOT NULL DEFAULT 1,   -- the current (or last) attempt's number
+    attempts            INTEGER NOT NULL DEFAULT 1,   -- the current (or last) attempt's number
     next_attempt_at     TIMESTAMPTZ NOT NULL,
     first_failed_at     TIMESTAMPTZ,
     failure_code        TEXT,
