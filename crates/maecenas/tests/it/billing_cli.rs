@@ -168,18 +168,27 @@ async fn killed_at_any_point_a_run_ends_with_every_pledge_charged_exactly_once(
 #[tokio::test]
 async fn kill_9_mid_run_then_run_again_charges_each_pledge_once(#[case] backend: Backend) {
     const PLEDGES: usize = 120;
+    // Batches of one: three commits per charge, so the run lasts long enough to be cut.
     let base = [
-        ("MAECENAS_BILLING_BATCH", "7"),
+        ("MAECENAS_BILLING_BATCH", "1"),
         ("MAECENAS_BILLING_LEASE", "1"),
     ];
-    for delay_ms in [40, 120, 250] {
+    for delay_ms in [60, 150, 300] {
         let (app, _) = last_months_patrons(backend, PLEDGES).await;
         let mut child = billing_command(&app, &base, &["billing", "run", "--json"])
+            .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-        let _ = child.start_kill(); // SIGKILL
-        let _ = child.wait().await;
+        child.start_kill().unwrap(); // SIGKILL
+        let status = child.wait().await.unwrap();
+        assert_eq!(
+            status.code(),
+            None,
+            "killed by the signal, not finished: {status:?}"
+        );
+        let cut = this_month(&app).await;
+        eprintln!("killed after {delay_ms} ms: {cut:?}");
         tokio::time::sleep(Duration::from_millis(1_100)).await;
         let again = billing(&app, &base, &["billing", "run", "--json"]).await;
         assert!(
@@ -378,5 +387,285 @@ async fn admin_pledge_create_charges_through_the_gateway_and_prints_both(#[case]
     let verify = admin(s(&["billing", "verify"])).await;
     assert!(verify.status.success());
     assert!(verify.stdout.contains("ledger ok"), "{}", verify.stdout);
+    app.stop().await;
+}
+
+/// `localstripe` (PyPI), the fake Stripe the `stripe` gateway is tested
+/// against; `.ci/run` installs it into target/pyenv.
+struct LocalStripe {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl LocalStripe {
+    fn start() -> LocalStripe {
+        let binary = std::env::var_os("MAECENAS_LOCALSTRIPE")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../target/pyenv/bin/localstripe")
+            });
+        assert!(
+            binary.exists(),
+            "localstripe is missing at {}: run `target/pyenv/bin/pip install localstripe` (as .ci/run does)",
+            binary.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(&binary)
+            .args(["--port", &port.to_string(), "--from-scratch"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start localstripe");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "localstripe did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        LocalStripe { child, port }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("MAECENAS_GATEWAY", "stripe".into()),
+            (
+                "MAECENAS_STRIPE_SECRET_KEY",
+                "sk_test_maecenas_ci_key".into(),
+            ),
+            (
+                "MAECENAS_STRIPE_API_BASE",
+                format!("http://127.0.0.1:{}", self.port),
+            ),
+        ]
+    }
+
+    /// Payment intents carrying `reference` in their metadata, as Stripe holds them.
+    async fn intents_for(&self, reference: &str) -> usize {
+        let mut found = 0;
+        let mut after: Option<String> = None;
+        loop {
+            let mut url = format!(
+                "http://127.0.0.1:{}/v1/payment_intents?limit=100",
+                self.port
+            );
+            if let Some(id) = &after {
+                url.push_str(&format!("&starting_after={id}"));
+            }
+            let page: Value = reqwest::Client::new()
+                .get(url)
+                .basic_auth("sk_test_maecenas_ci_key", Some(""))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let data = page["data"].as_array().unwrap();
+            found += data
+                .iter()
+                .filter(|pi| pi["metadata"]["reference"] == reference)
+                .count();
+            if page["has_more"] != true || data.is_empty() {
+                return found;
+            }
+            after = data.last().unwrap()["id"].as_str().map(str::to_owned);
+        }
+    }
+}
+
+impl Drop for LocalStripe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn the_stripe_gateway_charges_retries_and_recovers_against_localstripe(
+    #[case] backend: Backend,
+) {
+    let stripe = LocalStripe::start();
+    let app = TestApp::spawn_with(backend, |c| c.billing_interval = Duration::ZERO).await;
+    let stripe_env = stripe.env();
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut env: Vec<(&str, &str)> = stripe_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        env.extend_from_slice(extra);
+        env
+    };
+    let cli = |env: Vec<(&'static str, &str)>, args: &[&str]| {
+        let command = billing_command(&app, &env, args);
+        run(command)
+    };
+    for args in [
+        &[
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "c@s.test",
+            "--password",
+            "password1",
+            "--creator",
+        ][..],
+        &[
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "p@s.test",
+            "--password",
+            "password1",
+        ],
+        &[
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "q@s.test",
+            "--password",
+            "password1",
+        ],
+        &[
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "r@s.test",
+            "--password",
+            "password1",
+        ],
+        &["admin", "campaign", "create", "--creator", "c@s.test"],
+    ] {
+        let ran = cli(with(&[]), args).await;
+        assert!(ran.status.success(), "{args:?}: {}", ran.stderr);
+    }
+    let pledge = |patron: &'static str, card: &'static str| {
+        [
+            "admin",
+            "pledge",
+            "create",
+            "--patron",
+            patron,
+            "--creator",
+            "c@s.test",
+            "--amount-cents",
+            "900",
+            "--card",
+            card,
+            "--json",
+        ]
+    };
+    // A good card: charged through Stripe's PaymentIntents.
+    let good = cli(with(&[]), &pledge("p@s.test", "4242424242424242")).await;
+    assert!(good.status.success(), "{}", good.stderr);
+    let charge = &good.json()["charge"];
+    assert_eq!(charge["status"], "succeeded", "{}", good.stdout);
+    assert_eq!(charge["gateway"], "stripe");
+    assert!(
+        charge["gateway_ref"].as_str().unwrap().starts_with("pi_"),
+        "{charge}"
+    );
+    assert_eq!(
+        stripe
+            .intents_for(&format!("charge:{}", charge["id"].as_str().unwrap()))
+            .await,
+        1
+    );
+
+    // Declined at attach: refused, nothing recorded.
+    let refused = cli(with(&[]), &pledge("r@s.test", "4000000000000002")).await;
+    refused.assert_clean_failure("declined");
+
+    // Attaches, then declined when charged: on the retry schedule, then a new card pays at once.
+    let declined = cli(with(&[]), &pledge("q@s.test", "4000000000000341")).await;
+    assert!(declined.status.success(), "{}", declined.stderr);
+    assert_eq!(
+        declined.json()["charge"]["status"],
+        "retrying",
+        "{}",
+        declined.stdout
+    );
+    let updated = cli(
+        with(&[]),
+        &[
+            "admin",
+            "card",
+            "update",
+            "--patron",
+            "q@s.test",
+            "--card",
+            "4242424242424242",
+            "--json",
+        ],
+    )
+    .await;
+    assert!(updated.status.success(), "{}", updated.stderr);
+    assert_eq!(updated.json()["charged"], 1, "{}", updated.stdout);
+
+    // The process dies right after Stripe charged: localstripe ignores
+    // idempotency keys, so only the lookup by metadata prevents a second charge.
+    let crashed = cli(
+        with(&[
+            ("MAECENAS_FAULT_ABORT_AT", "billing.after_gateway:1"),
+            ("MAECENAS_BILLING_LEASE", "1"),
+        ]),
+        &pledge("r@s.test", "4242424242424242"),
+    )
+    .await;
+    assert!(
+        !crashed.status.success(),
+        "the process was to die: {}",
+        crashed.stdout
+    );
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let rerun = cli(with(&[]), &["billing", "run", "--json"]).await;
+    assert!(rerun.status.success(), "{}", rerun.stderr);
+    assert_eq!(rerun.json()["recovered"], 1, "{}", rerun.stdout);
+    let counts = this_month(&app).await;
+    assert_eq!(
+        counts,
+        BTreeMap::from([("succeeded".to_owned(), 3)]),
+        "p, q and r are paid"
+    );
+    let store = app.db().store().await;
+    let mut tx = store.read().await.unwrap();
+    let r = maecenas_store::users::user_by_email(&mut tx, "r@s.test")
+        .await
+        .unwrap()
+        .unwrap();
+    let r_charge = maecenas_store::billing::charges_of_patron(&mut tx, r.id, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    drop(tx);
+    assert_eq!(
+        stripe.intents_for(&format!("charge:{}", r_charge.id)).await,
+        1,
+        "charged once at Stripe"
+    );
+
+    let verify = cli(with(&[]), &["billing", "verify", "--json"]).await;
+    assert!(verify.status.success(), "{}", verify.stdout);
+    // localstripe pays out only in EUR: a USD payout is refused, recorded as failed, posts nothing.
+    let payout = cli(
+        with(&[]),
+        &["billing", "payout", "--creator", "c@s.test", "--json"],
+    )
+    .await;
+    assert_eq!(payout.status.code(), Some(1), "{}", payout.stdout);
+    assert_eq!(payout.json()["failed"][0]["status"], "failed");
+    let verify = cli(with(&[]), &["billing", "verify"]).await;
+    assert!(verify.status.success(), "{}", verify.stdout);
     app.stop().await;
 }
