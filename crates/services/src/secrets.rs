@@ -131,6 +131,16 @@ pub async fn verify_password(password: String, stored: String) -> Result<bool, S
     Ok(ok)
 }
 
+/// Random lowercase hex of `chars` characters (references, run ids; not secrets).
+pub fn random_hex(chars: usize) -> String {
+    let mut out = String::with_capacity(chars + 32);
+    while out.len() < chars {
+        out.push_str(&uuid::Uuid::new_v4().simple().to_string());
+    }
+    out.truncate(chars);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,14 +181,4 @@ mod tests {
             })
         ));
     }
-}
-
-/// Random lowercase hex of `chars` characters (references, run ids; not secrets).
-pub fn random_hex(chars: usize) -> String {
-    let mut out = String::with_capacity(chars + 32);
-    while out.len() < chars {
-        out.push_str(&uuid::Uuid::new_v4().simple().to_string());
-    }
-    out.truncate(chars);
-    out
 }

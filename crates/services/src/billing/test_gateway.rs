@@ -78,13 +78,11 @@ impl Behaviour {
     }
 }
 
+/// A card refused at attach: (code, message), as Stripe words them.
+type Refusal = (&'static str, &'static str);
+
 /// Stripe's documented test numbers this gateway knows.
-fn test_card(
-    number: &str,
-) -> Option<(
-    &'static str,
-    Result<Behaviour, (&'static str, &'static str)>,
-)> {
+fn test_card(number: &str) -> Option<(&'static str, Result<Behaviour, Refusal>)> {
     Some(match number {
         "4242424242424242" | "4000056655665556" => ("visa", Ok(Behaviour::Succeeds)),
         "5555555555554444" | "2223003122003222" | "5200828282828210" => {
@@ -134,7 +132,7 @@ fn luhn_valid(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn card_error(code: &str, message: &str) -> GatewayError {
@@ -280,12 +278,14 @@ impl TestGateway {
             if failure.is_none() {
                 let n = self.charges_made.fetch_add(1, Ordering::Relaxed) + 1;
                 match self.fault {
-                    TestGatewayFault::ErrorAfterCharge(every) if n % every == 0 => {
+                    TestGatewayFault::ErrorAfterCharge(every) if n.is_multiple_of(every) => {
                         outcome = ChargeOutcome::Unknown {
                             message: "test gateway: injected error after charging".into(),
                         };
                     }
-                    TestGatewayFault::TimeoutAfterCharge(every) if n % every == 0 => hang = true,
+                    TestGatewayFault::TimeoutAfterCharge(every) if n.is_multiple_of(every) => {
+                        hang = true
+                    }
                     _ => {}
                 }
             }
