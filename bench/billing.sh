@@ -46,10 +46,11 @@ sql "INSERT INTO payment_methods (id, user_id, gateway, gateway_ref, brand, last
      SELECT $base + i, $base + i, 'test', 'pm_test_ok_bulk' || i, 'visa', '4242', 12, 2034, TRUE, $then FROM $series"
 sql "INSERT INTO pledges (id, patron_id, campaign_id, amount_minor, currency, patron_pays_fees, payment_method_id, created_at, updated_at)
      SELECT $base + i, $base + i, $campaign, 300 + (i % 700), 'USD', (i % 3 = 0), $base + i, $then, $then FROM $series"
+[ "$backend" = postgres ] && sql "ANALYZE"
 echo "seeded $n due pledges in $(echo "$(date +%s.%N) - $started" | bc) s"
 
-/usr/bin/time -f '%e %M' -o "$dir/time" "$bin" billing run --json --log-level warn >"$dir/run.json"
-read -r wall rss_kb <"$dir/time"
+${PERF:-} /usr/bin/time -f '%e %M %U %S' -o "$dir/time" "$bin" billing run --json --log-level warn >"$dir/run.json"
+read -r wall rss_kb user sys <"$dir/time"; echo "cpu: user ${user}s sys ${sys}s"
 charged=$(sed -n 's/.*"charged":\([0-9]*\).*/\1/p' "$dir/run.json")
 /usr/bin/time -f '%e %M' -o "$dir/vtime" "$bin" billing verify --log-level warn >"$dir/verify.out"
 read -r vwall vrss_kb <"$dir/vtime"

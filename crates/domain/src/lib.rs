@@ -4,6 +4,7 @@
 //! time is passed in, randomness comes from the OS only where an id or a
 //! secret is minted.
 
+pub mod avatar;
 pub mod billing;
 pub mod ids;
 pub mod money;

@@ -120,7 +120,7 @@ pub struct CommonArgs {
         value_name = "MS"
     )]
     pub gateway_timeout_ms: Option<u64>,
-    /// Charges planned, sent and recorded together [default: 500]
+    /// Charges planned, sent and recorded together [default: 2000]
     #[arg(long, env = "MAECENAS_BILLING_BATCH", global = true, value_name = "N")]
     pub billing_batch: Option<usize>,
     /// Test gateway fault injection (tests): error-after-charge:N | timeout-after-charge:N

@@ -88,7 +88,7 @@ pub mod records {
     pub use maecenas_store::campaigns::{CampaignRow, GoalRow, TierRow};
     pub use maecenas_store::oauth_clients::OAuthClientRow;
     pub use maecenas_store::pledges::{DonationTotals, PledgeRow};
-    pub use maecenas_store::users::UserRow;
+    pub use maecenas_store::users::{AvatarRow, UserRow};
 }
 
 #[cfg(test)]

@@ -48,6 +48,10 @@ pub fn public_identifier(len_bytes: usize) -> Result<String, ServiceError> {
     Ok(hex::encode(bytes))
 }
 
+pub fn sha256_bytes(data: &[u8]) -> Vec<u8> {
+    Sha256::digest(data).to_vec()
+}
+
 pub fn sha256(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }

@@ -219,3 +219,54 @@ impl Services {
         Ok(())
     }
 }
+
+/// Where a public profile's picture is.
+#[derive(Debug, Clone)]
+pub enum PublicAvatar {
+    /// Uploaded to Maecenas: served from here.
+    Stored(users::AvatarRow),
+    /// A picture elsewhere (`image_url`, for example from an import).
+    Elsewhere(String),
+}
+
+impl Services {
+    /// `GET /v1/profiles/{userID}/avatar`: only for a public profile.
+    pub async fn public_avatar(&self, id_or_username: &str) -> Result<PublicAvatar, ServiceError> {
+        let user = self.public_profile(id_or_username).await?;
+        let mut tx = self.store.read().await?;
+        if let Some(stored) = users::avatar_of(&mut tx, user.id).await? {
+            return Ok(PublicAvatar::Stored(stored));
+        }
+        user.image_url
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            .map(PublicAvatar::Elsewhere)
+            .ok_or(ServiceError::NotFound("avatar"))
+    }
+
+    /// Sets one's own picture: PNG, JPEG or WebP, validated (see `maecenas_domain::avatar`).
+    pub async fn set_own_avatar(
+        &self,
+        user: UserId,
+        bytes: Vec<u8>,
+    ) -> Result<users::AvatarRow, ServiceError> {
+        let image = maecenas_domain::avatar::validate_avatar(&bytes)
+            .map_err(|e| ServiceError::invalid("avatar", e.to_string()))?;
+        let row = users::AvatarRow {
+            user_id: user,
+            content_type: image.content_type.to_owned(),
+            width: image.width as i32,
+            height: image.height as i32,
+            etag: hex::encode(secrets::sha256_bytes(&bytes)),
+            bytes,
+            updated_at: self.clock.now(),
+        };
+        let mut tx = self.store.write().await?;
+        users::user_by_id(&mut tx, user)
+            .await?
+            .filter(|u| !u.is_deleted)
+            .ok_or(ServiceError::NotFound("user"))?;
+        users::put_avatar(&mut tx, &row).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+}

@@ -77,3 +77,58 @@ pub async fn insert(tx: &mut Tx, op: &Operation) -> Result<(), StoreError> {
         .map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+/// The operations already made under any of `keys` (one query for a batch).
+pub async fn by_idempotency_keys(
+    tx: &mut Tx,
+    keys: &[String],
+) -> Result<Vec<Operation>, StoreError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    for chunk in keys.chunks(1_000) {
+        let rows = on_backend!(tx, |conn| {
+            let mut qb = sqlx::QueryBuilder::new(concat!(
+                "SELECT ",
+                columns!(),
+                " FROM test_gateway_operations WHERE idempotency_key IN ("
+            ));
+            let mut list = qb.separated(", ");
+            for key in chunk {
+                list.push_bind(key);
+            }
+            qb.push(")");
+            qb.build_query_as::<Operation>().fetch_all(conn).await
+        })?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Records a batch of operations in one statement per thousand.
+pub async fn insert_many(tx: &mut Tx, ops: &[Operation]) -> Result<(), StoreError> {
+    for chunk in ops.chunks(1_000) {
+        on_backend!(tx, |conn| {
+            let mut qb = sqlx::QueryBuilder::new(concat!(
+                "INSERT INTO test_gateway_operations (",
+                columns!(),
+                ") "
+            ));
+            qb.push_values(chunk, |mut b, op| {
+                b.push_bind(&op.id)
+                    .push_bind(&op.kind)
+                    .push_bind(&op.idempotency_key)
+                    .push_bind(&op.reference)
+                    .push_bind(&op.payment_method)
+                    .push_bind(op.amount_minor)
+                    .push_bind(&op.currency)
+                    .push_bind(&op.status)
+                    .push_bind(&op.failure_code)
+                    .push_bind(op.created_at);
+            });
+            qb.build().execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}

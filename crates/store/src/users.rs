@@ -169,3 +169,45 @@ pub async fn update_profile(
         .map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+/// A user's uploaded picture.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AvatarRow {
+    #[sqlx(try_from = "i64")]
+    pub user_id: UserId,
+    pub content_type: String,
+    pub width: i32,
+    pub height: i32,
+    pub bytes: Vec<u8>,
+    pub etag: String,
+    pub updated_at: OffsetDateTime,
+}
+
+/// Sets (or replaces) a user's picture.
+pub async fn put_avatar(tx: &mut Tx, a: &AvatarRow) -> Result<(), StoreError> {
+    const SQL: &str = "INSERT INTO user_avatars (user_id, content_type, width, height, bytes, etag, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id) DO UPDATE SET \
+         content_type = excluded.content_type, width = excluded.width, height = excluded.height, \
+         bytes = excluded.bytes, etag = excluded.etag, updated_at = excluded.updated_at";
+    on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(a.user_id.get())
+        .bind(&a.content_type)
+        .bind(a.width)
+        .bind(a.height)
+        .bind(&a.bytes)
+        .bind(&a.etag)
+        .bind(a.updated_at)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn avatar_of(tx: &mut Tx, user: UserId) -> Result<Option<AvatarRow>, StoreError> {
+    const SQL: &str = "SELECT user_id, content_type, width, height, bytes, etag, updated_at \
+         FROM user_avatars WHERE user_id = $1";
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, AvatarRow>(SQL)
+        .bind(user.get())
+        .fetch_optional(conn)
+        .await)?)
+}

@@ -18,6 +18,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/oauth/@me/profile", get(profile::oauth_me))
         .route("/v1/profiles/@me", post(profile::update_me))
+        .route("/v1/profiles/@me/avatar", post(profile::upload_avatar))
         .route("/v1/profiles/{id_or_url}", get(profile::public))
         .route("/v1/profiles/{id}/avatar", get(profile::avatar))
         .route(

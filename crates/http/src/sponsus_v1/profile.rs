@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maecenas_domain::Scope;
-use maecenas_services::sponsus::ProfileUpdate;
+use maecenas_services::sponsus::{ProfileUpdate, PublicAvatar};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -48,6 +48,7 @@ pub async fn public(
 pub async fn avatar(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, SponsusError> {
     if id.parse::<maecenas_domain::UserId>().is_err() {
         return Err(SponsusError::new(
@@ -55,15 +56,75 @@ pub async fn avatar(
             "userID must be a numeric id",
         ));
     }
-    let user = state.services.public_profile(&id).await?;
-    match user
-        .image_url
-        .as_deref()
-        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-    {
-        Some(url) => Ok(Redirect::temporary(url).into_response()),
-        None => Err(SponsusError::new(StatusCode::NOT_FOUND, "avatar not found")),
+    match state.services.public_avatar(&id).await? {
+        PublicAvatar::Stored(avatar) => {
+            let fresh = headers
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|tag| tag.trim_matches('"') == avatar.etag);
+            let common = [
+                (header::ETAG, format!("\"{}\"", avatar.etag)),
+                (header::CACHE_CONTROL, "public, max-age=300".to_owned()),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            ];
+            if fresh {
+                return Ok((StatusCode::NOT_MODIFIED, common).into_response());
+            }
+            Ok((
+                common,
+                [(header::CONTENT_TYPE, avatar.content_type)],
+                avatar.bytes,
+            )
+                .into_response())
+        }
+        PublicAvatar::Elsewhere(url) => Ok(Redirect::temporary(&url).into_response()),
     }
+}
+
+/// Sets the API key owner's picture: the raw bytes of a PNG, JPEG or WebP
+/// image as the body, with its type as `Content-Type` (an extension of the seed).
+pub async fn upload_avatar(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<Value>, SponsusError> {
+    let user = auth::caller(&state, &headers, None).await?;
+    let body = body.map_err(|e| SponsusError::new(e.status(), e.body_text()))?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if !matches!(
+        content_type.as_str(),
+        "image/png" | "image/jpeg" | "image/webp"
+    ) {
+        return Err(SponsusError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the picture's bytes as image/png, image/jpeg or image/webp",
+        ));
+    }
+    let stored = state
+        .services
+        .set_own_avatar(user.id, body.to_vec())
+        .await?;
+    if stored.content_type != content_type {
+        // Stored as what the bytes are; say so rather than fail.
+        tracing::debug!(claimed = %content_type, actual = %stored.content_type, "avatar type differs from its header");
+    }
+    Ok(Json(json!({
+        "success": true,
+        "avatar": {
+            "url": format!("{}/v1/profiles/{}/avatar", state.public_url, user.id),
+            "content_type": stored.content_type,
+            "width": stored.width,
+            "height": stored.height,
+        }
+    })))
 }
 
 #[derive(Debug, Default, Deserialize)]

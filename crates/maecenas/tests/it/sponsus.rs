@@ -574,3 +574,95 @@ async fn the_portal_creates_lists_and_revokes_personal_keys(#[case] backend: Bac
     assert_eq!(w.get(&path, Some(key)).await.0, 401);
     w.app.stop().await;
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn an_uploaded_avatar_is_served_as_the_image_and_hidden_with_its_profile(
+    #[case] backend: Backend,
+) {
+    use maecenas_domain::avatar::TINY_PNG;
+    let w = world(backend).await;
+    let path = format!("/v1/profiles/{}/avatar", w.demo.creator_id);
+    let (status, body) = w.get(&path, None).await;
+    assert_failure(status, &body, 404);
+    let upload = |bytes: Vec<u8>, content_type: &'static str, key: Option<String>| {
+        let mut req = w
+            .app
+            .http
+            .post(w.app.url("/v1/profiles/@me/avatar"))
+            .header("Content-Type", content_type)
+            .body(bytes);
+        if let Some(key) = key {
+            req = req.header("Authorization", key);
+        }
+        req.send()
+    };
+    let key = Some(w.demo.api_key.clone());
+    // Refusals, each in the envelope: no key, wrong type, not a picture, too large.
+    for (bytes, content_type, key, expected) in [
+        (TINY_PNG.to_vec(), "image/png", None, 401),
+        (TINY_PNG.to_vec(), "image/svg+xml", key.clone(), 415),
+        (
+            b"<svg onload=alert(1)>".to_vec(),
+            "image/png",
+            key.clone(),
+            422,
+        ),
+        (vec![0u8; 2 * 1024 * 1024], "image/png", key.clone(), 413),
+    ] {
+        let res = upload(bytes, content_type, key).await.unwrap();
+        let code = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        assert_failure(code, &body, expected);
+    }
+    let res = upload(TINY_PNG.to_vec(), "image/png", key.clone())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["success"], true);
+    assert_eq!(body["avatar"]["content_type"], "image/png");
+    assert_eq!(
+        (
+            body["avatar"]["width"].as_i64(),
+            body["avatar"]["height"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+
+    let res = w.app.get(&path).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/png");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(
+        res.bytes().await.unwrap().as_ref(),
+        TINY_PNG,
+        "the very bytes uploaded"
+    );
+    let again = w
+        .app
+        .http
+        .get(w.app.url(&path))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+
+    // Hidden profile: the picture is hidden too.
+    let res = w
+        .app
+        .http
+        .post(w.app.url("/v1/profiles/@me"))
+        .header("Authorization", &w.demo.api_key)
+        .json(&serde_json::json!({"status": "hidden"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (status, body) = w.get(&path, None).await;
+    assert_failure(status, &body, 404);
+}

@@ -75,7 +75,7 @@ impl Default for BillingSettings {
             fees: FeePolicy::DEFAULT,
             lease: Duration::from_secs(300),
             gateway_timeout: Duration::from_secs(30),
-            batch_size: 500,
+            batch_size: 2_000,
         }
     }
 }

@@ -236,13 +236,19 @@ impl TestGateway {
     ) -> Result<(Vec<ChargeOutcome>, bool), maecenas_store::StoreError> {
         let now = time::OffsetDateTime::now_utc();
         let mut tx = self.store.write().await?;
+        let keys: Vec<String> = requests.iter().map(|r| r.idempotency_key.clone()).collect();
+        let seen: std::collections::HashMap<String, Operation> =
+            test_gateway::by_idempotency_keys(&mut tx, &keys)
+                .await?
+                .into_iter()
+                .map(|op| (op.idempotency_key.clone(), op))
+                .collect();
         let mut outcomes = Vec::with_capacity(requests.len());
+        let mut made = Vec::new();
         let mut hang = false;
         for request in requests {
-            if let Some(seen) =
-                test_gateway::by_idempotency_key(&mut tx, &request.idempotency_key).await?
-            {
-                outcomes.push(outcome_of(&seen));
+            if let Some(op) = seen.get(&request.idempotency_key) {
+                outcomes.push(outcome_of(op));
                 continue;
             }
             let behaviour = Behaviour::of_reference(&request.payment_method_ref);
@@ -273,7 +279,6 @@ impl TestGateway {
                 failure_code: failure.map(|(code, _)| code.to_owned()),
                 created_at: now,
             };
-            test_gateway::insert(&mut tx, &op).await?;
             let mut outcome = outcome_of(&op);
             if failure.is_none() {
                 let n = self.charges_made.fetch_add(1, Ordering::Relaxed) + 1;
@@ -290,7 +295,9 @@ impl TestGateway {
                 }
             }
             outcomes.push(outcome);
+            made.push(op);
         }
+        test_gateway::insert_many(&mut tx, &made).await?;
         tx.commit().await?;
         Ok((outcomes, hang))
     }
