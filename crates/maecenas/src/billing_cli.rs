@@ -39,6 +39,14 @@ pub enum BillingCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Refund a succeeded charge in full (the creator gives back their share; the platform its fee and the gateway's)
+    Refund {
+        /// The charge's id (from `admin pledge create --json` or a patron's history)
+        #[arg(long)]
+        charge: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Pay creators their balance through the gateway
     Payout {
         /// Only this creator's campaign
@@ -189,6 +197,7 @@ pub async fn run_billing(config: &Config, command: BillingCommand) -> Result<(),
         BillingCommand::Payout { creator, all, json } => {
             payout(&services, creator, all, json).await
         }
+        BillingCommand::Refund { charge, json } => refund(&services, &charge, json).await,
     };
     services.store().close().await;
     result
@@ -297,6 +306,23 @@ async fn verify(services: &Services, json: bool) -> Result<(), Failure> {
             message: format!("{} ledger invariant(s) do not hold", broken.len()),
         })
     }
+}
+
+async fn refund(services: &Services, charge: &str, json: bool) -> Result<(), Failure> {
+    let id = charge
+        .parse::<maecenas_domain::ChargeId>()
+        .map_err(|_| Failure {
+            code: 2,
+            message: "--charge must be a charge id".into(),
+        })?;
+    let refunded = services.refund_charge(id).await?;
+    output(json, charge_json(&refunded), || {
+        format!(
+            "refunded charge {} ({} {})",
+            refunded.id, refunded.currency, refunded.amount_minor
+        )
+    });
+    Ok(())
 }
 
 async fn payout(

@@ -860,12 +860,18 @@ const CHECKS: &[(&str, &str)] = &[
     ),
     (
         "every succeeded charge is posted",
-        "SELECT count(*) FROM charges c WHERE c.status = 'succeeded' AND NOT EXISTS \
+        "SELECT count(*) FROM charges c WHERE c.status IN ('succeeded', 'refunded') AND NOT EXISTS \
          (SELECT 1 FROM ledger_entries l WHERE l.charge_id = c.id AND l.line = 'charge')",
     ),
     (
-        "only succeeded charges are posted",
-        "SELECT count(*) FROM ledger_entries l JOIN charges c ON c.id = l.charge_id WHERE c.status <> 'succeeded'",
+        "only succeeded (or since refunded) charges are posted",
+        "SELECT count(*) FROM ledger_entries l JOIN charges c ON c.id = l.charge_id \
+         WHERE c.status NOT IN ('succeeded', 'refunded')",
+    ),
+    (
+        "every refunded charge posts its refund, and only those",
+        "SELECT count(*) FROM charges c WHERE (c.status = 'refunded') <> EXISTS \
+         (SELECT 1 FROM ledger_entries l WHERE l.charge_id = c.id AND l.line = 'refund')",
     ),
     (
         "a charge posts its gross to the gateway",
@@ -893,7 +899,7 @@ const CHECKS: &[(&str, &str)] = &[
     ),
     (
         "the test gateway took each succeeded charge exactly once",
-        "SELECT count(*) FROM charges c WHERE c.gateway = 'test' AND c.status = 'succeeded' AND \
+        "SELECT count(*) FROM charges c WHERE c.gateway = 'test' AND c.status IN ('succeeded', 'refunded') AND \
          (SELECT count(*) FROM test_gateway_operations g WHERE g.reference = 'charge:' || CAST(c.id AS TEXT) \
          AND g.status = 'succeeded') <> 1",
     ),
@@ -901,7 +907,7 @@ const CHECKS: &[(&str, &str)] = &[
         "the test gateway took no money Maecenas does not know it took",
         "SELECT count(*) FROM test_gateway_operations g WHERE g.kind = 'payment' AND g.status = 'succeeded' \
          AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.id = CAST(substr(g.reference, 8) AS BIGINT) \
-         AND c.status IN ('succeeded', 'pending'))",
+         AND c.status IN ('succeeded', 'refunded', 'pending'))",
     ),
 ];
 
@@ -983,4 +989,20 @@ pub async fn stop_open_charges_of_pledge(
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?)
+}
+
+/// A succeeded charge was refunded; `false` if it was not (or no longer) succeeded.
+pub async fn mark_refunded(
+    tx: &mut Tx,
+    id: ChargeId,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "UPDATE charges SET status = 'refunded', updated_at = $2 WHERE id = $1 AND status = 'succeeded'";
+    let n = on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(id.get())
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
 }

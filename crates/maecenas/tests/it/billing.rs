@@ -710,3 +710,69 @@ async fn pledges_are_refused_cleanly_and_leave_nothing_behind(#[case] backend: B
     shop.assert_ledger_ok().await;
     shop.app.stop().await;
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_refund_gives_the_patron_the_gross_and_takes_back_the_creators_share(
+    #[case] backend: Backend,
+) {
+    let mut shop = Shop::open(backend, true, datetime!(2026-11-20 12:00 UTC)).await;
+    let patron = shop.patron().await;
+    let other = shop.patron().await;
+    let charge = shop.pledge(&patron, 500, VISA).await.charge.unwrap();
+    shop.pledge(&other, 1_000, VISA).await;
+    assert_eq!(shop.balance().await, 430 + 891);
+    let refunded = shop.app.services.refund_charge(charge.id).await.unwrap();
+    assert_eq!(refunded.status, "refunded");
+    assert_eq!(
+        shop.balance().await,
+        891,
+        "the creator gives back exactly what the charge earned"
+    );
+    assert_eq!(
+        shop.sponsoring(&patron).await.1["sponsorship"]["has_paid"],
+        false,
+        "a refunded month is not paid"
+    );
+    let twice = shop
+        .app
+        .services
+        .refund_charge(charge.id)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(twice.contains("only a succeeded charge"), "{twice}");
+    // Once the balance is paid out, a refund would leave the creator owing: refused.
+    shop.app
+        .services
+        .pay_out(shop.campaign.id, None)
+        .await
+        .unwrap();
+    let other_charge = shop.charges(&other).await.remove(0);
+    let uncovered = shop
+        .app
+        .services
+        .refund_charge(other_charge.id)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(uncovered.contains("no longer covers"), "{uncovered}");
+    // The gateway recorded one refund against the payment.
+    let store = shop.app.db().store().await;
+    let mut tx = store.read().await.unwrap();
+    let ops = maecenas_store::test_gateway::by_reference(
+        &mut tx,
+        &format!("refund:charge:{}", charge.id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (ops.len(), ops[0].kind.as_str(), ops[0].amount_minor),
+        (1, "refund", 500)
+    );
+    drop(tx);
+    shop.assert_ledger_ok().await;
+    shop.app.stop().await;
+}

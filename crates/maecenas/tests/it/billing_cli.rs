@@ -655,6 +655,20 @@ async fn the_stripe_gateway_charges_retries_and_recovers_against_localstripe(
         "charged once at Stripe"
     );
 
+    // A refund goes to Stripe's /v1/refunds against the payment intent.
+    let refund = cli(
+        with(&[]),
+        &[
+            "billing",
+            "refund",
+            "--charge",
+            &r_charge.id.to_string(),
+            "--json",
+        ],
+    )
+    .await;
+    assert!(refund.status.success(), "{}", refund.stderr);
+    assert_eq!(refund.json()["status"], "refunded", "{}", refund.stdout);
     let verify = cli(with(&[]), &["billing", "verify", "--json"]).await;
     assert!(verify.status.success(), "{}", verify.stdout);
     // localstripe pays out only in EUR: a USD payout is refused, recorded as failed, posts nothing.

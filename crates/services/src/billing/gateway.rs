@@ -107,6 +107,17 @@ pub struct PayoutRequest {
     pub currency: String,
 }
 
+/// Money back to the patron, against a payment the gateway made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRequest {
+    pub idempotency_key: String,
+    pub reference: String,
+    /// The gateway's payment id (`pi_…`).
+    pub payment_ref: String,
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
 pub enum PaymentGateway {
     Test(TestGateway),
     Stripe(StripeGateway),
@@ -166,6 +177,14 @@ impl PaymentGateway {
         match self {
             PaymentGateway::Test(g) => g.lookup(reference).await,
             PaymentGateway::Stripe(g) => g.lookup(reference).await,
+        }
+    }
+
+    /// Refunds a payment; `Ok` carries the gateway's reference of the refund.
+    pub async fn refund(&self, request: &RefundRequest) -> Result<String, GatewayError> {
+        match self {
+            PaymentGateway::Test(g) => g.refund(request).await,
+            PaymentGateway::Stripe(g) => g.refund(request).await,
         }
     }
 

@@ -12,6 +12,7 @@ mod engine;
 pub mod gateway;
 mod payouts;
 mod pledging;
+mod refunds;
 mod stripe;
 mod test_gateway;
 

@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 use super::gateway::{
     AttachedCard, CardInput, ChargeOutcome, ChargeRequest, GatewayError, Lookup, PayoutRequest,
+    RefundRequest,
 };
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -551,6 +552,33 @@ impl StripeGateway {
     /// so a retry after `Unavailable` with the same key cannot pay twice on
     /// Stripe (localstripe ignores the header). A refusal (4xx: currency,
     /// balance, account state) is `Unsupported`.
+    /// `POST /v1/refunds` against the payment intent, with the idempotency key.
+    pub async fn refund(&self, request: &RefundRequest) -> Result<String, GatewayError> {
+        let form = [
+            ("payment_intent", request.payment_ref.clone()),
+            ("amount", request.amount_minor.to_string()),
+            ("metadata[reference]", request.reference.clone()),
+        ];
+        let builder = self
+            .post("/v1/refunds")
+            .header("Idempotency-Key", request.idempotency_key.as_str())
+            .form(&form);
+        match self.send::<Object>(builder).await {
+            Ok(refund) => Ok(refund.id),
+            Err(Failure::Status {
+                status,
+                error: Some(error),
+            }) if status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS => {
+                Err(GatewayError::Unsupported(self.scrub(&format!(
+                    "Stripe refused the refund ({}): {}",
+                    error.code_or("invalid_request"),
+                    error.message_or("no reason given")
+                ))))
+            }
+            Err(failure) => Err(self.unavailable(failure)),
+        }
+    }
+
     pub async fn payout(&self, request: &PayoutRequest) -> Result<String, GatewayError> {
         let form = [
             ("amount", request.amount_minor.to_string()),

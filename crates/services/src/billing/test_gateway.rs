@@ -11,6 +11,7 @@ use maecenas_store::test_gateway::{self, Operation};
 
 use super::gateway::{
     AttachedCard, CardInput, ChargeOutcome, ChargeRequest, GatewayError, Lookup, PayoutRequest,
+    RefundRequest,
 };
 use crate::secrets;
 
@@ -324,6 +325,47 @@ impl TestGateway {
                 message: failure_message(last.failure_code.as_deref()),
             },
         })
+    }
+
+    pub async fn refund(&self, request: &RefundRequest) -> Result<String, GatewayError> {
+        let unavailable = |e: maecenas_store::StoreError| GatewayError::Unavailable(e.to_string());
+        let mut tx = self.store.write().await.map_err(unavailable)?;
+        if let Some(seen) = test_gateway::by_idempotency_key(&mut tx, &request.idempotency_key)
+            .await
+            .map_err(unavailable)?
+        {
+            return Ok(seen.id);
+        }
+        let paid = test_gateway::by_reference(&mut tx, &request.reference)
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .find(|op| op.id == request.payment_ref && op.status == "succeeded")
+            .ok_or_else(|| {
+                GatewayError::Unsupported(format!("No such payment: {}", request.payment_ref))
+            })?;
+        if request.amount_minor > paid.amount_minor {
+            return Err(GatewayError::Unsupported(
+                "Refund amount is greater than the payment".into(),
+            ));
+        }
+        let op = Operation {
+            id: format!("re_test_{}", secrets::random_hex(12)),
+            kind: "refund".into(),
+            idempotency_key: request.idempotency_key.clone(),
+            reference: format!("refund:{}", request.reference),
+            payment_method: paid.payment_method,
+            amount_minor: request.amount_minor,
+            currency: request.currency.clone(),
+            status: "succeeded".into(),
+            failure_code: None,
+            created_at: time::OffsetDateTime::now_utc(),
+        };
+        test_gateway::insert(&mut tx, &op)
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(op.id)
     }
 
     pub async fn payout(&self, request: &PayoutRequest) -> Result<String, GatewayError> {

@@ -19,8 +19,8 @@ CREATE TABLE charges (
     platform_fee_minor  INTEGER NOT NULL CHECK (platform_fee_minor >= 0),
     creator_net_minor   INTEGER NOT NULL CHECK (creator_net_minor >= 0),
     -- pending: an attempt is due or in flight; retrying: the last attempt failed
-    -- and another is scheduled; succeeded; failed: no attempt is left.
-    status              TEXT NOT NULL CHECK (status IN ('pending', 'retrying', 'succeeded', 'failed')),
+    -- and another is scheduled; succeeded; failed: no attempt is left; refunded.
+    status              TEXT NOT NULL CHECK (status IN ('pending', 'retrying', 'succeeded', 'failed', 'refunded')),
     attempts            INTEGER NOT NULL DEFAULT 1,   -- the current (or last) attempt's number
     next_attempt_at     TEXT NOT NULL,
     first_failed_at     TEXT,
@@ -70,7 +70,8 @@ CREATE TABLE ledger_entries (
     journal_id    INTEGER NOT NULL,
     account       TEXT NOT NULL CHECK (account IN ('gateway_cash', 'creator_payable', 'platform_revenue')),
     campaign_id   INTEGER REFERENCES campaigns (id),
-    line          TEXT NOT NULL CHECK (line IN ('charge', 'gateway_fee', 'platform_fee', 'creator_share', 'payout')),
+    line          TEXT NOT NULL CHECK (line IN ('charge', 'gateway_fee', 'platform_fee', 'creator_share', 'payout',
+                                                'refund', 'refund_platform_fee', 'refund_creator_share')),
     amount_minor  INTEGER NOT NULL,
     currency      TEXT NOT NULL,
     charge_id     INTEGER REFERENCES charges (id),
@@ -87,8 +88,8 @@ CREATE INDEX ledger_creator ON ledger_entries (campaign_id, currency) WHERE camp
 -- The built-in `test` gateway's books, kept as an outside processor keeps them:
 -- written in their own transactions, so a crash of a billing run cannot undo them.
 CREATE TABLE test_gateway_operations (
-    id               TEXT PRIMARY KEY,            -- pi_test_... / po_test_...
-    kind             TEXT NOT NULL CHECK (kind IN ('payment', 'payout')),
+    id               TEXT PRIMARY KEY,            -- pi_test_... / po_test_... / re_test_...
+    kind             TEXT NOT NULL CHECK (kind IN ('payment', 'payout', 'refund')),
     idempotency_key  TEXT NOT NULL UNIQUE,
     reference        TEXT NOT NULL,               -- the metadata Maecenas attached
     payment_method   TEXT,
