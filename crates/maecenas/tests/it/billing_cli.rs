@@ -173,13 +173,29 @@ async fn kill_9_mid_run_then_run_again_charges_each_pledge_once(#[case] backend:
         ("MAECENAS_BILLING_BATCH", "1"),
         ("MAECENAS_BILLING_LEASE", "1"),
     ];
-    for delay_ms in [60, 150, 300] {
+    // Killed once a given number of charges went through: early, midway, late.
+    for charged_before_kill in [3, 40, 80] {
         let (app, _) = last_months_patrons(backend, PLEDGES).await;
         let mut child = billing_command(&app, &base, &["billing", "run", "--json"])
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let done = this_month(&app)
+                .await
+                .get("succeeded")
+                .copied()
+                .unwrap_or(0);
+            if done >= charged_before_kill {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the run made no progress"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
         child.start_kill().unwrap(); // SIGKILL
         let status = child.wait().await.unwrap();
         assert_eq!(
@@ -188,12 +204,12 @@ async fn kill_9_mid_run_then_run_again_charges_each_pledge_once(#[case] backend:
             "killed by the signal, not finished: {status:?}"
         );
         let cut = this_month(&app).await;
-        eprintln!("killed after {delay_ms} ms: {cut:?}");
+        eprintln!("killed after {charged_before_kill} charges: {cut:?}");
         tokio::time::sleep(Duration::from_millis(1_100)).await;
         let again = billing(&app, &base, &["billing", "run", "--json"]).await;
         assert!(
             again.status.success(),
-            "after {delay_ms} ms: {}",
+            "after {charged_before_kill} charges: {}",
             again.stderr
         );
         assert_every_pledge_charged_once(&app, PLEDGES as i64).await;
