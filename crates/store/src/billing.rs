@@ -28,6 +28,8 @@ pub struct DuePledge {
     pub payment_method_id: Option<i64>,
     /// Per-creation campaigns: paid creations published in the period while the pledge stood.
     pub paid_creations: i64,
+    /// The gateway's reference of the pledge's card.
+    pub payment_method_ref: Option<String>,
 }
 
 macro_rules! due_pledges {
@@ -36,8 +38,9 @@ macro_rules! due_pledges {
             "SELECT p.id, p.patron_id, p.campaign_id, p.amount_minor, p.currency, p.patron_pays_fees, \
              p.pledge_cap_minor, p.payment_method_id, ",
             $creations,
-            " AS paid_creations FROM pledges p JOIN campaigns c ON c.id = p.campaign_id \
-             WHERE ",
+            " AS paid_creations, pm.gateway_ref AS payment_method_ref \
+             FROM pledges p JOIN campaigns c ON c.id = p.campaign_id \
+             LEFT JOIN payment_methods pm ON pm.id = p.payment_method_id WHERE ",
             $campaign_kind,
             " AND p.status = 'active' AND p.ended_at IS NULL AND p.created_at < $1 AND p.id > $2 \
              AND (SELECT count(*) FROM charges ch WHERE ch.pledge_id = p.id AND ch.period = $3) = 0 \
@@ -147,6 +150,45 @@ pub struct NewCharge {
     pub claimed_by: String,
     pub claimed_until: OffsetDateTime,
     pub created_at: OffsetDateTime,
+}
+
+impl NewCharge {
+    /// The row as inserted, claimed by its run: what the first attempt needs,
+    /// without reading back what was just written.
+    pub fn claimed(&self, payment_method_ref: Option<String>) -> ClaimedCharge {
+        ClaimedCharge {
+            charge: ChargeRow {
+                id: self.id,
+                kind: self.kind.to_owned(),
+                pledge_id: self.pledge_id.map(PledgeId::get),
+                donation_id: self.donation_id,
+                period: self.period.clone(),
+                patron_id: self.patron_id,
+                campaign_id: self.campaign_id,
+                payment_method_id: self.payment_method_id,
+                currency: self.currency.clone(),
+                amount_minor: self.amount_minor,
+                gateway_fee_minor: self.gateway_fee_minor,
+                platform_fee_minor: self.platform_fee_minor,
+                creator_net_minor: self.creator_net_minor,
+                status: "pending".to_owned(),
+                attempts: 1,
+                next_attempt_at: self.created_at,
+                first_failed_at: None,
+                failure_code: None,
+                failure_message: None,
+                gateway: self.gateway.clone(),
+                gateway_ref: None,
+                claimed_by: Some(self.claimed_by.clone()),
+                claimed_until: Some(self.claimed_until),
+                created_at: self.created_at,
+                updated_at: self.created_at,
+                succeeded_at: None,
+            },
+            payment_method_ref,
+            resumed: false,
+        }
+    }
 }
 
 /// Inserts charges, skipping any whose pledge and period (or donation)

@@ -160,8 +160,16 @@ impl Services {
                 after = Some(last.id);
                 let charges = self.new_charges(&due, per_creation, &label, run, now);
                 let inserted = store::insert_charges(&mut tx, &charges).await?;
-                let ids: Vec<i64> = inserted.iter().map(|id| id.get()).collect();
-                let claimed = store::charges_with_cards(&mut tx, &ids).await?;
+                // Only the charges this run inserted are its to attempt (another
+                // process may have charged a pledge of this batch meanwhile).
+                let inserted_ids: std::collections::HashSet<ChargeId> =
+                    inserted.iter().copied().collect();
+                let claimed: Vec<ClaimedCharge> = charges
+                    .iter()
+                    .zip(&due_refs(&due, &charges))
+                    .filter(|(c, _)| inserted_ids.contains(&c.id))
+                    .map(|(c, card)| c.claimed(card.clone()))
+                    .collect();
                 tx.commit().await?;
                 faults::point("billing.after_plan");
                 report.planned += inserted.len() as u64;
@@ -433,6 +441,19 @@ impl Services {
         }
         Ok(())
     }
+}
+
+/// The card reference of each planned charge's pledge.
+fn due_refs(due: &[DuePledge], charges: &[NewCharge]) -> Vec<Option<String>> {
+    let by_pledge: std::collections::HashMap<PledgeId, &Option<String>> =
+        due.iter().map(|p| (p.id, &p.payment_method_ref)).collect();
+    charges
+        .iter()
+        .map(|c| {
+            c.pledge_id
+                .and_then(|id| by_pledge.get(&id).and_then(|r| (*r).clone()))
+        })
+        .collect()
 }
 
 async fn commit(tx: Tx) -> Result<(), ServiceError> {
