@@ -505,7 +505,7 @@ Try:
     );
 }
 
-fn output(json: bool, doc: Value, human: impl FnOnce() -> String) {
+pub(crate) fn output(json: bool, doc: Value, human: impl FnOnce() -> String) {
     if json {
         println!("{doc}");
     } else {
@@ -516,7 +516,7 @@ fn output(json: bool, doc: Value, human: impl FnOnce() -> String) {
     }
 }
 
-fn rfc3339(at: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
 

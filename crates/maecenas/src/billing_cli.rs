@@ -18,8 +18,8 @@ use maecenas_services::records::{ChargeRow, PayoutRow};
 use maecenas_store::pledges::{DonationRow, PaymentMethodRow, PledgeRow};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
+use crate::admin::{output, rfc3339};
 use crate::cli::Failure;
 use crate::{Config, open_services};
 
@@ -679,16 +679,4 @@ fn donation_json(d: &DonationRow) -> Value {
         "message": d.message,
         "active_until": d.active_until.map(rfc3339),
     })
-}
-
-fn output(json: bool, doc: Value, human: impl FnOnce() -> String) {
-    if json {
-        println!("{doc}");
-    } else {
-        println!("{}", human());
-    }
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_default()
 }

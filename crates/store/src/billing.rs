@@ -10,7 +10,7 @@ use maecenas_domain::{CampaignId, ChargeId, PayoutId, PledgeId, UserId};
 use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
-use crate::{StoreError, Tx, on_backend};
+use crate::{Backend, StoreError, Tx, on_backend};
 
 /// A pledge owing a charge for a period.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -89,45 +89,27 @@ pub async fn due_pledges(
     limit: i64,
 ) -> Result<Vec<DuePledge>, StoreError> {
     let after = after.map_or(0, PledgeId::get);
-    Ok(match tx {
-        Tx::Sqlite(tx) => {
-            let sql = if per_creation {
-                PER_CREATION_DUE_SQLITE
-            } else {
-                MONTHLY_DUE_SQLITE
-            };
-            let query = sqlx::query_as::<_, DuePledge>(sql)
-                .bind(period_end)
-                .bind(after)
-                .bind(period)
-                .bind(limit);
-            // The monthly query has no $5, and a bind too many is an error.
-            let query = if per_creation {
-                query.bind(period_start)
-            } else {
-                query
-            };
-            query.fetch_all(&mut **tx).await?
-        }
-        Tx::Postgres(tx) => {
-            let sql = if per_creation {
-                PER_CREATION_DUE_PG
-            } else {
-                MONTHLY_DUE_PG
-            };
-            let query = sqlx::query_as::<_, DuePledge>(sql)
-                .bind(period_end)
-                .bind(after)
-                .bind(period)
-                .bind(limit);
-            let query = if per_creation {
-                query.bind(period_start)
-            } else {
-                query
-            };
-            query.fetch_all(&mut **tx).await?
-        }
-    })
+    // The one difference between the backends is the text: PostgreSQL skips locked rows.
+    let sql = match (tx.backend(), per_creation) {
+        (Backend::Sqlite, false) => MONTHLY_DUE_SQLITE,
+        (Backend::Sqlite, true) => PER_CREATION_DUE_SQLITE,
+        (Backend::Postgres, false) => MONTHLY_DUE_PG,
+        (Backend::Postgres, true) => PER_CREATION_DUE_PG,
+    };
+    Ok(on_backend!(tx, |conn| {
+        let query = sqlx::query_as::<_, DuePledge>(sql)
+            .bind(period_end)
+            .bind(after)
+            .bind(period)
+            .bind(limit);
+        // The monthly query has no $5, and a bind too many is an error.
+        let query = if per_creation {
+            query.bind(period_start)
+        } else {
+            query
+        };
+        query.fetch_all(conn).await
+    })?)
 }
 
 #[derive(Debug, Clone)]
@@ -431,26 +413,17 @@ pub async fn claim_due_charges(
     limit: i64,
 ) -> Result<Vec<ClaimedCharge>, StoreError> {
     let patron = patron.map_or(0, UserId::get);
-    let found: Vec<(i64, String)> = match tx {
-        Tx::Sqlite(tx) => {
-            sqlx::query_as(CLAIMABLE_SQLITE)
-                .bind(now)
-                .bind(run)
-                .bind(patron)
-                .bind(limit)
-                .fetch_all(&mut **tx)
-                .await?
-        }
-        Tx::Postgres(tx) => {
-            sqlx::query_as(CLAIMABLE_PG)
-                .bind(now)
-                .bind(run)
-                .bind(patron)
-                .bind(limit)
-                .fetch_all(&mut **tx)
-                .await?
-        }
+    let sql = match tx.backend() {
+        Backend::Sqlite => CLAIMABLE_SQLITE,
+        Backend::Postgres => CLAIMABLE_PG,
     };
+    let found: Vec<(i64, String)> = on_backend!(tx, |conn| sqlx::query_as(sql)
+        .bind(now)
+        .bind(run)
+        .bind(patron)
+        .bind(limit)
+        .fetch_all(conn)
+        .await)?;
     if found.is_empty() {
         return Ok(Vec::new());
     }
