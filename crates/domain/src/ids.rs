@@ -200,6 +200,12 @@ snowflake_id! {
     ChargeId;
     /// A transfer of a creator's balance out of the platform.
     PayoutId;
+    /// A creator's webhook: a target URL, its triggers and signing secret.
+    WebhookId;
+    /// One event in the outbox (a pledge created, a charge failed...).
+    WebhookEventId;
+    /// One event owed to one webhook; its id is the `webhook-id` receivers deduplicate on.
+    DeliveryId;
 }
 
 #[cfg(test)]

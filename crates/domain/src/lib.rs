@@ -11,6 +11,7 @@ pub mod money;
 pub mod oauth;
 pub mod scope;
 pub mod user;
+pub mod webhooks;
 
 pub use billing::{BillingPeriod, FeeBreakdown, FeePolicy, RETRY_DAYS};
 pub use ids::*;
@@ -21,3 +22,4 @@ pub use oauth::{
 };
 pub use scope::{Scope, ScopeError, ScopeSet};
 pub use user::{Email, ProfileStatus, Username, ValidationError};
+pub use webhooks::{TargetPolicy, Trigger};

@@ -16,15 +16,18 @@ pub enum Scope {
     Identify,
     /// Sponsus: sponsorship status towards the user.
     Sponsoring,
+    /// Patreon v2: manage the webhooks of the user's campaign.
+    CampaignsWebhook,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 6] = [
         Scope::Users,
         Scope::PledgesToMe,
         Scope::MyCampaign,
         Scope::Identify,
         Scope::Sponsoring,
+        Scope::CampaignsWebhook,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +37,7 @@ impl Scope {
             Scope::MyCampaign => "my-campaign",
             Scope::Identify => "identify",
             Scope::Sponsoring => "sponsoring",
+            Scope::CampaignsWebhook => "w:campaigns.webhook",
         }
     }
 
@@ -44,6 +48,9 @@ impl Scope {
             Scope::PledgesToMe => "See the pledges made to your campaign and who made them",
             Scope::MyCampaign => "See your campaign, its tiers and its goals",
             Scope::Sponsoring => "See who sponsors you and whether they have paid",
+            Scope::CampaignsWebhook => {
+                "Create and manage webhooks that tell it when your patrons pledge, change or leave"
+            }
         }
     }
 }

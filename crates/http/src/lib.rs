@@ -9,6 +9,7 @@ mod health;
 mod layers;
 pub mod oauth;
 pub mod patreon_v1;
+pub mod patreon_v2;
 pub mod sponsus_v1;
 pub mod web;
 
@@ -52,6 +53,7 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         .merge(oauth::api_routes())
         .merge(sponsus_v1::routes())
         .merge(patreon_v1::routes())
+        .merge(patreon_v2::routes())
         .fallback(health::not_found)
         .method_not_allowed_fallback(health::method_not_allowed)
         .with_state(state);

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use maecenas_domain::FeePolicy;
+use maecenas_domain::{FeePolicy, TargetPolicy};
 use maecenas_services::billing::{BillingSettings, GatewayChoice, TestGatewayFault};
+use maecenas_services::webhooks::WebhookSettings;
 use serde::Deserialize;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -126,6 +127,46 @@ pub struct CommonArgs {
     /// Test gateway fault injection (tests): error-after-charge:N | timeout-after-charge:N
     #[arg(long, env = "MAECENAS_TEST_GATEWAY_FAULT", global = true, hide = true)]
     pub test_gateway_fault: Option<String>,
+    /// Networks webhooks may reach despite being internal, comma-separated CIDRs (`127.0.0.0/8,::1/128`) [default: none]
+    #[arg(
+        long,
+        env = "MAECENAS_WEBHOOK_ALLOW_NETS",
+        global = true,
+        value_name = "CIDRS"
+    )]
+    pub webhook_allow_nets: Option<String>,
+    /// Milliseconds one webhook attempt may take, connecting included [default: 10000]
+    #[arg(
+        long,
+        env = "MAECENAS_WEBHOOK_TIMEOUT_MS",
+        global = true,
+        value_name = "MS"
+    )]
+    pub webhook_timeout_ms: Option<u64>,
+    /// Webhook attempts in flight at once, per process [default: 256]
+    #[arg(
+        long,
+        env = "MAECENAS_WEBHOOK_CONCURRENCY",
+        global = true,
+        value_name = "N"
+    )]
+    pub webhook_concurrency: Option<usize>,
+    /// Milliseconds before the first retry of a failed delivery; each next waits about twice as long, up to 6 h [default: 30000]
+    #[arg(
+        long,
+        env = "MAECENAS_WEBHOOK_FIRST_RETRY_MS",
+        global = true,
+        value_name = "MS"
+    )]
+    pub webhook_first_retry_ms: Option<u64>,
+    /// Seconds after its event a failing delivery is given up on and its webhook paused [default: 259200, 3 days]
+    #[arg(
+        long,
+        env = "MAECENAS_WEBHOOK_GIVE_UP_AFTER",
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub webhook_give_up_after: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -171,6 +212,16 @@ pub struct ServeArgs {
     /// Scheduled payouts to creators [default: monthly]
     #[arg(long, env = "MAECENAS_PAYOUTS", value_enum)]
     pub payouts: Option<PayoutSchedule>,
+    /// Webhook delivery inside `serve` [default: on]
+    #[arg(long, env = "MAECENAS_WEBHOOK_DELIVERY", value_enum)]
+    pub webhook_delivery: Option<Switch>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Switch {
+    On,
+    Off,
 }
 
 /// The file: every key optional, unknown keys refused (a typo must not be silently ignored).
@@ -199,6 +250,12 @@ struct FileConfig {
     billing_batch: Option<usize>,
     billing_interval: Option<u64>,
     payouts: Option<PayoutSchedule>,
+    webhook_allow_nets: Option<String>,
+    webhook_timeout_ms: Option<u64>,
+    webhook_concurrency: Option<usize>,
+    webhook_first_retry_ms: Option<u64>,
+    webhook_give_up_after: Option<u64>,
+    webhook_delivery: Option<Switch>,
 }
 
 /// The resolved configuration.
@@ -219,6 +276,9 @@ pub struct Config {
     /// Zero: `serve` runs no billing of its own.
     pub billing_interval: Duration,
     pub payouts: PayoutSchedule,
+    pub webhooks: WebhookSettings,
+    /// Whether `serve` delivers webhooks (another process may do it instead).
+    pub webhook_delivery: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -239,6 +299,8 @@ impl std::fmt::Debug for Config {
             .field("billing", &self.billing)
             .field("billing_interval", &self.billing_interval)
             .field("payouts", &self.payouts)
+            .field("webhooks", &self.webhooks)
+            .field("webhook_delivery", &self.webhook_delivery)
             .finish()
     }
 }
@@ -261,6 +323,7 @@ impl Config {
     /// Merges flags/environment (already in `common` and `serve`), the file, and defaults.
     pub fn resolve(common: &CommonArgs, serve: &ServeArgs) -> anyhow::Result<Config> {
         let mut file = load_file(common.config.as_deref())?;
+        let webhooks = webhook_settings(common, &file)?;
         let file_billing = FileBilling {
             gateway: file.gateway,
             stripe_secret_key: file.stripe_secret_key.take(),
@@ -307,6 +370,11 @@ impl Config {
             bail!("db_max_connections must be at least 1");
         }
         let billing = billing_settings(common, file_billing)?;
+        let webhook_delivery = serve
+            .webhook_delivery
+            .or(file.webhook_delivery)
+            .unwrap_or(Switch::On)
+            == Switch::On;
         Ok(Config {
             data_dir,
             database_url,
@@ -348,6 +416,8 @@ impl Config {
                 .payouts
                 .or(file.payouts)
                 .unwrap_or(PayoutSchedule::Monthly),
+            webhooks,
+            webhook_delivery,
         })
     }
 
@@ -437,6 +507,46 @@ fn billing_settings(common: &CommonArgs, file: FileBilling) -> anyhow::Result<Bi
             .or(file.gateway_timeout_ms)
             .map_or(defaults.gateway_timeout, Duration::from_millis),
         batch_size,
+    })
+}
+
+fn webhook_settings(common: &CommonArgs, file: &FileConfig) -> anyhow::Result<WebhookSettings> {
+    let defaults = WebhookSettings::default();
+    let allow = common
+        .webhook_allow_nets
+        .clone()
+        .or_else(|| file.webhook_allow_nets.clone())
+        .unwrap_or_default();
+    let policy = TargetPolicy::from_allow_list(&allow)
+        .map_err(|e| anyhow::anyhow!("webhook_allow_nets: {e}"))?;
+    let concurrency = common
+        .webhook_concurrency
+        .or(file.webhook_concurrency)
+        .unwrap_or(defaults.concurrency);
+    if !(1..=10_000).contains(&concurrency) {
+        bail!("webhook_concurrency must be between 1 and 10000");
+    }
+    let timeout = common
+        .webhook_timeout_ms
+        .or(file.webhook_timeout_ms)
+        .map_or(defaults.timeout, Duration::from_millis);
+    if timeout.is_zero() {
+        bail!("webhook_timeout_ms must be more than 0");
+    }
+    Ok(WebhookSettings {
+        policy,
+        timeout,
+        concurrency,
+        per_webhook: defaults.per_webhook.min(concurrency),
+        first_retry: common
+            .webhook_first_retry_ms
+            .or(file.webhook_first_retry_ms)
+            .map_or(defaults.first_retry, Duration::from_millis),
+        give_up_after: common
+            .webhook_give_up_after
+            .or(file.webhook_give_up_after)
+            .map_or(defaults.give_up_after, Duration::from_secs),
+        ..defaults
     })
 }
 

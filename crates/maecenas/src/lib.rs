@@ -97,6 +97,11 @@ impl App {
             let _ = stopping_tx.send(());
         });
         let grace = self.config.shutdown_grace;
+        let (stop_webhooks, webhook_stop) = tokio::sync::watch::channel(false);
+        let webhooks = self.config.webhook_delivery.then(|| {
+            let services = self.services.clone();
+            tokio::spawn(async move { services.run_webhook_worker(webhook_stop).await })
+        });
         let billing = (!self.config.billing_interval.is_zero()).then(|| {
             spawn_billing_schedule(
                 self.services.clone(),
@@ -125,6 +130,11 @@ impl App {
         // next run once its lease ends, and looked up at the gateway first.
         if let Some(billing) = billing {
             billing.abort();
+        }
+        // Attempts in flight finish and are recorded; the rest wait in the outbox.
+        let _ = stop_webhooks.send(true);
+        if let Some(webhooks) = webhooks {
+            let _ = webhooks.await;
         }
         self.services.store().close().await;
         outcome.context("server task")?.context("serving HTTP")?;
@@ -199,7 +209,20 @@ async fn open_services_with_clock(
     }
     let node = config.node_id.unwrap_or_else(random_node_id);
     let ids = Arc::new(SnowflakeGenerator::new(node)?);
-    Ok(Services::new(store, ids, clock).with_billing(config.billing.clone())?)
+    let renderer = Arc::new(maecenas_http::patreon_v1::events::PatreonEventRenderer {
+        base: public_base(config),
+    });
+    Ok(Services::new(store, ids, clock)
+        .with_billing(config.billing.clone())?
+        .with_webhooks(config.webhooks.clone(), renderer)?)
+}
+
+/// Links in webhook bodies: the public URL, or the listening address.
+fn public_base(config: &Config) -> String {
+    config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen))
 }
 
 /// Without a configured node id, pick one at random: processes sharing a

@@ -16,6 +16,7 @@ pub mod patreon;
 pub mod secrets;
 pub mod sessions;
 pub mod sponsus;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ pub struct Services {
     clock: Arc<dyn Clock>,
     aggregates: Arc<aggregates::CampaignAggregates>,
     billing: Arc<billing::Billing>,
+    webhooks: Arc<webhooks::Webhooks>,
 }
 
 impl Services {
@@ -40,13 +42,28 @@ impl Services {
     pub fn new(store: Store, ids: Arc<SnowflakeGenerator>, clock: Arc<dyn Clock>) -> Self {
         let billing = billing::Billing::new(&store, billing::BillingSettings::default())
             .expect("the test gateway needs no set-up");
+        let webhooks = webhooks::Webhooks::new(webhooks::WebhookSettings::default(), None)
+            .expect("the default webhook client builds");
         Self {
             store,
             ids,
             clock,
             aggregates: Arc::default(),
             billing: Arc::new(billing),
+            webhooks: Arc::new(webhooks),
         }
+    }
+
+    /// The same use cases with webhooks as configured, their bodies written by `renderer`.
+    pub fn with_webhooks(
+        mut self,
+        settings: webhooks::WebhookSettings,
+        renderer: Arc<dyn webhooks::EventRenderer>,
+    ) -> Result<Self, ServiceError> {
+        let webhooks = webhooks::Webhooks::new(settings, Some(renderer))
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("webhook client: {e}")))?;
+        self.webhooks = Arc::new(webhooks);
+        Ok(self)
     }
 
     /// The same use cases with billing as configured (gateway, fees, leases).
@@ -89,6 +106,7 @@ pub mod records {
     pub use maecenas_store::oauth_clients::OAuthClientRow;
     pub use maecenas_store::pledges::{DonationTotals, PledgeRow};
     pub use maecenas_store::users::{AvatarRow, UserRow};
+    pub use maecenas_store::webhooks::{AttemptRow, DeliveryCounts, DeliveryRow, WebhookRow};
 }
 
 #[cfg(test)]

@@ -117,7 +117,7 @@ impl Services {
     }
 }
 
-async fn campaign_view(
+pub(crate) async fn campaign_view(
     services: &Services,
     tx: &mut Tx,
     campaign: CampaignRow,

@@ -659,31 +659,32 @@ pub async fn decline_pledge(
     tx: &mut Tx,
     pledge: PledgeId,
     now: OffsetDateTime,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     const SQL: &str = "UPDATE pledges SET status = 'declined', updated_at = $2 WHERE id = $1 AND status = 'active'";
-    on_backend!(tx, |conn| sqlx::query(SQL)
+    let n = on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(pledge.get())
         .bind(now)
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
-    Ok(())
+    Ok(n == 1)
 }
 
 /// A declined pledge whose charge went through after all is active again.
+/// Whether it was declined (and so changed).
 pub async fn reactivate_pledge(
     tx: &mut Tx,
     pledge: PledgeId,
     now: OffsetDateTime,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     const SQL: &str = "UPDATE pledges SET status = 'active', updated_at = $2 WHERE id = $1 AND status = 'declined'";
-    on_backend!(tx, |conn| sqlx::query(SQL)
+    let n = on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(pledge.get())
         .bind(now)
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
-    Ok(())
+    Ok(n == 1)
 }
 
 pub async fn mark_card_failed(tx: &mut Tx, payment_method: i64) -> Result<(), StoreError> {
@@ -716,16 +717,19 @@ pub async fn set_pledges_card(
     patron: UserId,
     payment_method: i64,
     now: OffsetDateTime,
-) -> Result<(), StoreError> {
-    const SQL: &str = "UPDATE pledges SET payment_method_id = $2, updated_at = $3 WHERE patron_id = $1 AND ended_at IS NULL";
-    on_backend!(tx, |conn| sqlx::query(SQL)
+) -> Result<Vec<(PledgeId, CampaignId)>, StoreError> {
+    const SQL: &str = "UPDATE pledges SET payment_method_id = $2, updated_at = $3 WHERE patron_id = $1 AND ended_at IS NULL \
+         RETURNING id, campaign_id";
+    let rows: Vec<(i64, i64)> = on_backend!(tx, |conn| sqlx::query_as(SQL)
         .bind(patron.get())
         .bind(payment_method)
         .bind(now)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(())
+        .fetch_all(conn)
+        .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(p, c)| (PledgeId::from(p), CampaignId::from(c)))
+        .collect())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

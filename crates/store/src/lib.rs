@@ -19,6 +19,7 @@ pub mod oauth_clients;
 pub mod pledges;
 pub mod test_gateway;
 pub mod users;
+pub mod webhooks;
 
 pub use connect::{Backend, ConnectOptions, Store};
 pub use error::StoreError;

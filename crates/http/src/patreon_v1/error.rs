@@ -47,6 +47,9 @@ impl JsonApiError {
             StatusCode::NOT_FOUND => (3, "NotFound"),
             StatusCode::BAD_REQUEST => (4, "BadRequest"),
             StatusCode::METHOD_NOT_ALLOWED => (5, "MethodNotAllowed"),
+            StatusCode::CONFLICT => (6, "Conflict"),
+            StatusCode::PAYLOAD_TOO_LARGE => (7, "PayloadTooLarge"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (8, "UnsupportedMediaType"),
             _ => (0, "InternalServerError"),
         }
     }

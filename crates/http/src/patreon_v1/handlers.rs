@@ -14,7 +14,7 @@ use super::JsonApiError;
 use super::views::{self, Includes};
 use crate::AppState;
 
-async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<Bearer, JsonApiError> {
+pub(crate) async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<Bearer, JsonApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

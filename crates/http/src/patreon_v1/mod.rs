@@ -2,7 +2,8 @@
 //! and a campaign's pledges, under `/oauth2/api/` and `/api/oauth2/api/`.
 
 mod error;
-mod handlers;
+pub mod events;
+pub(crate) mod handlers;
 pub mod views;
 
 use axum::Router;

@@ -10,6 +10,9 @@ label{display:block;font-weight:600;margin-top:1rem}input{width:100%;padding:.6r
 button{margin-top:1.25rem;padding:.6rem 1.2rem;font-size:1rem;border:0;border-radius:6px;background:#1f3a93;color:#fff;cursor:pointer}
 button.secondary{background:#e4e7f0;color:#1d2330}.error{color:#a4161a;background:#fde8e8;padding:.6rem;border-radius:6px}
 .muted{color:#5b6375;font-size:.9rem}ul.scopes li{margin:.3rem 0}code{word-break:break-all}
+label.check{font-weight:400;margin-top:.4rem}label.check input{width:auto}fieldset{border:1px solid #d6dae6;border-radius:6px;margin-top:1rem}
+table{width:100%;border-collapse:collapse;font-size:.9rem}td,th{text-align:left;padding:.35rem;border-bottom:1px solid #e4e7f0;vertical-align:top}
+select{padding:.5rem;font-size:1rem}dt{font-weight:600;margin-top:.5rem}dd{margin-left:0}
 "#;
 
 pub fn page(title: &str, body: Markup) -> Markup {

@@ -7,6 +7,7 @@ pub mod layout;
 pub mod login;
 pub mod portal;
 pub mod session;
+pub mod webhooks;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -38,6 +39,19 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/developers/clients/{client_id}/token",
             post(developers::token),
+        )
+        .route(
+            "/developers/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route("/developers/webhooks/{id}", get(webhooks::show))
+        .route("/developers/webhooks/{id}/pause", post(webhooks::pause))
+        .route("/developers/webhooks/{id}/resume", post(webhooks::resume))
+        .route("/developers/webhooks/{id}/delete", post(webhooks::delete))
+        .route("/developers/webhooks/{id}/test", post(webhooks::test))
+        .route(
+            "/developers/webhooks/{id}/deliveries/{delivery}/redeliver",
+            post(webhooks::redeliver),
         )
 }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use maecenas_domain::billing::{MAX_ATTEMPTS, next_retry_at, per_creation_due};
-use maecenas_domain::{BillingPeriod, ChargeId, PledgeId};
+use maecenas_domain::{BillingPeriod, ChargeId, PledgeId, Trigger};
 use maecenas_store::billing::{
     self as store, ChargeRow, ClaimedCharge, DuePledge, LedgerLine, NewCharge,
 };
@@ -13,6 +13,7 @@ use maecenas_store::{Backend, OffsetDateTime, Tx};
 use time::Duration;
 
 use super::gateway::{ChargeOutcome, ChargeRequest, Lookup};
+use crate::webhooks::PendingEvent;
 use crate::{ServiceError, Services, faults, secrets};
 
 /// What a run did.
@@ -361,7 +362,16 @@ impl Services {
         let mut succeeded = Vec::new();
         let mut lines = Vec::new();
         let mut tally = RunReport::default();
+        let mut events = Vec::new();
         for (charge, outcome) in settled {
+            let pledge_event = |triggers: &[Trigger], with_charge: bool| {
+                charge.pledge_id.map(|pledge| PendingEvent {
+                    pledge: PledgeId::from(pledge),
+                    campaign: charge.campaign_id,
+                    triggers: triggers.to_vec(),
+                    charge: with_charge.then_some(charge.id),
+                })
+            };
             match outcome {
                 Settled::Succeeded {
                     payment_ref,
@@ -377,10 +387,12 @@ impl Services {
                         )
                         .await?;
                     }
+                    events.extend(pledge_event(&[Trigger::ChargesSucceeded], true));
                     if let Some(pledge) = charge.pledge_id
                         && charge.attempts > 1
+                        && store::reactivate_pledge(&mut tx, PledgeId::from(pledge), now).await?
                     {
-                        store::reactivate_pledge(&mut tx, PledgeId::from(pledge), now).await?;
+                        events.extend(pledge_event(&Trigger::ON_PLEDGE_UPDATED, false));
                     }
                     tally.succeeded += 1;
                     tally.recovered += u64::from(recovered);
@@ -406,12 +418,15 @@ impl Services {
                         now,
                     )
                     .await?;
+                    events.extend(pledge_event(&[Trigger::ChargesFailed], true));
                     if retry_at.is_some() {
                         tally.retrying += 1;
                     } else {
                         tally.declined += 1;
-                        if let Some(pledge) = charge.pledge_id {
-                            store::decline_pledge(&mut tx, PledgeId::from(pledge), now).await?;
+                        if let Some(pledge) = charge.pledge_id
+                            && store::decline_pledge(&mut tx, PledgeId::from(pledge), now).await?
+                        {
+                            events.extend(pledge_event(&Trigger::ON_PLEDGE_UPDATED, false));
                         }
                         if let Some(donation) = charge.donation_id {
                             store::set_donation_outcome(&mut tx, donation, "failed", None).await?;
@@ -430,7 +445,9 @@ impl Services {
         }
         store::record_successes(&mut tx, &succeeded, now).await?;
         store::insert_ledger_lines(&mut tx, &lines).await?;
+        let deliveries = self.write_events(&mut tx, &events, now).await?;
         commit(tx).await?;
+        self.webhooks_written(deliveries);
         report.succeeded += tally.succeeded;
         report.recovered += tally.recovered;
         report.retrying += tally.retrying;

@@ -2,14 +2,15 @@
 //! right away. The web pledge flow and `maecenas admin pledge create` both
 //! come here.
 
-use maecenas_domain::{BillingPeriod, CampaignId, DonationId, PledgeId, TierId, UserId};
+use maecenas_domain::{BillingPeriod, CampaignId, DonationId, PledgeId, TierId, Trigger, UserId};
 use maecenas_store::billing::{self as store, ChargeRow, NewCharge};
 use maecenas_store::campaigns::{self, CampaignRow};
 use maecenas_store::pledges::{self, DonationRow, NewPledge, PaymentMethodRow, PledgeRow};
-use maecenas_store::{StoreError, Tx, users};
+use maecenas_store::{StoreError, Tx, users, webhooks};
 
 use super::RunReport;
 use super::gateway::{CardInput, GatewayError};
+use crate::webhooks::PendingEvent;
 use crate::{ServiceError, Services, secrets};
 
 #[derive(Debug, Clone)]
@@ -180,7 +181,17 @@ impl Services {
                 .collect();
             claimed = store::charges_with_cards(&mut tx, &ids).await?;
         }
+        let returning =
+            webhooks::pledged_before(&mut tx, request.patron, campaign.id, pledge_id).await?;
+        let event = PendingEvent {
+            pledge: pledge_id,
+            campaign: campaign.id,
+            triggers: Trigger::on_pledge_created(!returning).to_vec(),
+            charge: None,
+        };
+        let deliveries = self.write_events(&mut tx, &[event], now).await?;
         tx.commit().await?;
+        self.webhooks_written(deliveries);
         let charge_id = claimed.first().map(|c| c.charge.id);
         self.attempt(claimed, &mut RunReport::default()).await?;
         let mut tx = self.store.read().await?;
@@ -301,9 +312,20 @@ impl Services {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         let card = self.card_to_use(&mut tx, patron, attached).await?;
-        store::set_pledges_card(&mut tx, patron, card.id.get(), now).await?;
+        let changed = store::set_pledges_card(&mut tx, patron, card.id.get(), now).await?;
         store::reopen_charges_of_patron(&mut tx, patron, card.id.get(), now).await?;
+        let events: Vec<PendingEvent> = changed
+            .into_iter()
+            .map(|(pledge, campaign)| PendingEvent {
+                pledge,
+                campaign,
+                triggers: Trigger::ON_PLEDGE_UPDATED.to_vec(),
+                charge: None,
+            })
+            .collect();
+        let deliveries = self.write_events(&mut tx, &events, now).await?;
         tx.commit().await?;
+        self.webhooks_written(deliveries);
         let run = format!("card-{}", secrets::random_hex(16));
         let mut report = RunReport::default();
         self.attempt_due(&run, Some(patron), &mut report, &crate::billing::Quiet)
@@ -419,7 +441,15 @@ impl Services {
         let row = pledges::pledge_by_id(&mut tx, pledge.id)
             .await?
             .ok_or(ServiceError::NotFound("pledge"))?;
+        let event = PendingEvent {
+            pledge: pledge.id,
+            campaign,
+            triggers: Trigger::ON_PLEDGE_CANCELLED.to_vec(),
+            charge: None,
+        };
+        let deliveries = self.write_events(&mut tx, &[event], now).await?;
         tx.commit().await?;
+        self.webhooks_written(deliveries);
         Ok(row)
     }
 }

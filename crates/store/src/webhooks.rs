@@ -1,0 +1,660 @@
+//! Webhooks, the event outbox, deliveries and their attempt log.
+//!
+//! Claiming due deliveries is the only SQL here that differs per backend:
+//! PostgreSQL skips rows another `serve` process has locked.
+
+use maecenas_domain::{CampaignId, DeliveryId, OAuthClientId, UserId, WebhookEventId, WebhookId};
+use sqlx::QueryBuilder;
+use time::OffsetDateTime;
+
+use crate::{StoreError, Tx, on_backend};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct WebhookRow {
+    #[sqlx(try_from = "i64")]
+    pub id: WebhookId,
+    #[sqlx(try_from = "i64")]
+    pub campaign_id: CampaignId,
+    pub oauth_client_id: Option<i64>,
+    pub uri: String,
+    /// Comma-separated trigger names (`maecenas_domain::webhooks::split_triggers`).
+    pub triggers: String,
+    pub secret: String,
+    pub paused: bool,
+    pub num_consecutive_times_failed: i32,
+    pub last_attempted_at: Option<OffsetDateTime>,
+    pub failing_since: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl WebhookRow {
+    pub fn client(&self) -> Option<OAuthClientId> {
+        self.oauth_client_id.map(OAuthClientId::from)
+    }
+}
+
+macro_rules! webhook_columns {
+    () => {
+        "id, campaign_id, oauth_client_id, uri, triggers, secret, paused, num_consecutive_times_failed, \
+         last_attempted_at, failing_since, created_at, updated_at"
+    };
+}
+
+pub async fn insert_webhook(tx: &mut Tx, w: &WebhookRow) -> Result<(), StoreError> {
+    const SQL: &str = concat!(
+        "INSERT INTO webhooks (",
+        webhook_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    );
+    on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(w.id.get())
+        .bind(w.campaign_id.get())
+        .bind(w.oauth_client_id)
+        .bind(&w.uri)
+        .bind(&w.triggers)
+        .bind(&w.secret)
+        .bind(w.paused)
+        .bind(w.num_consecutive_times_failed)
+        .bind(w.last_attempted_at)
+        .bind(w.failing_since)
+        .bind(w.created_at)
+        .bind(w.updated_at)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn webhook_by_id(tx: &mut Tx, id: WebhookId) -> Result<Option<WebhookRow>, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        webhook_columns!(),
+        " FROM webhooks WHERE id = $1"
+    );
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, WebhookRow>(
+        SQL
+    )
+    .bind(id.get())
+    .fetch_optional(conn)
+    .await)?)
+}
+
+/// A campaign's webhooks, oldest first.
+pub async fn webhooks_of_campaign(
+    tx: &mut Tx,
+    campaign: CampaignId,
+) -> Result<Vec<WebhookRow>, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT ",
+        webhook_columns!(),
+        " FROM webhooks WHERE campaign_id = $1 ORDER BY id"
+    );
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, WebhookRow>(
+        SQL
+    )
+    .bind(campaign.get())
+    .fetch_all(conn)
+    .await)?)
+}
+
+/// The webhooks of several campaigns at once (a billing batch's).
+pub async fn webhooks_of_campaigns(
+    tx: &mut Tx,
+    campaigns: &[CampaignId],
+) -> Result<Vec<WebhookRow>, StoreError> {
+    if campaigns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows = Vec::new();
+    for chunk in campaigns.chunks(1000) {
+        rows.extend(on_backend!(tx, |conn| {
+            let mut qb = QueryBuilder::new(concat!(
+                "SELECT ",
+                webhook_columns!(),
+                " FROM webhooks WHERE campaign_id IN ("
+            ));
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(id.get());
+            }
+            qb.push(") ORDER BY id");
+            qb.build_query_as::<WebhookRow>().fetch_all(conn).await
+        })?);
+    }
+    Ok(rows)
+}
+
+/// Changes what a creator may change. `unpaused`: the webhook was paused and
+/// is not any more, so its failing state ends.
+pub async fn update_webhook(
+    tx: &mut Tx,
+    id: WebhookId,
+    uri: &str,
+    triggers: &str,
+    paused: bool,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "UPDATE webhooks SET uri = $2, triggers = $3, paused = $4, updated_at = $5, \
+         failing_since = CASE WHEN $4 THEN failing_since ELSE NULL END, \
+         num_consecutive_times_failed = CASE WHEN paused AND NOT $4 THEN 0 ELSE num_consecutive_times_failed END \
+         WHERE id = $1";
+    let n = on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(id.get())
+        .bind(uri)
+        .bind(triggers)
+        .bind(paused)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Deletes a webhook with its deliveries and their log (the events stay).
+pub async fn delete_webhook(tx: &mut Tx, id: WebhookId) -> Result<bool, StoreError> {
+    const ATTEMPTS: &str = "DELETE FROM webhook_attempts WHERE webhook_id = $1";
+    const DELIVERIES: &str = "DELETE FROM webhook_deliveries WHERE webhook_id = $1";
+    const WEBHOOK: &str = "DELETE FROM webhooks WHERE id = $1";
+    let n = on_backend!(tx, |conn| {
+        sqlx::query(ATTEMPTS)
+            .bind(id.get())
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(DELIVERIES)
+            .bind(id.get())
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(WEBHOOK)
+            .bind(id.get())
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(n == 1)
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub id: WebhookEventId,
+    pub campaign_id: CampaignId,
+    pub trigger: String,
+    pub pledge_id: Option<i64>,
+    pub charge_id: Option<i64>,
+    pub is_test: bool,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub id: DeliveryId,
+    pub webhook_id: WebhookId,
+    pub event_id: WebhookEventId,
+    pub next_attempt_at: OffsetDateTime,
+    pub give_up_at: OffsetDateTime,
+}
+
+/// Writes events and the deliveries they owe, in the caller's transaction.
+pub async fn insert_events(
+    tx: &mut Tx,
+    events: &[NewEvent],
+    deliveries: &[NewDelivery],
+) -> Result<(), StoreError> {
+    for chunk in events.chunks(500) {
+        on_backend!(tx, |conn| {
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO webhook_events (id, campaign_id, trigger, pledge_id, charge_id, is_test, body, created_at) ",
+            );
+            qb.push_values(chunk, |mut b, e| {
+                b.push_bind(e.id.get())
+                    .push_bind(e.campaign_id.get())
+                    .push_bind(&e.trigger)
+                    .push_bind(e.pledge_id)
+                    .push_bind(e.charge_id)
+                    .push_bind(e.is_test)
+                    .push_bind(&e.body)
+                    .push_bind(e.created_at);
+            });
+            qb.build().execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    for chunk in deliveries.chunks(1000) {
+        on_backend!(tx, |conn| {
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO webhook_deliveries (id, webhook_id, event_id, status, attempts, next_attempt_at, give_up_at, created_at) ",
+            );
+            qb.push_values(chunk, |mut b, d| {
+                b.push_bind(d.id.get())
+                    .push_bind(d.webhook_id.get())
+                    .push_bind(d.event_id.get())
+                    .push_bind("pending")
+                    .push_bind(0i32)
+                    .push_bind(d.next_attempt_at)
+                    .push_bind(d.give_up_at)
+                    .push_bind(d.next_attempt_at);
+            });
+            qb.build().execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
+/// A delivery a worker took, with all it needs to send it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedDelivery {
+    #[sqlx(try_from = "i64")]
+    pub id: DeliveryId,
+    #[sqlx(try_from = "i64")]
+    pub webhook_id: WebhookId,
+    #[sqlx(try_from = "i64")]
+    pub event_id: WebhookEventId,
+    /// This attempt's number (1 for the first).
+    pub attempts: i32,
+    pub give_up_at: OffsetDateTime,
+    pub uri: String,
+    pub secret: String,
+    pub trigger: String,
+    pub body: String,
+    pub event_created_at: OffsetDateTime,
+}
+
+macro_rules! claimable_deliveries {
+    ($exclude:literal, $lock:literal) => {
+        concat!(
+            "SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
+             AND (d.claimed_until IS NULL OR d.claimed_until <= $1) AND NOT w.paused ",
+            $exclude,
+            " ORDER BY d.next_attempt_at, d.id LIMIT $3",
+            $lock
+        )
+    };
+}
+// The webhooks this worker already has enough in flight for: a JSON array on
+// SQLite, an array parameter on PostgreSQL.
+const CLAIMABLE_SQLITE: &str = claimable_deliveries!(
+    "AND d.webhook_id NOT IN (SELECT value FROM json_each($2))",
+    ""
+);
+const CLAIMABLE_PG: &str = claimable_deliveries!(
+    "AND NOT (d.webhook_id = ANY($2))",
+    " FOR UPDATE OF d SKIP LOCKED"
+);
+
+/// Takes up to `limit` due deliveries of unpaused webhooks, except those of
+/// `busy` webhooks, for `worker` until `lease_until`; each starts its next attempt.
+pub async fn claim_deliveries(
+    tx: &mut Tx,
+    now: OffsetDateTime,
+    worker: &str,
+    lease_until: OffsetDateTime,
+    busy: &[WebhookId],
+    limit: i64,
+) -> Result<Vec<ClaimedDelivery>, StoreError> {
+    let busy: Vec<i64> = busy.iter().map(|w| w.get()).collect();
+    let ids: Vec<i64> = match tx {
+        Tx::Sqlite(tx) => {
+            let busy = serde_json::to_string(&busy).unwrap_or_else(|_| "[]".into());
+            sqlx::query_scalar(CLAIMABLE_SQLITE)
+                .bind(now)
+                .bind(busy)
+                .bind(limit)
+                .fetch_all(&mut **tx)
+                .await?
+        }
+        Tx::Postgres(tx) => {
+            sqlx::query_scalar(CLAIMABLE_PG)
+                .bind(now)
+                .bind(&busy)
+                .bind(limit)
+                .fetch_all(&mut **tx)
+                .await?
+        }
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    on_backend!(tx, |conn| {
+        let mut qb = QueryBuilder::new("UPDATE webhook_deliveries SET attempts = attempts + 1, claimed_by = ");
+        qb.push_bind(worker)
+            .push(", claimed_until = ")
+            .push_bind(lease_until)
+            .push(" WHERE id IN (");
+        let mut list = qb.separated(", ");
+        for id in &ids {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        qb.build().execute(&mut *conn).await?;
+        let mut qb = QueryBuilder::new(
+            "SELECT d.id, d.webhook_id, d.event_id, d.attempts, d.give_up_at, w.uri, w.secret, e.trigger, e.body, \
+             e.created_at AS event_created_at FROM webhook_deliveries d \
+             JOIN webhooks w ON w.id = d.webhook_id JOIN webhook_events e ON e.id = d.event_id WHERE d.id IN (",
+        );
+        let mut list = qb.separated(", ");
+        for id in &ids {
+            list.push_bind(*id);
+        }
+        qb.push(") ORDER BY d.next_attempt_at, d.id");
+        qb.build_query_as::<ClaimedDelivery>().fetch_all(conn).await
+    })
+    .map_err(StoreError::from)
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone)]
+pub struct AttemptOutcome {
+    pub attempt_id: i64,
+    pub delivery_id: DeliveryId,
+    pub webhook_id: WebhookId,
+    pub attempt: i32,
+    pub started_at: OffsetDateTime,
+    pub latency_ms: i64,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub response_start: Option<String>,
+    pub next: NextStep,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    Delivered,
+    RetryAt(OffsetDateTime),
+    /// No retry is left: the delivery failed and its webhook is paused.
+    GiveUp,
+}
+
+/// Records a batch of finished attempts in one transaction: the log, the
+/// deliveries' next step, and each webhook's failure count.
+pub async fn record_attempts(
+    tx: &mut Tx,
+    worker: &str,
+    outcomes: &[AttemptOutcome],
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    for chunk in outcomes.chunks(500) {
+        on_backend!(tx, |conn| {
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO webhook_attempts (id, delivery_id, webhook_id, attempt, started_at, latency_ms, status_code, error, response_start) ",
+            );
+            qb.push_values(chunk, |mut b, o| {
+                b.push_bind(o.attempt_id)
+                    .push_bind(o.delivery_id.get())
+                    .push_bind(o.webhook_id.get())
+                    .push_bind(o.attempt)
+                    .push_bind(o.started_at)
+                    .push_bind(o.latency_ms)
+                    .push_bind(o.status_code)
+                    .push_bind(&o.error)
+                    .push_bind(&o.response_start);
+            });
+            // A webhook deleted meanwhile took its deliveries with it.
+            qb.push(" ON CONFLICT DO NOTHING");
+            qb.build().execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    const DELIVERED: &str = "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = $3, last_status = $4, \
+         last_error = NULL, claimed_until = NULL WHERE id = $1 AND claimed_by = $2 AND status = 'pending'";
+    const RETRY: &str = "UPDATE webhook_deliveries SET next_attempt_at = $3, last_status = $4, last_error = $5, \
+         claimed_until = NULL WHERE id = $1 AND claimed_by = $2 AND status = 'pending'";
+    const FAILED: &str = "UPDATE webhook_deliveries SET status = 'failed', last_status = $3, last_error = $4, \
+         claimed_until = NULL WHERE id = $1 AND claimed_by = $2 AND status = 'pending'";
+    for o in outcomes {
+        on_backend!(tx, |conn| match o.next {
+            NextStep::Delivered => sqlx::query(DELIVERED)
+                .bind(o.delivery_id.get())
+                .bind(worker)
+                .bind(now)
+                .bind(o.status_code)
+                .execute(conn)
+                .await
+                .map(|_| ()),
+            NextStep::RetryAt(at) => sqlx::query(RETRY)
+                .bind(o.delivery_id.get())
+                .bind(worker)
+                .bind(at)
+                .bind(o.status_code)
+                .bind(&o.error)
+                .execute(conn)
+                .await
+                .map(|_| ()),
+            NextStep::GiveUp => sqlx::query(FAILED)
+                .bind(o.delivery_id.get())
+                .bind(worker)
+                .bind(o.status_code)
+                .bind(&o.error)
+                .execute(conn)
+                .await
+                .map(|_| ()),
+        })?;
+    }
+    // Each webhook once, by its attempts in this batch, in order.
+    let mut per_webhook: Vec<(WebhookId, i32, bool, bool)> = Vec::new();
+    for o in outcomes {
+        let entry = match per_webhook.iter_mut().find(|(w, ..)| *w == o.webhook_id) {
+            Some(entry) => entry,
+            None => {
+                per_webhook.push((o.webhook_id, 0, false, false));
+                per_webhook.last_mut().expect("just pushed")
+            }
+        };
+        match o.next {
+            NextStep::Delivered => {
+                entry.1 = 0;
+                entry.2 = true;
+            }
+            NextStep::RetryAt(_) => entry.1 += 1,
+            NextStep::GiveUp => {
+                entry.1 += 1;
+                entry.3 = true;
+            }
+        }
+    }
+    const STATS: &str = "UPDATE webhooks SET last_attempted_at = $2, \
+         num_consecutive_times_failed = CASE WHEN $3 THEN $4 ELSE num_consecutive_times_failed + $4 END, \
+         failing_since = CASE WHEN $5 THEN coalesce(failing_since, $2) WHEN $3 THEN NULL ELSE failing_since END, \
+         paused = CASE WHEN $5 THEN TRUE ELSE paused END WHERE id = $1";
+    for (webhook, failures_since_success, any_success, gave_up) in per_webhook {
+        on_backend!(tx, |conn| sqlx::query(STATS)
+            .bind(webhook.get())
+            .bind(now)
+            .bind(any_success)
+            .bind(failures_since_success)
+            .bind(gave_up)
+            .execute(conn)
+            .await
+            .map(|_| ()))?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DeliveryRow {
+    #[sqlx(try_from = "i64")]
+    pub id: DeliveryId,
+    #[sqlx(try_from = "i64")]
+    pub webhook_id: WebhookId,
+    #[sqlx(try_from = "i64")]
+    pub event_id: WebhookEventId,
+    pub trigger: String,
+    pub is_test: bool,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: OffsetDateTime,
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub delivered_at: Option<OffsetDateTime>,
+}
+
+/// A webhook's latest deliveries, newest first.
+pub async fn deliveries_of_webhook(
+    tx: &mut Tx,
+    webhook: WebhookId,
+    limit: i64,
+) -> Result<Vec<DeliveryRow>, StoreError> {
+    const SQL: &str = "SELECT d.id, d.webhook_id, d.event_id, e.trigger, e.is_test, d.status, d.attempts, \
+         d.next_attempt_at, d.last_status, d.last_error, d.created_at, d.delivered_at \
+         FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id \
+         WHERE d.webhook_id = $1 ORDER BY d.id DESC LIMIT $2";
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, DeliveryRow>(
+        SQL
+    )
+    .bind(webhook.get())
+    .bind(limit)
+    .fetch_all(conn)
+    .await)?)
+}
+
+pub async fn delivery_by_id(
+    tx: &mut Tx,
+    id: DeliveryId,
+) -> Result<Option<DeliveryRow>, StoreError> {
+    const SQL: &str = "SELECT d.id, d.webhook_id, d.event_id, e.trigger, e.is_test, d.status, d.attempts, \
+         d.next_attempt_at, d.last_status, d.last_error, d.created_at, d.delivered_at \
+         FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id WHERE d.id = $1";
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, DeliveryRow>(
+        SQL
+    )
+    .bind(id.get())
+    .fetch_optional(conn)
+    .await)?)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AttemptRow {
+    pub id: i64,
+    #[sqlx(try_from = "i64")]
+    pub delivery_id: DeliveryId,
+    pub trigger: String,
+    pub attempt: i32,
+    pub started_at: OffsetDateTime,
+    pub latency_ms: i64,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub response_start: Option<String>,
+}
+
+/// A webhook's latest attempts, newest first: the portal's delivery log.
+pub async fn attempts_of_webhook(
+    tx: &mut Tx,
+    webhook: WebhookId,
+    limit: i64,
+) -> Result<Vec<AttemptRow>, StoreError> {
+    const SQL: &str = "SELECT a.id, a.delivery_id, e.trigger, a.attempt, a.started_at, a.latency_ms, a.status_code, \
+         a.error, a.response_start FROM webhook_attempts a \
+         JOIN webhook_deliveries d ON d.id = a.delivery_id JOIN webhook_events e ON e.id = d.event_id \
+         WHERE a.webhook_id = $1 ORDER BY a.id DESC LIMIT $2";
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, AttemptRow>(
+        SQL
+    )
+    .bind(webhook.get())
+    .bind(limit)
+    .fetch_all(conn)
+    .await)?)
+}
+
+/// Sends a delivery again (whatever its state) from now on, with a fresh retry window.
+pub async fn redeliver(
+    tx: &mut Tx,
+    id: DeliveryId,
+    now: OffsetDateTime,
+    give_up_at: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $2, give_up_at = $3, \
+         claimed_until = NULL, delivered_at = NULL WHERE id = $1";
+    let n = on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(id.get())
+        .bind(now)
+        .bind(give_up_at)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Puts a webhook's given-up deliveries back in line (when it is resumed).
+pub async fn requeue_failed(
+    tx: &mut Tx,
+    webhook: WebhookId,
+    now: OffsetDateTime,
+    give_up_at: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    const SQL: &str = "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $2, give_up_at = $3, \
+         claimed_until = NULL WHERE webhook_id = $1 AND status = 'failed'";
+    Ok(on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(webhook.get())
+        .bind(now)
+        .bind(give_up_at)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryCounts {
+    pub pending: i64,
+    pub delivered: i64,
+    pub failed: i64,
+}
+
+pub async fn delivery_counts(
+    tx: &mut Tx,
+    webhook: WebhookId,
+) -> Result<DeliveryCounts, StoreError> {
+    const SQL: &str =
+        "SELECT status, count(*) FROM webhook_deliveries WHERE webhook_id = $1 GROUP BY status";
+    let rows: Vec<(String, i64)> = on_backend!(tx, |conn| sqlx::query_as(SQL)
+        .bind(webhook.get())
+        .fetch_all(conn)
+        .await)?;
+    let mut counts = DeliveryCounts::default();
+    for (status, n) in rows {
+        match status.as_str() {
+            "pending" => counts.pending = n,
+            "delivered" => counts.delivered = n,
+            _ => counts.failed = n,
+        }
+    }
+    Ok(counts)
+}
+
+/// Deliveries still owed across all webhooks (for benchmarks and operators).
+pub async fn pending_deliveries(tx: &mut Tx) -> Result<i64, StoreError> {
+    const SQL: &str = "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'";
+    Ok(on_backend!(tx, |conn| sqlx::query_scalar(SQL)
+        .fetch_one(conn)
+        .await)?)
+}
+
+/// Whether a patron pledged to a campaign before (a returning member), other than `except`.
+pub async fn pledged_before(
+    tx: &mut Tx,
+    patron: UserId,
+    campaign: CampaignId,
+    except: maecenas_domain::PledgeId,
+) -> Result<bool, StoreError> {
+    const SQL: &str =
+        "SELECT count(*) FROM pledges WHERE patron_id = $1 AND campaign_id = $2 AND id <> $3";
+    let n: i64 = on_backend!(tx, |conn| sqlx::query_scalar(SQL)
+        .bind(patron.get())
+        .bind(campaign.get())
+        .bind(except.get())
+        .fetch_one(conn)
+        .await)?;
+    Ok(n > 0)
+}
+
+/// The campaign's newest pledge, for test events.
+pub async fn latest_pledge(
+    tx: &mut Tx,
+    campaign: CampaignId,
+) -> Result<Option<maecenas_domain::PledgeId>, StoreError> {
+    const SQL: &str = "SELECT max(id) FROM pledges WHERE campaign_id = $1";
+    let id: Option<i64> = on_backend!(tx, |conn| sqlx::query_scalar(SQL)
+        .bind(campaign.get())
+        .fetch_one(conn)
+        .await)?;
+    Ok(id.map(maecenas_domain::PledgeId::from))
+}
