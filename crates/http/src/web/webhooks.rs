@@ -291,9 +291,9 @@ fn detail_body(log: &WebhookLog, csrf: &str) -> Markup {
     }
 }
 
-fn parse_id(raw: &str) -> Result<WebhookId, Response> {
-    raw.parse()
-        .map_err(|_| failure(ServiceError::NotFound("webhook")))
+/// A webhook id from the path; a malformed one is a webhook that is not there.
+fn parse_id(raw: &str) -> Result<WebhookId, ServiceError> {
+    raw.parse().map_err(|_| ServiceError::NotFound("webhook"))
 }
 
 pub async fn show(
@@ -307,7 +307,7 @@ pub async fn show(
     };
     let id = match parse_id(&id) {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(err) => return failure(err),
     };
     match state.services.webhook_log(user.id, id, 50).await {
         Ok(log) => page("Webhook", detail_body(&log, &csrf)).into_response(),
@@ -340,7 +340,7 @@ async fn act(
     }
     let id = match parse_id(&id) {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(err) => return failure(err),
     };
     let services = &state.services;
     let done = match action {

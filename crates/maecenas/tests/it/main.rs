@@ -11,3 +11,4 @@ mod patreon;
 mod proxy;
 mod sponsus;
 mod support;
+mod webhooks;

@@ -15,8 +15,9 @@ use tokio::task::JoinHandle;
 
 /// The server running inside the test process on a fresh database.
 pub struct TestApp {
-    /// Kept so the database outlives the server.
-    _db: TestDb,
+    /// Kept so the database outlives the server (`None` on a sibling, which shares another's).
+    _db: Option<TestDb>,
+    database_url: String,
     pub addr: SocketAddr,
     /// The same use cases the server runs, for setting up a test's world.
     pub services: maecenas_services::Services,
@@ -35,10 +36,37 @@ impl TestApp {
     /// As [`TestApp::spawn`], with the configuration changed first.
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
         let db = TestDb::new(backend).await;
-        let mut config = Config::for_database(db.url());
+        let url = db.url().to_owned();
+        Self::start(Some(db), url, configure).await
+    }
+
+    /// Stops this server and starts another, configured anew, on the same database.
+    pub async fn restart_with(mut self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let db = self._db.take();
+        let url = self.database_url.clone();
+        self.stop().await;
+        Self::start(db, url, configure).await
+    }
+
+    /// A second server on this one's database, as another `serve` process
+    /// sharing it would be (its own pool, workers and node id).
+    pub async fn sibling(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        Self::start(None, self.database_url.clone(), |config| {
+            configure(config);
+            config.node_id = Some(2);
+        })
+        .await
+    }
+
+    async fn start(
+        db: Option<TestDb>,
+        database_url: String,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let mut config = Config::for_database(&database_url);
+        config.node_id = Some(1);
         configure(&mut config);
         config.listen = "127.0.0.1:0".parse().unwrap();
-        config.node_id = Some(1);
         // Binding happens inside build, before it returns: no sleep needed.
         let clock = maecenas_services::ManualClock::starting_now();
         let app = App::build_with_clock(config, std::sync::Arc::new(clock.clone()))
@@ -52,6 +80,7 @@ impl TestApp {
         }));
         TestApp {
             _db: db,
+            database_url,
             addr,
             services,
             clock,
@@ -67,7 +96,9 @@ impl TestApp {
 
     /// The server's database, for arranging what no use case makes yet.
     pub fn db(&self) -> &TestDb {
-        &self._db
+        self._db
+            .as_ref()
+            .expect("a sibling server shares another's database")
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -273,6 +304,32 @@ pub async fn python_with_patreon() -> PathBuf {
                     .await
                     .expect("pip runs");
                 assert!(installed.success(), "pip install patreon");
+            }
+            python
+        })
+        .await
+        .clone()
+}
+
+/// The test Python with `standardwebhooks` (PyPI) too, the independent
+/// verifier of webhook signatures (`.ci/run` installs it up front).
+pub async fn python_with_standardwebhooks() -> PathBuf {
+    static READY: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
+    READY
+        .get_or_init(|| async {
+            let python = python_with_patreon().await;
+            let present = Command::new(&python)
+                .args(["-c", "import standardwebhooks"])
+                .status()
+                .await
+                .is_ok_and(|s| s.success());
+            if !present {
+                let installed = Command::new(&python)
+                    .args(["-m", "pip", "install", "--quiet", "standardwebhooks==1.1.0"])
+                    .status()
+                    .await
+                    .expect("pip runs");
+                assert!(installed.success(), "pip install standardwebhooks");
             }
             python
         })

@@ -157,7 +157,7 @@ impl Services {
         let settings = &self.webhooks.settings;
         let started_at = self.clock.now();
         let clock = Instant::now();
-        let sent = self.send(&d, started_at).await;
+        let sent = self.send(&d).await;
         let latency_ms = clock.elapsed().as_millis() as i64;
         let (status_code, error, response_start) = match sent {
             Ok((status, start)) if (200..300).contains(&status) => {
@@ -205,11 +205,7 @@ impl Services {
     }
 
     /// Sends one delivery; the answer's status and first bytes, or why there was none.
-    async fn send(
-        &self,
-        d: &ClaimedDelivery,
-        now: OffsetDateTime,
-    ) -> Result<(i32, String), String> {
+    async fn send(&self, d: &ClaimedDelivery) -> Result<(i32, String), String> {
         let settings = &self.webhooks.settings;
         let url = url::Url::parse(&d.uri).map_err(|e| format!("the URL is not valid: {e}"))?;
         // Names are checked by the client's resolver; literals never reach it.
@@ -220,7 +216,14 @@ impl Services {
                 .map_err(|e| format!("refused: {e}"))?;
         }
         let id = d.id.to_string();
-        let signed = sign(&d.secret, &id, now.unix_timestamp(), d.body.as_bytes());
+        // The wall clock, not the use cases' clock: receivers compare this
+        // timestamp with their own time to refuse replays.
+        let signed = sign(
+            &d.secret,
+            &id,
+            OffsetDateTime::now_utc().unix_timestamp(),
+            d.body.as_bytes(),
+        );
         let response = self
             .webhooks
             .client

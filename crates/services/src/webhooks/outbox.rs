@@ -5,6 +5,7 @@
 //! transaction (one per billing batch) and nothing else.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use maecenas_domain::webhooks::split_triggers;
 use maecenas_domain::{CampaignId, ChargeId, PledgeId, Trigger};
@@ -81,9 +82,8 @@ impl Services {
             let Some(pledge) = pledge_view(tx, change.pledge).await? else {
                 continue;
             };
-            if !views.contains_key(&change.campaign) {
-                let view = self.campaign_view_of(tx, change.campaign).await?;
-                views.insert(change.campaign, view);
+            if let Entry::Vacant(slot) = views.entry(change.campaign) {
+                slot.insert(self.campaign_view_of(tx, change.campaign).await?);
             }
             let campaign = &views[&change.campaign];
             let charge = match change.charge {
