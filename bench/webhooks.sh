@@ -62,9 +62,9 @@ sql "INSERT INTO webhook_deliveries (id, webhook_id, event_id, status, attempts,
 echo "seeded $n pending deliveries of $(printf %s "$body" | wc -c) bytes each"
 
 started=$(date +%s.%N)
-MAECENAS_WEBHOOK_ALLOW_NETS=127.0.0.1/32 "$bin" serve --listen 127.0.0.1:0 --billing-interval 0 --log-level warn >"$dir/serve.out" 2>"$dir/serve.err" &
+MAECENAS_WEBHOOK_ALLOW_NETS=127.0.0.1/32 "$bin" serve --listen 127.0.0.1:0 --billing-interval 0 --log-level "${SERVE_LOG:-warn}" >"$dir/serve.out" 2>"$dir/serve.err" &
 server_pid=$!
-while [ "$(sql "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")" != 0 ]; do sleep 0.1; done
+while [ "$(sql "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'")" != 0 ]; do sleep 0.25; done
 drained=$(date +%s.%N)
 hwm_kb=$(sed -n 's/VmHWM:\s*\([0-9]*\).*/\1/p' "/proc/$server_pid/status")
 cpu_ticks=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")

@@ -259,20 +259,25 @@ pub struct ClaimedDelivery {
     pub event_created_at: OffsetDateTime,
 }
 
+// The due deliveries in order (locked, on PostgreSQL, skipping what another
+// process holds), then at most `$4` of them per webhook: a receiver with a
+// backlog cannot fill a whole claim. `$2` are the webhooks this worker has
+// enough in flight for: a JSON array on SQLite, an array parameter on PostgreSQL.
 macro_rules! claimable_deliveries {
     ($exclude:literal, $lock:literal) => {
         concat!(
-            "SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+            "WITH due AS (SELECT d.id, d.webhook_id, d.next_attempt_at FROM webhook_deliveries d \
+             JOIN webhooks w ON w.id = d.webhook_id \
              WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
              AND (d.claimed_until IS NULL OR d.claimed_until <= $1) AND NOT w.paused ",
             $exclude,
             " ORDER BY d.next_attempt_at, d.id LIMIT $3",
-            $lock
+            $lock,
+            ") SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS nth \
+             FROM due) ranked WHERE nth <= $4"
         )
     };
 }
-// The webhooks this worker already has enough in flight for: a JSON array on
-// SQLite, an array parameter on PostgreSQL.
 const CLAIMABLE_SQLITE: &str = claimable_deliveries!(
     "AND d.webhook_id NOT IN (SELECT value FROM json_each($2))",
     ""
@@ -282,8 +287,9 @@ const CLAIMABLE_PG: &str = claimable_deliveries!(
     " FOR UPDATE OF d SKIP LOCKED"
 );
 
-/// Takes up to `limit` due deliveries of unpaused webhooks, except those of
-/// `busy` webhooks, for `worker` until `lease_until`; each starts its next attempt.
+/// Takes up to `limit` due deliveries of unpaused webhooks, at most
+/// `per_webhook` of each, except those of `busy` webhooks, for `worker` until
+/// `lease_until`; each starts its next attempt.
 pub async fn claim_deliveries(
     tx: &mut Tx,
     now: OffsetDateTime,
@@ -291,6 +297,7 @@ pub async fn claim_deliveries(
     lease_until: OffsetDateTime,
     busy: &[WebhookId],
     limit: i64,
+    per_webhook: i64,
 ) -> Result<Vec<ClaimedDelivery>, StoreError> {
     let busy: Vec<i64> = busy.iter().map(|w| w.get()).collect();
     let ids: Vec<i64> = match tx {
@@ -300,6 +307,7 @@ pub async fn claim_deliveries(
                 .bind(now)
                 .bind(busy)
                 .bind(limit)
+                .bind(per_webhook)
                 .fetch_all(&mut **tx)
                 .await?
         }
@@ -308,6 +316,7 @@ pub async fn claim_deliveries(
                 .bind(now)
                 .bind(&busy)
                 .bind(limit)
+                .bind(per_webhook)
                 .fetch_all(&mut **tx)
                 .await?
         }
@@ -394,22 +403,39 @@ pub async fn record_attempts(
             qb.build().execute(conn).await.map(|r| r.rows_affected())
         })?;
     }
-    const DELIVERED: &str = "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = $3, last_status = $4, \
-         last_error = NULL, claimed_until = NULL WHERE id = $1 AND claimed_by = $2 AND status = 'pending'";
     const RETRY: &str = "UPDATE webhook_deliveries SET next_attempt_at = $3, last_status = $4, last_error = $5, \
          claimed_until = NULL WHERE id = $1 AND claimed_by = $2 AND status = 'pending'";
     const FAILED: &str = "UPDATE webhook_deliveries SET status = 'failed', last_status = $3, last_error = $4, \
          claimed_until = NULL WHERE id = $1 AND claimed_by = $2 AND status = 'pending'";
+    // The common case, delivered, is one statement per chunk: UPDATE ... FROM (VALUES ...).
+    let delivered: Vec<(i64, Option<i32>)> = outcomes
+        .iter()
+        .filter(|o| o.next == NextStep::Delivered)
+        .map(|o| (o.delivery_id.get(), o.status_code))
+        .collect();
+    for chunk in delivered.chunks(1000) {
+        on_backend!(tx, |conn| {
+            let mut qb = QueryBuilder::new(
+                "UPDATE webhook_deliveries SET status = 'delivered', last_error = NULL, claimed_until = NULL, delivered_at = ",
+            );
+            qb.push_bind(now).push(", last_status = v.column2 FROM (");
+            qb.push_values(chunk, |mut b, (id, status)| {
+                b.push("CAST(")
+                    .push_bind_unseparated(*id)
+                    .push_unseparated(" AS BIGINT)")
+                    .push("CAST(")
+                    .push_bind_unseparated(*status)
+                    .push_unseparated(" AS INTEGER)");
+            });
+            qb.push(") AS v WHERE webhook_deliveries.id = v.column1 AND webhook_deliveries.claimed_by = ")
+                .push_bind(worker)
+                .push(" AND webhook_deliveries.status = 'pending'");
+            qb.build().execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
     for o in outcomes {
         on_backend!(tx, |conn| match o.next {
-            NextStep::Delivered => sqlx::query(DELIVERED)
-                .bind(o.delivery_id.get())
-                .bind(worker)
-                .bind(now)
-                .bind(o.status_code)
-                .execute(conn)
-                .await
-                .map(|_| ()),
+            NextStep::Delivered => Ok(()),
             NextStep::RetryAt(at) => sqlx::query(RETRY)
                 .bind(o.delivery_id.get())
                 .bind(worker)

@@ -768,6 +768,7 @@ async fn a_slow_receiver_does_not_stall_the_others(#[case] backend: Backend) {
     let mut w = world_with(backend, |c| {
         c.webhooks.policy = maecenas_domain::TargetPolicy::from_allow_list(LOOPBACK).unwrap();
         c.webhooks.timeout = Duration::from_secs(60);
+        c.webhooks.per_webhook = 16;
     })
     .await;
     let slow = Receiver::start().await;

@@ -2,11 +2,12 @@
 //! with a timeout, record the attempts in batches.
 //!
 //! Three parts, so that no slow thing holds up another: the dispatcher claims
-//! as many deliveries as there are free slots (leaving out webhooks that
-//! already have `per_webhook` attempts in flight: a slow receiver holds at
-//! most that many slots); each attempt is its own task; the recorder writes
-//! finished attempts in one transaction per batch (group commit), so the
-//! database is not the ceiling of deliveries per second.
+//! as many deliveries as there are free slots, a few rounds' worth per
+//! webhook at most, none for a webhook whose lanes are all busy; each webhook
+//! has up to `per_webhook` lanes, tasks that send one delivery after another
+//! from its queue (a slow receiver holds at most that many slots, a fast one
+//! needs no claim per request); the recorder writes finished attempts in one
+//! transaction per batch (group commit).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,16 @@ use crate::{ServiceError, Services, secrets};
 const RESPONSE_START_BYTES: usize = 512;
 /// The most deliveries claimed in one transaction.
 const CLAIM_BATCH: usize = 500;
+/// How many rounds of a webhook's lanes one claim may take (see the lease).
+const QUEUED_ROUNDS: usize = 4;
+
+/// One webhook's attempts in this process: at most `per_webhook` run at
+/// once, each lane taking the next queued delivery when its attempt ends.
+#[derive(Default)]
+struct Lane {
+    running: usize,
+    queued: std::collections::VecDeque<ClaimedDelivery>,
+}
 
 /// What a worker did before it stopped (for logs and tests).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,32 +57,44 @@ impl Services {
     pub async fn run_webhook_worker(&self, mut stop: watch::Receiver<bool>) -> DeliveryReport {
         let worker = format!("webhooks-{}", secrets::random_hex(12));
         let settings = self.webhooks.settings.clone();
-        let slots = Arc::new(Semaphore::new(settings.concurrency.max(1)));
-        let in_flight: Arc<Mutex<HashMap<WebhookId, usize>>> = Arc::default();
+        let all_slots = settings.concurrency.max(1);
+        let per_webhook = settings.per_webhook.clamp(1, all_slots);
+        let slots = Arc::new(Semaphore::new(all_slots));
+        let lanes: Arc<Mutex<HashMap<WebhookId, Lane>>> = Arc::default();
         let finished = Arc::new(Notify::new());
         let (done_tx, done_rx) = mpsc::unbounded_channel::<AttemptOutcome>();
         let recorder = tokio::spawn(record_loop(self.clone(), worker.clone(), done_rx));
         let mut recorder = AbortOnDrop(recorder);
         let mut report = DeliveryReport::default();
+        // Claim in batches of at least half the slots while attempts are in
+        // flight: one claim per finished attempt would make the claiming
+        // transaction, not the sending, the bottleneck.
+        let low_water = (all_slots / 2).max(1);
         tracing::info!(%worker, "webhook delivery worker started");
         while !*stop.borrow() {
             let free = slots.available_permits();
-            if free == 0 {
+            if free == 0 || (free < low_water && free < all_slots) {
                 tokio::select! {
                     () = finished.notified() => {}
                     _ = stop.changed() => {}
                 }
                 continue;
             }
-            let busy: Vec<WebhookId> = in_flight
+            // Webhooks with all their lanes busy and work queued are not claimed for.
+            let busy: Vec<WebhookId> = lanes
                 .lock()
-                .expect("in-flight counts")
+                .expect("lanes")
                 .iter()
-                .filter(|(_, n)| **n >= settings.per_webhook)
+                .filter(|(_, lane)| lane.running >= per_webhook)
                 .map(|(w, _)| *w)
                 .collect();
             let limit = free.min(CLAIM_BATCH);
-            let claimed = match self.claim_deliveries(&worker, &busy, limit).await {
+            // Up to a few rounds per webhook: the extra wait in its lane (one
+            // attempt's time per round) stays far inside the lease.
+            let claimed = match self
+                .claim_deliveries(&worker, &busy, limit, per_webhook * QUEUED_ROUNDS)
+                .await
+            {
                 Ok(claimed) => claimed,
                 Err(e) => {
                     tracing::error!(error = %e, "claiming webhook deliveries failed");
@@ -83,50 +106,62 @@ impl Services {
                 }
             };
             let got = claimed.len();
+            tracing::debug!(free, busy = busy.len(), got, "claimed webhook deliveries");
+            report.attempts += got as u64;
             for delivery in claimed {
-                let Ok(permit) = slots.clone().try_acquire_owned() else {
-                    break;
-                };
-                *in_flight
-                    .lock()
-                    .expect("in-flight counts")
-                    .entry(delivery.webhook_id)
-                    .or_default() += 1;
-                report.attempts += 1;
+                let webhook = delivery.webhook_id;
+                {
+                    let mut lanes = lanes.lock().expect("lanes");
+                    let lane = lanes.entry(webhook).or_default();
+                    if lane.running >= per_webhook {
+                        // Started by the next of its lanes to finish.
+                        lane.queued.push_back(delivery);
+                        continue;
+                    }
+                    lane.running += 1;
+                }
+                // A lane holds a slot while it runs; claims never exceed free slots
+                // plus what is queued in lanes, so a slot is there.
+                let permit = slots.clone().acquire_owned().await;
                 let services = self.clone();
                 let done = done_tx.clone();
-                let in_flight = in_flight.clone();
+                let lanes = lanes.clone();
                 let finished = finished.clone();
                 tokio::spawn(async move {
-                    let webhook = delivery.webhook_id;
-                    let outcome = services.attempt_delivery(delivery).await;
-                    let _ = done.send(outcome);
-                    drop(permit);
-                    if let Some(n) = in_flight
-                        .lock()
-                        .expect("in-flight counts")
-                        .get_mut(&webhook)
-                    {
-                        *n = n.saturating_sub(1);
+                    let mut next = Some(delivery);
+                    while let Some(delivery) = next {
+                        let outcome = services.attempt_delivery(delivery).await;
+                        let _ = done.send(outcome);
+                        let mut lanes = lanes.lock().expect("lanes");
+                        let lane = lanes.entry(webhook).or_default();
+                        next = lane.queued.pop_front();
+                        if next.is_none() {
+                            lane.running = lane.running.saturating_sub(1);
+                            if lane.running == 0 {
+                                lanes.remove(&webhook);
+                            }
+                        }
                     }
+                    drop(permit);
                     finished.notify_one();
                 });
             }
             if got < limit {
-                // Nothing more is due now: wait for new events, a finished
-                // attempt (a busy webhook may have room again) or the poll.
+                // Nothing more is due now, or only for webhooks whose lanes
+                // are full: wait for new events, a lane that ends (its webhook
+                // has room again; one that ended meanwhile left a permit) or the poll.
                 tokio::select! {
                     () = self.webhooks.wake.notified() => {}
-                    () = finished.notified(), if !busy.is_empty() => {}
+                    () = finished.notified() => {}
                     () = tokio::time::sleep(settings.poll) => {}
                     _ = stop.changed() => {}
                 }
             }
         }
         // Stopping: no new claims; attempts in flight finish (each has a timeout).
-        let all = u32::try_from(settings.concurrency.max(1)).unwrap_or(u32::MAX);
+        let all = u32::try_from(all_slots).unwrap_or(u32::MAX);
         let _ = tokio::time::timeout(
-            settings.timeout + std::time::Duration::from_secs(1),
+            settings.timeout * QUEUED_ROUNDS as u32 + std::time::Duration::from_secs(1),
             slots.acquire_many(all),
         )
         .await;
@@ -141,13 +176,25 @@ impl Services {
         worker: &str,
         busy: &[WebhookId],
         limit: usize,
+        per_webhook: usize,
     ) -> Result<Vec<ClaimedDelivery>, ServiceError> {
         let now = self.clock.now();
-        // The lease outlasts an attempt's timeout, so only a dead worker loses one.
-        let lease_until = now + self.webhooks.settings.timeout + std::time::Duration::from_secs(60);
+        // The lease outlasts the attempts a delivery may wait behind in its
+        // lane plus its own, so only a dead worker loses one.
+        let lease_until = now
+            + self.webhooks.settings.timeout * (QUEUED_ROUNDS as u32 + 1)
+            + std::time::Duration::from_secs(60);
         let mut tx = self.store.write().await?;
-        let claimed =
-            store::claim_deliveries(&mut tx, now, worker, lease_until, busy, limit as i64).await?;
+        let claimed = store::claim_deliveries(
+            &mut tx,
+            now,
+            worker,
+            lease_until,
+            busy,
+            limit as i64,
+            per_webhook as i64,
+        )
+        .await?;
         tx.commit().await?;
         Ok(claimed)
     }

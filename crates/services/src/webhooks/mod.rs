@@ -39,7 +39,7 @@ pub struct WebhookSettings {
     pub timeout: Duration,
     /// Attempts in flight at once, per process.
     pub concurrency: usize,
-    /// Attempts in flight at once to one webhook, so a slow receiver cannot hold every slot.
+    /// Attempts in flight at once to one webhook (its lanes), so a slow receiver cannot hold every slot.
     pub per_webhook: usize,
     pub first_retry: Duration,
     pub longest_retry: Duration,
@@ -55,7 +55,7 @@ impl Default for WebhookSettings {
             policy: TargetPolicy::default(),
             timeout: Duration::from_secs(10),
             concurrency: 256,
-            per_webhook: 16,
+            per_webhook: 64,
             first_retry: Duration::from_secs(FIRST_RETRY_SECS),
             longest_retry: Duration::from_secs(LONGEST_RETRY_SECS),
             give_up_after: Duration::from_secs(GIVE_UP_AFTER_SECS as u64),
