@@ -774,8 +774,8 @@ async fn a_slow_receiver_does_not_stall_the_others(#[case] backend: Backend) {
     let slow = Receiver::start().await;
     slow.gate.send_replace(false);
     let fast = Receiver::start().await;
-    w.webhook(&slow.url(), &["pledges:create"]).await;
-    w.webhook(&fast.url(), &["pledges:create"]).await;
+    let (slow_id, _) = w.webhook(&slow.url(), &["pledges:create"]).await;
+    let (fast_id, _) = w.webhook(&fast.url(), &["pledges:create"]).await;
     for _ in 0..30 {
         w.pledge("4242424242424242").await;
     }
@@ -790,6 +790,38 @@ async fn a_slow_receiver_does_not_stall_the_others(#[case] backend: Backend) {
     slow.gate.send_replace(true);
     eventually("the slow receiver gets the rest", || {
         slow.received().len() >= 30
+    })
+    .await;
+
+    // A webhook deleted while one of its attempts is in flight: the attempt
+    // ends, and delivery to the others goes on.
+    slow.gate.send_replace(false);
+    w.pledge("4242424242424242").await;
+    eventually("the slow receiver holds the next one", || {
+        slow.received().len() == 31
+    })
+    .await;
+    let (status, _) = w
+        .api(
+            reqwest::Method::DELETE,
+            &format!("/api/oauth2/v2/webhooks/{slow_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    slow.gate.send_replace(true);
+    w.pledge("4242424242424242").await;
+    eventually("the fast receiver still gets events", || {
+        fast.received().len() >= 32
+    })
+    .await;
+    assert_eq!(
+        slow.received().len(),
+        31,
+        "a deleted webhook gets nothing new"
+    );
+    log_until(&w, &fast_id, "every attempt is recorded", |log| {
+        log.counts.delivered == 32 && log.attempts.len() == 32
     })
     .await;
     slow.stop().await;

@@ -26,6 +26,8 @@ use crate::{ServiceError, Services, secrets};
 const RESPONSE_START_BYTES: usize = 512;
 /// The most deliveries claimed in one transaction.
 const CLAIM_BATCH: usize = 500;
+/// How many times a batch of finished attempts is written before it is given up.
+const RECORD_TRIES: u32 = 5;
 /// How many rounds of a webhook's lanes one claim may take (see the lease).
 const QUEUED_ROUNDS: usize = 4;
 
@@ -320,10 +322,18 @@ async fn record_loop(
 ) {
     let mut batch = Vec::with_capacity(1000);
     while done.recv_many(&mut batch, 1000).await > 0 {
-        // A failed write is retried with the same outcomes: an attempt that
-        // happened is never forgotten while this process lives.
+        // A failed write is retried with the same outcomes. If it keeps
+        // failing the batch is dropped: its deliveries' leases run out and
+        // they are sent again (at least once), rather than the worker
+        // stalling behind one bad batch.
+        let mut tries = 0;
         while let Err(e) = services.record_attempts(&worker, &batch).await {
-            tracing::error!(error = %e, attempts = batch.len(), "recording webhook attempts failed; retrying");
+            tries += 1;
+            if tries >= RECORD_TRIES {
+                tracing::error!(error = %e, attempts = batch.len(), "recording webhook attempts failed; they will be sent again when their lease ends");
+                break;
+            }
+            tracing::warn!(error = %e, attempts = batch.len(), "recording webhook attempts failed; retrying");
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
         batch.clear();

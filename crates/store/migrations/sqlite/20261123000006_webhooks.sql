@@ -51,10 +51,11 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, id) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, id);
 
--- Every attempt, for the portal's delivery log. An attempt number is used once.
+-- Every attempt, for the portal's delivery log. An attempt number is used once. No foreign
+-- key to the delivery: an attempt in flight while its webhook is deleted is still written.
 CREATE TABLE webhook_attempts (
     id              INTEGER PRIMARY KEY,
-    delivery_id     INTEGER NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+    delivery_id     INTEGER NOT NULL,
     webhook_id      INTEGER NOT NULL,
     attempt         INTEGER NOT NULL,
     started_at      TEXT NOT NULL,
