@@ -490,6 +490,8 @@ Try:
   curl -X POST {base}/oauth2/token -d grant_type=authorization_code -d code=CODE \\
        -d client_id={client_id} -d client_secret=SECRET -d redirect_uri={redirect}
   curl -H 'Authorization: Bearer ACCESS_TOKEN' {base}/v1/oauth/@me/profile
+  open {base}/developers/webhooks   (log in as the creator; webhooks to loopback need
+                                    MAECENAS_WEBHOOK_ALLOW_NETS=127.0.0.0/8)
 ",
         password = access.password,
         creator = access.creator_email,
