@@ -436,3 +436,34 @@ pub async fn page_references(
     .await)?;
     Ok((patrons, addresses, cards))
 }
+
+/// Whether a patron pledged to a campaign before (a returning member), other than `except`.
+pub async fn pledged_before(
+    tx: &mut Tx,
+    patron: UserId,
+    campaign: CampaignId,
+    except: PledgeId,
+) -> Result<bool, StoreError> {
+    const SQL: &str =
+        "SELECT count(*) FROM pledges WHERE patron_id = $1 AND campaign_id = $2 AND id <> $3";
+    let n: i64 = on_backend!(tx, |conn| sqlx::query_scalar(SQL)
+        .bind(patron.get())
+        .bind(campaign.get())
+        .bind(except.get())
+        .fetch_one(conn)
+        .await)?;
+    Ok(n > 0)
+}
+
+/// The campaign's newest pledge (webhook test events are about it).
+pub async fn latest_pledge(
+    tx: &mut Tx,
+    campaign: CampaignId,
+) -> Result<Option<PledgeId>, StoreError> {
+    const SQL: &str = "SELECT max(id) FROM pledges WHERE campaign_id = $1";
+    let id: Option<i64> = on_backend!(tx, |conn| sqlx::query_scalar(SQL)
+        .bind(campaign.get())
+        .fetch_one(conn)
+        .await)?;
+    Ok(id.map(PledgeId::from))
+}

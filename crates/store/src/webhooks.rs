@@ -3,7 +3,7 @@
 //! Claiming due deliveries is the only SQL here that differs per backend:
 //! PostgreSQL skips rows another `serve` process has locked.
 
-use maecenas_domain::{CampaignId, DeliveryId, OAuthClientId, UserId, WebhookEventId, WebhookId};
+use maecenas_domain::{CampaignId, DeliveryId, OAuthClientId, WebhookEventId, WebhookId};
 use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
@@ -654,35 +654,4 @@ pub async fn pending_deliveries(tx: &mut Tx) -> Result<i64, StoreError> {
     Ok(on_backend!(tx, |conn| sqlx::query_scalar(SQL)
         .fetch_one(conn)
         .await)?)
-}
-
-/// Whether a patron pledged to a campaign before (a returning member), other than `except`.
-pub async fn pledged_before(
-    tx: &mut Tx,
-    patron: UserId,
-    campaign: CampaignId,
-    except: maecenas_domain::PledgeId,
-) -> Result<bool, StoreError> {
-    const SQL: &str =
-        "SELECT count(*) FROM pledges WHERE patron_id = $1 AND campaign_id = $2 AND id <> $3";
-    let n: i64 = on_backend!(tx, |conn| sqlx::query_scalar(SQL)
-        .bind(patron.get())
-        .bind(campaign.get())
-        .bind(except.get())
-        .fetch_one(conn)
-        .await)?;
-    Ok(n > 0)
-}
-
-/// The campaign's newest pledge, for test events.
-pub async fn latest_pledge(
-    tx: &mut Tx,
-    campaign: CampaignId,
-) -> Result<Option<maecenas_domain::PledgeId>, StoreError> {
-    const SQL: &str = "SELECT max(id) FROM pledges WHERE campaign_id = $1";
-    let id: Option<i64> = on_backend!(tx, |conn| sqlx::query_scalar(SQL)
-        .bind(campaign.get())
-        .fetch_one(conn)
-        .await)?;
-    Ok(id.map(maecenas_domain::PledgeId::from))
 }

@@ -45,10 +45,7 @@ pub fn routes() -> Router<AppState> {
             get(webhooks::list).post(webhooks::create),
         )
         .route("/developers/webhooks/{id}", get(webhooks::show))
-        .route("/developers/webhooks/{id}/pause", post(webhooks::pause))
-        .route("/developers/webhooks/{id}/resume", post(webhooks::resume))
-        .route("/developers/webhooks/{id}/delete", post(webhooks::delete))
-        .route("/developers/webhooks/{id}/test", post(webhooks::test))
+        .route("/developers/webhooks/{id}/{action}", post(webhooks::act))
         .route(
             "/developers/webhooks/{id}/deliveries/{delivery}/redeliver",
             post(webhooks::redeliver),

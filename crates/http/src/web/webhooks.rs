@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maecenas_domain::webhooks::split_triggers;
 use maecenas_domain::{DeliveryId, Trigger, WebhookId};
 use maecenas_services::ServiceError;
-use maecenas_services::records::WebhookRow;
+use maecenas_services::records::{UserRow, WebhookRow};
 use maecenas_services::webhooks::{WebhookLog, WebhookPatch};
 use maud::{Markup, html};
 use time::OffsetDateTime;
@@ -117,7 +117,7 @@ fn list_body(
 
 async fn list_page(
     state: &AppState,
-    user: maecenas_services::records::UserRow,
+    user: UserRow,
     csrf: &str,
     status: StatusCode,
     error: Option<&str>,
@@ -144,15 +144,28 @@ pub async fn list(State(state): State<AppState>, user: MaybeUser) -> Response {
     list_page(&state, user, &csrf, StatusCode::OK, None, "").await
 }
 
-pub async fn create(State(state): State<AppState>, user: MaybeUser, body: Bytes) -> Response {
-    let (user, csrf) = match signed_in(user, HERE) {
-        Ok(v) => v,
-        Err(redirect) => return redirect.into_response(),
-    };
-    let fields = form_fields(&body);
+/// A posted form of a signed-in user whose CSRF token is the session's.
+struct SignedForm {
+    user: UserRow,
+    csrf: String,
+    fields: Vec<(String, String)>,
+}
+
+/// The form, or the answer to give instead (log in first; forged form).
+fn signed_form(user: MaybeUser, here: &str, body: &[u8]) -> Result<SignedForm, Box<Response>> {
+    let (user, csrf) = signed_in(user, here).map_err(|r| Box::new(r.into_response()))?;
+    let fields = form_fields(body);
     if let Some(refused) = forged_form(&csrf, field(&fields, "csrf")) {
-        return refused;
+        return Err(Box::new(refused));
     }
+    Ok(SignedForm { user, csrf, fields })
+}
+
+pub async fn create(State(state): State<AppState>, user: MaybeUser, body: Bytes) -> Response {
+    let SignedForm { user, csrf, fields } = match signed_form(user, HERE, &body) {
+        Ok(form) => form,
+        Err(response) => return *response,
+    };
     let uri = field(&fields, "uri");
     let triggers: Vec<String> = fields
         .iter()
@@ -315,98 +328,52 @@ pub async fn show(
     }
 }
 
-/// What the buttons of a webhook's page do.
-enum Action {
-    Pause,
-    Resume,
-    Delete,
-    Test,
-}
-
-async fn act(
-    state: AppState,
+/// The buttons of a webhook's page: `POST /developers/webhooks/{id}/{action}`
+/// with `action` one of `pause`, `resume`, `delete`, `test`.
+pub async fn act(
+    State(state): State<AppState>,
     user: MaybeUser,
-    id: String,
+    Path((id, action)): Path<(String, String)>,
     body: Bytes,
-    action: Action,
 ) -> Response {
-    let (user, csrf) = match signed_in(user, &format!("{HERE}/{id}")) {
-        Ok(v) => v,
-        Err(redirect) => return redirect.into_response(),
+    let SignedForm { user, fields, .. } = match signed_form(user, &format!("{HERE}/{id}"), &body) {
+        Ok(form) => form,
+        Err(response) => return *response,
     };
-    let fields = form_fields(&body);
-    if let Some(refused) = forged_form(&csrf, field(&fields, "csrf")) {
-        return refused;
-    }
     let id = match parse_id(&id) {
         Ok(id) => id,
         Err(err) => return failure(err),
     };
     let services = &state.services;
-    let done = match action {
-        Action::Pause | Action::Resume => services
+    let done = match action.as_str() {
+        "pause" | "resume" => services
             .update_webhook(
                 user.id,
                 id,
                 WebhookPatch {
-                    paused: Some(matches!(action, Action::Pause)),
+                    paused: Some(action == "pause"),
                     ..WebhookPatch::default()
                 },
             )
             .await
             .map(|_| format!("{HERE}/{id}")),
-        Action::Delete => services
+        "delete" => services
             .delete_webhook(user.id, id)
             .await
             .map(|()| HERE.to_owned()),
-        Action::Test => match field(&fields, "trigger").parse::<Trigger>() {
+        "test" => match field(&fields, "trigger").parse::<Trigger>() {
             Ok(trigger) => services
                 .send_test_event(user.id, id, trigger)
                 .await
                 .map(|_| format!("{HERE}/{id}")),
             Err(e) => Err(ServiceError::invalid("trigger", e.to_string())),
         },
+        _ => Err(ServiceError::NotFound("page")),
     };
     match done {
         Ok(to) => Redirect::to(&to).into_response(),
         Err(err) => failure(err),
     }
-}
-
-pub async fn pause(
-    State(state): State<AppState>,
-    user: MaybeUser,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    act(state, user, id, body, Action::Pause).await
-}
-
-pub async fn resume(
-    State(state): State<AppState>,
-    user: MaybeUser,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    act(state, user, id, body, Action::Resume).await
-}
-
-pub async fn delete(
-    State(state): State<AppState>,
-    user: MaybeUser,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    act(state, user, id, body, Action::Delete).await
-}
-
-pub async fn test(
-    State(state): State<AppState>,
-    user: MaybeUser,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    act(state, user, id, body, Action::Test).await
 }
 
 pub async fn redeliver(
@@ -415,14 +382,10 @@ pub async fn redeliver(
     Path((id, delivery)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let (user, csrf) = match signed_in(user, &format!("{HERE}/{id}")) {
-        Ok(v) => v,
-        Err(redirect) => return redirect.into_response(),
+    let user = match signed_form(user, &format!("{HERE}/{id}"), &body) {
+        Ok(form) => form.user,
+        Err(response) => return *response,
     };
-    let fields = form_fields(&body);
-    if let Some(refused) = forged_form(&csrf, field(&fields, "csrf")) {
-        return refused;
-    }
     let (Ok(webhook), Ok(delivery)) = (id.parse::<WebhookId>(), delivery.parse::<DeliveryId>())
     else {
         return failure(ServiceError::NotFound("delivery"));

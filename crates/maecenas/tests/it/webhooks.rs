@@ -273,6 +273,29 @@ impl World {
         )
     }
 
+    /// The creator logged in through the real form; the webhooks page.
+    async fn portal(&self) -> (reqwest::Client, String) {
+        let browser = support::browser();
+        let base = self.app.url("");
+        let logged = support::log_in(
+            &browser,
+            &base,
+            &self.demo.creator_email,
+            self.demo.password,
+        )
+        .await;
+        assert_eq!(logged.status(), 303);
+        let page = browser
+            .get(self.app.url("/developers/webhooks"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        (browser, page)
+    }
+
     async fn patron(&mut self) -> UserRow {
         self.patrons += 1;
         self.app
@@ -950,18 +973,7 @@ async fn a_webhook_paused_after_giving_up_sends_everything_when_resumed(#[case] 
         .await;
     assert_eq!(hook["data"]["attributes"]["paused"], true);
     // The creator sees why in the portal.
-    let browser = support::browser();
-    let base = w.app.url("");
-    let logged = support::log_in(&browser, &base, &w.demo.creator_email, w.demo.password).await;
-    assert_eq!(logged.status(), 303);
-    let page = browser
-        .get(w.app.url("/developers/webhooks"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, page) = w.portal().await;
     assert!(page.contains("was paused on"), "{page}");
 
     // Paused, new events wait; resumed, everything goes out.
@@ -1041,18 +1053,7 @@ async fn two_servers_share_the_deliveries_and_send_each_once(#[case] backend: Ba
 async fn the_portal_manages_webhooks_and_shows_the_log(#[case] backend: Backend) {
     let w = world(backend).await;
     let receiver = Receiver::start().await;
-    let browser = support::browser();
-    let base = w.app.url("");
-    let logged = support::log_in(&browser, &base, &w.demo.creator_email, w.demo.password).await;
-    assert_eq!(logged.status(), 303);
-    let page = browser
-        .get(w.app.url("/developers/webhooks"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (browser, page) = w.portal().await;
     let csrf = support::hidden(&page, "csrf").expect("a CSRF field");
 
     // A forged form (no or a wrong token) is refused and creates nothing.

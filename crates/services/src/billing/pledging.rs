@@ -6,7 +6,7 @@ use maecenas_domain::{BillingPeriod, CampaignId, DonationId, PledgeId, TierId, T
 use maecenas_store::billing::{self as store, ChargeRow, NewCharge};
 use maecenas_store::campaigns::{self, CampaignRow};
 use maecenas_store::pledges::{self, DonationRow, NewPledge, PaymentMethodRow, PledgeRow};
-use maecenas_store::{StoreError, Tx, users, webhooks};
+use maecenas_store::{StoreError, Tx, users};
 
 use super::RunReport;
 use super::gateway::{CardInput, GatewayError};
@@ -182,7 +182,7 @@ impl Services {
             claimed = store::charges_with_cards(&mut tx, &ids).await?;
         }
         let returning =
-            webhooks::pledged_before(&mut tx, request.patron, campaign.id, pledge_id).await?;
+            pledges::pledged_before(&mut tx, request.patron, campaign.id, pledge_id).await?;
         let event = PendingEvent {
             pledge: pledge_id,
             campaign: campaign.id,

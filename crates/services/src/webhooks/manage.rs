@@ -8,7 +8,7 @@ use maecenas_domain::{
 };
 use maecenas_store::Tx;
 use maecenas_store::campaigns::{self, CampaignRow};
-use maecenas_store::pledges::PledgeRow;
+use maecenas_store::pledges::{self, PledgeRow};
 use maecenas_store::webhooks::{
     self as store, AttemptRow, DeliveryCounts, DeliveryRow, NewDelivery, NewEvent, WebhookRow,
 };
@@ -236,7 +236,7 @@ impl Services {
         let mut tx = self.store.write().await?;
         let hook = owned_webhook(&mut tx, owner, webhook).await?;
         let campaign = self.campaign_view_of(&mut tx, hook.campaign_id).await?;
-        let pledge = match store::latest_pledge(&mut tx, hook.campaign_id).await? {
+        let pledge = match pledges::latest_pledge(&mut tx, hook.campaign_id).await? {
             Some(id) => pledge_view(&mut tx, id).await?,
             None => None,
         };
