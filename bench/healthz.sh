@@ -3,6 +3,8 @@
 # (no database) and `GET /readyz` (one `SELECT 1`) of a release server, with wrk.
 #
 #   bench/healthz.sh [sqlite|postgres] [seconds]
+# Benchmarks measure the server, not its rate limits: both off.
+export MAECENAS_API_REQUESTS_PER_MINUTE=0 MAECENAS_TOKEN_REQUESTS_PER_MINUTE=0 MAECENAS_LOGIN_ATTEMPTS_PER_ACCOUNT=1000000 MAECENAS_LOGIN_ATTEMPTS_PER_ADDRESS=1000000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:-sqlite}

@@ -7,6 +7,8 @@
 # schema in MAECENAS_TEST_DATABASE_URL), then the time from exec until the
 # first `GET /healthz` answers 200 (this includes creating the file, applying
 # migrations and binding the port), then resident memory after 2 s idle.
+# Benchmarks measure the server, not its rate limits: both off.
+export MAECENAS_API_REQUESTS_PER_MINUTE=0 MAECENAS_TOKEN_REQUESTS_PER_MINUTE=0 MAECENAS_LOGIN_ATTEMPTS_PER_ACCOUNT=1000000 MAECENAS_LOGIN_ATTEMPTS_PER_ADDRESS=1000000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:-sqlite}

@@ -9,6 +9,8 @@
 # events with their deliveries (a 1.6 KB pledge document each, the size of a
 # real one) are added with one SQL statement each (bench data only). The
 # receiver (examples/webhook_sink.rs) answers 204 and counts what it got.
+# Benchmarks measure the server, not its rate limits: both off.
+export MAECENAS_API_REQUESTS_PER_MINUTE=0 MAECENAS_TOKEN_REQUESTS_PER_MINUTE=0 MAECENAS_LOGIN_ATTEMPTS_PER_ACCOUNT=1000000 MAECENAS_LOGIN_ATTEMPTS_PER_ADDRESS=1000000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:-sqlite}

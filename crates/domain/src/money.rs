@@ -30,6 +30,61 @@ impl Currency {
     pub fn minor_digits(&self) -> u32 {
         self.0.exponent().map(u32::from).unwrap_or(0)
     }
+
+    /// An amount as a person types it ("5", "5.5", "1,234.50") in minor units.
+    /// At most the currency's decimals; never negative; at most a billion units.
+    pub fn parse_amount(&self, text: &str) -> Option<i64> {
+        let digits = self.minor_digits();
+        let cleaned: String = text
+            .trim()
+            .chars()
+            .filter(|c| *c != ',' && *c != ' ')
+            .collect();
+        let (whole, fraction) = match cleaned.split_once('.') {
+            Some((w, f)) => (w, f),
+            None => (cleaned.as_str(), ""),
+        };
+        if whole.is_empty() && fraction.is_empty()
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || !fraction.bytes().all(|b| b.is_ascii_digit())
+            || fraction.len() > digits as usize
+            || whole.len() > 10
+        {
+            return None;
+        }
+        let whole: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        if whole > 1_000_000_000 {
+            return None;
+        }
+        let padded = format!("{fraction:0<width$}", width = digits as usize);
+        let fraction: i64 = if padded.is_empty() {
+            0
+        } else {
+            padded.parse().ok()?
+        };
+        whole.checked_mul(10i64.pow(digits))?.checked_add(fraction)
+    }
+
+    /// Minor units as the plain decimal a form shows ("12.50").
+    pub fn format_plain(&self, minor: i64) -> String {
+        let digits = self.minor_digits();
+        if digits == 0 {
+            return minor.to_string();
+        }
+        let unit = 10i64.pow(digits);
+        let sign = if minor < 0 { "-" } else { "" };
+        let abs = minor.unsigned_abs() as i64;
+        format!(
+            "{sign}{}.{:0width$}",
+            abs / unit,
+            abs % unit,
+            width = digits as usize
+        )
+    }
 }
 
 impl FromStr for Currency {
@@ -184,6 +239,29 @@ mod tests {
             let x = Money::new(a, Currency::USD);
             let y = Money::new(b, Currency::USD);
             prop_assert_eq!(x.checked_add(y).unwrap().checked_sub(y).unwrap(), x);
+        }
+    }
+
+    #[test]
+    fn amounts_parse_as_people_type_them() {
+        let usd = Currency::USD;
+        assert_eq!(usd.parse_amount("5"), Some(500));
+        assert_eq!(usd.parse_amount("5.5"), Some(550));
+        assert_eq!(usd.parse_amount(" 1,234.05 "), Some(123_405));
+        assert_eq!(usd.parse_amount(".25"), Some(25));
+        for bad in ["", ".", "-5", "5.123", "abc", "1e3", "99999999999"] {
+            assert_eq!(usd.parse_amount(bad), None, "{bad:?}");
+        }
+        let jpy: Currency = "JPY".parse().unwrap();
+        assert_eq!(jpy.parse_amount("500"), Some(500));
+        assert_eq!(jpy.parse_amount("5.5"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn formatting_then_parsing_gives_the_amount_back(minor in 0i64..100_000_000_000) {
+            let usd = Currency::USD;
+            proptest::prop_assert_eq!(usd.parse_amount(&usd.format_plain(minor)), Some(minor));
         }
     }
 }

@@ -20,6 +20,51 @@ use crate::HttpOptions;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Longest request target (path and query) accepted; longer is 414.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// Most header bytes (names and values) accepted; more is 431.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Refuses oversized request lines and headers before any handler reads
+/// them, in the dialect's error shape. (JSON bodies nest at most 128 deep:
+/// serde_json's recursion limit, answered 400 by each dialect's parser.)
+async fn request_size_limits(
+    request: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response<Body> {
+    let path = request.uri().path().to_owned();
+    let uri_bytes = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |pq| pq.as_str().len());
+    if uri_bytes > MAX_URI_BYTES {
+        return crate::refusal::refusal(
+            &path,
+            StatusCode::URI_TOO_LONG,
+            4,
+            "BadRequest",
+            "invalid_request",
+            &format!("the request target is longer than {MAX_URI_BYTES} bytes"),
+        );
+    }
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return crate::refusal::refusal(
+            &path,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            4,
+            "BadRequest",
+            "invalid_request",
+            &format!("the request headers are larger than {MAX_HEADER_BYTES} bytes"),
+        );
+    }
+    next.run(request).await
+}
+
 pub fn apply(router: Router, options: &HttpOptions) -> Router {
     let trace = TraceLayer::new_for_http()
         // The path only: query strings can carry codes and secrets (the
@@ -48,6 +93,7 @@ pub fn apply(router: Router, options: &HttpOptions) -> Router {
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(trace)
             .layer(CatchPanicLayer::custom(panic_response))
+            .layer(axum::middleware::from_fn(request_size_limits))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
                 options.request_timeout,

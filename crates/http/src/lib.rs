@@ -8,12 +8,16 @@
 mod health;
 mod layers;
 pub mod oauth;
+pub mod openapi;
 pub mod patreon_v1;
 pub mod patreon_v2;
+pub mod rate_limit;
+pub mod refusal;
 pub mod sponsus_v1;
 pub mod web;
 
 use axum::Router;
+use axum::http::{HeaderName, Method, header};
 use axum::routing::get;
 use maecenas_services::Services;
 
@@ -25,6 +29,7 @@ pub struct AppState {
     pub public_url: String,
     /// Whether cookies get `Secure` (the public URL is https).
     pub secure_cookies: bool,
+    pub login_throttle: std::sync::Arc<web::throttle::LoginThrottle>,
 }
 
 /// Limits of the HTTP layer, from the server's configuration.
@@ -32,6 +37,7 @@ pub struct AppState {
 pub struct HttpOptions {
     pub request_timeout: std::time::Duration,
     pub max_body_bytes: usize,
+    pub rate_limits: rate_limit::RateLimitSettings,
 }
 
 impl Default for HttpOptions {
@@ -39,6 +45,7 @@ impl Default for HttpOptions {
         Self {
             request_timeout: std::time::Duration::from_secs(30),
             max_body_bytes: 1024 * 1024,
+            rate_limits: rate_limit::RateLimitSettings::default(),
         }
     }
 }
@@ -46,16 +53,55 @@ impl Default for HttpOptions {
 /// The whole application router, with its layers.
 pub fn router(state: AppState, options: &HttpOptions) -> Router {
     let pages = web::page_headers(web::routes().merge(oauth::page_routes()));
-    let routes = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .merge(pages)
-        .merge(oauth::api_routes())
+    let limits = rate_limit::RateLimits::new(options.rate_limits);
+    // Browser clients may call the resource APIs from any origin: they
+    // authenticate with a header, never a cookie, so no credentials are
+    // allowed and a page elsewhere gains nothing it could not do itself.
+    // The authorize and token endpoints answer no CORS at all.
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::predicate(|_, request| {
+            is_resource_api(request.uri.path())
+        }))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([
+            HeaderName::from_static("ratelimit-limit"),
+            HeaderName::from_static("ratelimit-remaining"),
+            HeaderName::from_static("ratelimit-reset"),
+            header::RETRY_AFTER,
+        ])
+        .max_age(std::time::Duration::from_secs(600));
+    let resource_apis = Router::new()
         .merge(sponsus_v1::routes())
         .merge(patreon_v1::routes())
         .merge(patreon_v2::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            limits.clone(),
+            rate_limit::limit_api,
+        ));
+    let token_endpoints = oauth::api_routes().route_layer(axum::middleware::from_fn_with_state(
+        limits,
+        rate_limit::limit_token,
+    ));
+    let routes = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(openapi::serve))
+        .merge(pages)
+        .merge(token_endpoints)
+        .merge(resource_apis)
         .fallback(health::not_found)
         .method_not_allowed_fallback(health::method_not_allowed)
-        .with_state(state);
+        .with_state(state)
+        // Outside the routes: preflights use OPTIONS, which no route has.
+        .layer(cors);
     layers::apply(routes, options)
+}
+
+/// The paths of the resource APIs (Patreon v1/v2, Sponsus v1 without its token endpoints).
+fn is_resource_api(path: &str) -> bool {
+    path.starts_with("/oauth2/api/")
+        || path.starts_with("/api/oauth2/api/")
+        || path.starts_with("/api/oauth2/v2/")
+        || (path.starts_with("/v1/") && !path.starts_with("/v1/oauth/token"))
 }

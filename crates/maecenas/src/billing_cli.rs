@@ -545,6 +545,7 @@ pub async fn pledge(services: &Services, command: PledgeCommand) -> Result<(), F
             patron_pays_fees,
             pledge_cap_minor: cap_cents,
             vat_country: country,
+            shipping: None,
         })
         .await?;
     let doc = json!({

@@ -3,6 +3,8 @@
 //! variables are read by clap (see `cli.rs`); this module merges them with the
 //! file and the defaults into one [`Config`].
 
+use maecenas_http::rate_limit::RateLimitSettings;
+use maecenas_http::web::throttle::LoginLimits;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -215,6 +217,18 @@ pub struct ServeArgs {
     /// Webhook delivery inside `serve` [default: on]
     #[arg(long, env = "MAECENAS_WEBHOOK_DELIVERY", value_enum)]
     pub webhook_delivery: Option<Switch>,
+    /// Log-in attempts one account may make in a burst; then one per 6 s [default: 10]
+    #[arg(long, env = "MAECENAS_LOGIN_ATTEMPTS_PER_ACCOUNT", value_name = "N")]
+    pub login_attempts_per_account: Option<u32>,
+    /// Log-in attempts one client address may make in a burst; then one per second [default: 60]
+    #[arg(long, env = "MAECENAS_LOGIN_ATTEMPTS_PER_ADDRESS", value_name = "N")]
+    pub login_attempts_per_address: Option<u32>,
+    /// Resource API requests per minute per token, API key or (without one) address; 0 turns it off [default: 1200]
+    #[arg(long, env = "MAECENAS_API_REQUESTS_PER_MINUTE", value_name = "N")]
+    pub api_requests_per_minute: Option<u32>,
+    /// Token and revocation requests per minute per OAuth client or address; 0 turns it off [default: 120]
+    #[arg(long, env = "MAECENAS_TOKEN_REQUESTS_PER_MINUTE", value_name = "N")]
+    pub token_requests_per_minute: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -256,6 +270,10 @@ struct FileConfig {
     webhook_first_retry_ms: Option<u64>,
     webhook_give_up_after: Option<u64>,
     webhook_delivery: Option<Switch>,
+    login_attempts_per_account: Option<u32>,
+    login_attempts_per_address: Option<u32>,
+    api_requests_per_minute: Option<u32>,
+    token_requests_per_minute: Option<u32>,
 }
 
 /// The resolved configuration.
@@ -279,6 +297,8 @@ pub struct Config {
     pub webhooks: WebhookSettings,
     /// Whether `serve` delivers webhooks (another process may do it instead).
     pub webhook_delivery: bool,
+    pub login_limits: LoginLimits,
+    pub rate_limits: RateLimitSettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -301,6 +321,8 @@ impl std::fmt::Debug for Config {
             .field("payouts", &self.payouts)
             .field("webhooks", &self.webhooks)
             .field("webhook_delivery", &self.webhook_delivery)
+            .field("login_limits", &self.login_limits)
+            .field("rate_limits", &self.rate_limits)
             .finish()
     }
 }
@@ -418,6 +440,29 @@ impl Config {
                 .unwrap_or(PayoutSchedule::Monthly),
             webhooks,
             webhook_delivery,
+            login_limits: LoginLimits {
+                per_account_burst: serve
+                    .login_attempts_per_account
+                    .or(file.login_attempts_per_account)
+                    .unwrap_or(LoginLimits::default().per_account_burst)
+                    .max(1),
+                per_address_burst: serve
+                    .login_attempts_per_address
+                    .or(file.login_attempts_per_address)
+                    .unwrap_or(LoginLimits::default().per_address_burst)
+                    .max(1),
+                ..LoginLimits::default()
+            },
+            rate_limits: RateLimitSettings {
+                api_per_minute: serve
+                    .api_requests_per_minute
+                    .or(file.api_requests_per_minute)
+                    .unwrap_or(RateLimitSettings::default().api_per_minute),
+                token_per_minute: serve
+                    .token_requests_per_minute
+                    .or(file.token_requests_per_minute)
+                    .unwrap_or(RateLimitSettings::default().token_per_minute),
+            },
         })
     }
 

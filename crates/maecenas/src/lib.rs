@@ -84,14 +84,22 @@ impl App {
             services: self.services.clone(),
             public_url,
             secure_cookies,
+            login_throttle: std::sync::Arc::new(maecenas_http::web::throttle::LoginThrottle::new(
+                self.config.login_limits,
+            )),
         };
         let options = HttpOptions {
             request_timeout: self.config.request_timeout,
             max_body_bytes: self.config.max_body_bytes,
+            rate_limits: self.config.rate_limits,
         };
         let router = maecenas_http::router(state, &options);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(self.listener, router).with_graceful_shutdown(async move {
+        let server = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: no new connections, finishing in-flight requests");
             let _ = stopping_tx.send(());

@@ -2,7 +2,8 @@
 
 use maecenas_domain::{Email, UserId, Username};
 use maecenas_store::StoreError;
-use maecenas_store::users::{self, NewUser, UserRow};
+use maecenas_store::oauth as sessions_store;
+use maecenas_store::users::{self, Moderation, NewUser, UserRow};
 
 use crate::{ServiceError, Services, secrets};
 
@@ -82,6 +83,146 @@ impl Services {
         let email = Email::parse(email)?;
         let mut tx = self.store.read().await?;
         users::user_by_email(&mut tx, email.as_str())
+            .await?
+            .ok_or(ServiceError::NotFound("user"))
+    }
+
+    /// Changes a password after checking the current one; every other session ends.
+    pub async fn change_password(
+        &self,
+        user: UserId,
+        current: &str,
+        new: &str,
+        keep_session: &str,
+    ) -> Result<(), ServiceError> {
+        let stored = {
+            let mut tx = self.store.read().await?;
+            users::user_by_id(&mut tx, user)
+                .await?
+                .and_then(|u| u.password_hash)
+                .ok_or(ServiceError::NotFound("user"))?
+        };
+        if !secrets::verify_password(current.to_owned(), stored).await? {
+            return Err(ServiceError::invalid(
+                "current_password",
+                "is not your current password",
+            ));
+        }
+        let hash = secrets::hash_password(new.to_owned()).await?;
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        users::set_password_hash(&mut tx, user, &hash, now).await?;
+        sessions_store::delete_sessions_of_user(&mut tx, user).await?;
+        // The session that changed the password stays: the person is still here.
+        sessions_store::insert_session(
+            &mut tx,
+            &secrets::sha256(keep_session),
+            user,
+            now,
+            now + crate::sessions::SESSION_LIFETIME,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A person deletes their own account, after confirming with the password:
+    /// their pledges are cancelled (the paid month stays theirs), sessions end,
+    /// and they disappear from public pages and APIs (`is_deleted`).
+    pub async fn delete_own_account(
+        &self,
+        user: UserId,
+        password: &str,
+    ) -> Result<(), ServiceError> {
+        let row = {
+            let mut tx = self.store.read().await?;
+            users::user_by_id(&mut tx, user)
+                .await?
+                .ok_or(ServiceError::NotFound("user"))?
+        };
+        let stored = row.password_hash.clone().unwrap_or_default();
+        if !secrets::verify_password(password.to_owned(), stored).await? {
+            return Err(ServiceError::invalid("password", "is not your password"));
+        }
+        self.moderate(
+            user,
+            Moderation {
+                is_suspended: row.is_suspended,
+                is_deleted: true,
+                is_nuked: row.is_nuked,
+            },
+        )
+        .await
+    }
+
+    /// Sets the moderation flags (admin, or the account's own deletion).
+    /// - suspended: cannot log in, sessions end, tokens and API keys stop working; the profile stays.
+    /// - deleted: as suspended, and gone from public pages and APIs; pledges are cancelled.
+    /// - nuked: as deleted, and every personal detail is erased for good
+    ///   (email, names, profile, avatar, addresses, grants, API keys).
+    pub async fn moderate(&self, user: UserId, flags: Moderation) -> Result<(), ServiceError> {
+        let flags = Moderation {
+            is_deleted: flags.is_deleted || flags.is_nuked,
+            ..flags
+        };
+        if self.user_by_id(user).await?.is_nuked {
+            return Err(ServiceError::invalid(
+                "is_nuked",
+                "a nuked account cannot be changed or restored",
+            ));
+        }
+        if flags.is_deleted {
+            let pledges = {
+                let mut tx = self.store.read().await?;
+                maecenas_store::pledges::pledges_of_patron(&mut tx, user, 10_000).await?
+            };
+            for pledge in pledges
+                .into_iter()
+                .filter(|p| p.ended_at.is_none() && p.cancelled_at.is_none())
+            {
+                match self.cancel_pledge(user, pledge.campaign_id).await {
+                    Ok(_) | Err(ServiceError::NotFound(_)) => {}
+                    Err(err) => return Err(err),
+                }
+            }
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let current = users::user_by_id(&mut tx, user)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
+        if current.is_nuked {
+            return Err(ServiceError::invalid(
+                "is_nuked",
+                "a nuked account cannot be changed or restored",
+            ));
+        }
+        users::set_moderation(&mut tx, user, flags, now).await?;
+        if flags.is_suspended || flags.is_deleted {
+            sessions_store::delete_sessions_of_user(&mut tx, user).await?;
+        }
+        if flags.is_nuked && !current.is_nuked {
+            let placeholder = format!("nuked-{}@invalid", user.get());
+            users::erase_personal_data(&mut tx, user, &placeholder, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Users whose email or username contains `needle`, for the admin page.
+    pub async fn search_users(
+        &self,
+        needle: &str,
+        after: Option<UserId>,
+        limit: i64,
+    ) -> Result<Vec<UserRow>, ServiceError> {
+        let mut tx = self.store.read().await?;
+        Ok(users::search_users(&mut tx, needle.trim(), after, limit.clamp(1, 500)).await?)
+    }
+
+    pub async fn user_by_id(&self, user: UserId) -> Result<UserRow, ServiceError> {
+        let mut tx = self.store.read().await?;
+        users::user_by_id(&mut tx, user)
             .await?
             .ok_or(ServiceError::NotFound("user"))
     }

@@ -1,10 +1,13 @@
 //! What creators set up: a campaign, its tiers, its creations. The web pages
 //! and `maecenas admin campaign|tier|creation` come here.
 
-use maecenas_domain::{CampaignId, Currency, UserId};
-use maecenas_store::campaigns::{self, CampaignFields, CampaignRow, CreationRow, NewTier, TierRow};
-use maecenas_store::{StoreError, users};
+use maecenas_domain::{CampaignId, Currency, GoalId, ProfileStatus, TierId, UserId};
+use maecenas_store::campaigns::{
+    self, CampaignFields, CampaignRow, CreationRow, GoalRow, NewTier, TierFields, TierRow,
+};
+use maecenas_store::{StoreError, Tx, users};
 
+use crate::patreon::{CampaignView, campaign_view};
 use crate::{ServiceError, Services};
 
 #[derive(Debug, Clone)]
@@ -156,4 +159,281 @@ impl Services {
         tx.commit().await?;
         Ok(creation)
     }
+
+    /// A creator's campaign with tiers, goals and totals, as the setup pages show it.
+    pub async fn campaign_setup(&self, creator: UserId) -> Result<CampaignView, ServiceError> {
+        let mut tx = self.store.read().await?;
+        let campaign = campaigns::campaign_by_creator(&mut tx, creator)
+            .await?
+            .ok_or(ServiceError::NotFound("campaign"))?;
+        let user = users::user_by_id(&mut tx, creator)
+            .await?
+            .ok_or(ServiceError::NotFound("creator"))?;
+        let mut view = campaign_view(self, &mut tx, campaign, user).await?;
+        view.totals = campaigns::campaign_totals(&mut tx, view.campaign.id).await?;
+        view.tier_patrons = campaigns::patrons_per_tier(&mut tx, view.campaign.id).await?;
+        Ok(view)
+    }
+
+    /// The public page at `/{username}`: only a published campaign of a
+    /// public, active creator. Anything else is "not found", so a hidden or
+    /// deleted account cannot be told apart from one that never existed.
+    pub async fn creator_page(&self, username: &str) -> Result<CampaignView, ServiceError> {
+        let not_found = ServiceError::NotFound("creator");
+        let mut tx = self.store.read().await?;
+        let user = users::user_by_username(&mut tx, username)
+            .await?
+            .filter(|u| {
+                u.status == ProfileStatus::Public.as_str()
+                    && !u.is_deleted
+                    && !u.is_suspended
+                    && !u.is_nuked
+            })
+            .ok_or(not_found)?;
+        let campaign = campaigns::campaign_by_creator(&mut tx, user.id)
+            .await?
+            .filter(|c| c.published_at.is_some())
+            .ok_or(ServiceError::NotFound("creator"))?;
+        campaign_view(self, &mut tx, campaign, user).await
+    }
+
+    /// Saves what a creator sets on their campaign (all of it, as the form sends it).
+    pub async fn update_campaign(
+        &self,
+        creator: UserId,
+        fields: CampaignFields,
+    ) -> Result<CampaignRow, ServiceError> {
+        check_campaign_fields(&fields)?;
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let campaign = own_campaign(&mut tx, creator).await?;
+        campaigns::update_campaign(&mut tx, campaign.id, &fields, now).await?;
+        let row = own_campaign(&mut tx, creator).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn set_campaign_published(
+        &self,
+        creator: UserId,
+        published: bool,
+    ) -> Result<CampaignRow, ServiceError> {
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let campaign = own_campaign(&mut tx, creator).await?;
+        if published {
+            let tiers = campaigns::tiers_of_campaign(&mut tx, campaign.id).await?;
+            if campaign
+                .summary
+                .as_deref()
+                .is_none_or(|s| s.trim().is_empty())
+                && tiers.is_empty()
+            {
+                return Err(ServiceError::invalid(
+                    "campaign",
+                    "add a summary or a tier before publishing",
+                ));
+            }
+        }
+        let at = published.then_some(campaign.published_at.unwrap_or(now));
+        campaigns::set_published(&mut tx, campaign.id, at, now).await?;
+        let row = own_campaign(&mut tx, creator).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Edits one of the creator's tiers. Current patrons keep what they pledged.
+    pub async fn update_tier(
+        &self,
+        creator: UserId,
+        tier: TierId,
+        request: NewTierRequest,
+    ) -> Result<TierRow, ServiceError> {
+        let fields = tier_fields(request)?;
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        own_tier(&mut tx, creator, tier).await?;
+        campaigns::update_tier(&mut tx, tier, &fields, now).await?;
+        let row = own_tier(&mut tx, creator, tier).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Moves a tier one place up (`-1`) or down (`+1`) among the campaign's tiers.
+    pub async fn move_tier(
+        &self,
+        creator: UserId,
+        tier: TierId,
+        step: i32,
+    ) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let row = own_tier(&mut tx, creator, tier).await?;
+        let mut order = campaigns::tiers_of_campaign(&mut tx, row.campaign_id).await?;
+        let Some(from) = order.iter().position(|t| t.id == tier) else {
+            return Err(ServiceError::NotFound("tier"));
+        };
+        let to = from as i64 + i64::from(step.signum());
+        if to < 0 || to >= order.len() as i64 {
+            return Ok(());
+        }
+        order.swap(from, to as usize);
+        // Renumber all: positions may have ties from older data.
+        for (position, t) in order.iter().enumerate() {
+            if t.position != position as i32 {
+                campaigns::set_tier_position(&mut tx, t.id, position as i32, now).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Retires a tier: it takes no new patrons and leaves the public page;
+    /// the patrons it has keep it (their pledges are not touched).
+    pub async fn retire_tier(&self, creator: UserId, tier: TierId) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        own_tier(&mut tx, creator, tier).await?;
+        campaigns::retire_tier(&mut tx, tier, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn create_goal(
+        &self,
+        creator: UserId,
+        amount_minor: i64,
+        title: &str,
+        description: &str,
+    ) -> Result<GoalRow, ServiceError> {
+        let title = title.trim();
+        if title.is_empty() || title.chars().count() > 200 {
+            return Err(ServiceError::invalid(
+                "title",
+                "must be 1 to 200 characters",
+            ));
+        }
+        if amount_minor <= 0 {
+            return Err(ServiceError::invalid("amount", "must be more than zero"));
+        }
+        if description.chars().count() > 2_000 {
+            return Err(ServiceError::invalid(
+                "description",
+                "must be at most 2000 characters",
+            ));
+        }
+        let now = self.clock.now();
+        let id: GoalId = self.ids.next();
+        let mut tx = self.store.write().await?;
+        let campaign = own_campaign(&mut tx, creator).await?;
+        campaigns::insert_goal(
+            &mut tx,
+            id,
+            campaign.id,
+            amount_minor,
+            title,
+            description.trim(),
+            now,
+        )
+        .await?;
+        let goal = campaigns::goals_of_campaign(&mut tx, campaign.id)
+            .await?
+            .into_iter()
+            .find(|g| g.id == id)
+            .ok_or(ServiceError::NotFound("goal"))?;
+        tx.commit().await?;
+        Ok(goal)
+    }
+
+    pub async fn delete_goal(&self, creator: UserId, goal: GoalId) -> Result<(), ServiceError> {
+        let mut tx = self.store.write().await?;
+        let campaign = own_campaign(&mut tx, creator).await?;
+        if !campaigns::delete_goal(&mut tx, goal, campaign.id).await? {
+            return Err(ServiceError::NotFound("goal"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn own_campaign(tx: &mut Tx, creator: UserId) -> Result<CampaignRow, ServiceError> {
+    campaigns::campaign_by_creator(tx, creator)
+        .await?
+        .ok_or(ServiceError::NotFound("campaign"))
+}
+
+/// A tier of the creator's own campaign; another creator's tier is "not found".
+async fn own_tier(tx: &mut Tx, creator: UserId, tier: TierId) -> Result<TierRow, ServiceError> {
+    let campaign = own_campaign(tx, creator).await?;
+    campaigns::tier_by_id(tx, tier)
+        .await?
+        .filter(|t| t.campaign_id == campaign.id)
+        .ok_or(ServiceError::NotFound("tier"))
+}
+
+fn tier_fields(tier: NewTierRequest) -> Result<TierFields, ServiceError> {
+    let title = tier.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(ServiceError::invalid(
+            "title",
+            "must be 1 to 200 characters",
+        ));
+    }
+    if tier.amount_minor < 0 {
+        return Err(ServiceError::invalid("amount", "cannot be negative"));
+    }
+    if tier.patron_limit.is_some_and(|n| n <= 0) {
+        return Err(ServiceError::invalid(
+            "patron_limit",
+            "must be more than zero",
+        ));
+    }
+    Ok(TierFields {
+        title: title.to_owned(),
+        description: tier.description,
+        amount_minor: tier.amount_minor,
+        patron_limit: tier.patron_limit,
+        requires_shipping: tier.requires_shipping,
+    })
+}
+
+/// URLs a creator sets are shown as links and video sources: http(s) only.
+fn check_campaign_fields(f: &CampaignFields) -> Result<(), ServiceError> {
+    let urls: [(&'static str, &Option<String>); 5] = [
+        ("main_video_url", &f.main_video_url),
+        ("image_url", &f.image_url),
+        ("image_small_url", &f.image_small_url),
+        ("thanks_video_url", &f.thanks_video_url),
+        ("main_video_embed", &f.main_video_embed),
+    ];
+    for (field, value) in urls {
+        if let Some(v) = value.as_deref() {
+            match url::Url::parse(v) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && v.len() <= 500 => {}
+                _ => {
+                    return Err(ServiceError::invalid(
+                        field,
+                        "must be an http:// or https:// address",
+                    ));
+                }
+            }
+        }
+    }
+    let texts: [(&'static str, &Option<String>, usize); 6] = [
+        ("summary", &f.summary, 20_000),
+        ("creation_name", &f.creation_name, 100),
+        ("pay_per_name", &f.pay_per_name, 100),
+        ("one_liner", &f.one_liner, 300),
+        ("thanks_msg", &f.thanks_msg, 5_000),
+        ("thanks_embed", &f.thanks_embed, 500),
+    ];
+    for (field, value, max) in texts {
+        if value.as_deref().is_some_and(|v| v.chars().count() > max) {
+            return Err(ServiceError::invalid(
+                field,
+                format!("must be at most {max} characters"),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@ pub mod developers;
 mod error;
 pub mod faults;
 pub mod oauth;
+pub mod panel;
 pub mod patreon;
 pub mod secrets;
 pub mod sessions;
@@ -102,10 +103,11 @@ impl Services {
 pub mod records {
     pub use maecenas_store::api_keys::ApiKeyRow;
     pub use maecenas_store::billing::{ChargeRow, PayoutRow, PeriodTotals, Violation};
-    pub use maecenas_store::campaigns::{CampaignRow, GoalRow, TierRow};
+    pub use maecenas_store::campaigns::{CampaignFields, CampaignRow, GoalRow, TierRow};
+    pub use maecenas_store::dashboard::{MonthIncome, PatronLine};
     pub use maecenas_store::oauth_clients::OAuthClientRow;
-    pub use maecenas_store::pledges::{DonationTotals, PledgeRow};
-    pub use maecenas_store::users::{AvatarRow, UserRow};
+    pub use maecenas_store::pledges::{DonationRow, DonationTotals, PaymentMethodRow, PledgeRow};
+    pub use maecenas_store::users::{AvatarRow, Moderation, UserRow};
     pub use maecenas_store::webhooks::{AttemptRow, DeliveryCounts, DeliveryRow, WebhookRow};
 }
 

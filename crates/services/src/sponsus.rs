@@ -32,10 +32,39 @@ pub struct ProfileUpdate {
     pub about: Option<String>,
     pub description: Option<String>,
     pub status: Option<String>,
+    /// The rest are set on the settings page; the Sponsus API leaves them `None`.
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// `Some("")` clears a link.
+    pub youtube: Option<String>,
+    pub twitter: Option<String>,
+    pub facebook: Option<String>,
 }
 
 pub const ABOUT_MAX_CHARS: usize = 20_000;
 pub const DESCRIPTION_MAX_CHARS: usize = 500;
+pub const NAME_MAX_CHARS: usize = 100;
+
+/// A social link is an https URL (shown as a link on public pages, so never `javascript:`).
+fn check_social_link(field: &'static str, link: &str) -> Result<(), ServiceError> {
+    match url::Url::parse(link) {
+        Ok(url) if url.scheme() == "https" && url.host_str().is_some() && link.len() <= 300 => {
+            Ok(())
+        }
+        _ => Err(ServiceError::invalid(
+            field,
+            "must be an https:// address of at most 300 characters",
+        )),
+    }
+}
+
+fn link_or(update: Option<String>, current: Option<String>) -> Option<String> {
+    match update {
+        Some(link) if link.trim().is_empty() => None,
+        Some(link) => Some(link.trim().to_owned()),
+        None => current,
+    }
+}
 
 impl Services {
     /// The owner of a personal API key, if the key is live and its owner may act.
@@ -95,6 +124,29 @@ impl Services {
             Some(name) => Some(Username::parse(name)?.as_str().to_owned()),
             None => None,
         };
+        for (field, name) in [
+            ("first_name", &update.first_name),
+            ("last_name", &update.last_name),
+        ] {
+            if name
+                .as_ref()
+                .is_some_and(|n| n.chars().count() > NAME_MAX_CHARS)
+            {
+                return Err(ServiceError::invalid(
+                    field,
+                    format!("must be at most {NAME_MAX_CHARS} characters"),
+                ));
+            }
+        }
+        for (field, link) in [
+            ("youtube", &update.youtube),
+            ("twitter", &update.twitter),
+            ("facebook", &update.facebook),
+        ] {
+            if let Some(link) = link.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+                check_social_link(field, link)?;
+            }
+        }
         if let Some(status) = update.status.as_deref() {
             status.parse::<ProfileStatus>()?;
         }
@@ -131,9 +183,14 @@ impl Services {
         }
         let fields = ProfileFields {
             username: username.or(current.username),
+            first_name: update.first_name.unwrap_or(current.first_name),
+            last_name: update.last_name.unwrap_or(current.last_name),
             about: update.about.unwrap_or(current.about),
             description: update.description.unwrap_or(current.description),
             status: update.status.unwrap_or(current.status),
+            youtube: link_or(update.youtube, current.youtube),
+            twitter: link_or(update.twitter, current.twitter),
+            facebook: link_or(update.facebook, current.facebook),
         };
         match users::update_profile(&mut tx, user, &fields, now).await {
             Err(StoreError::Conflict) => {

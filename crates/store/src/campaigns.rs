@@ -362,3 +362,136 @@ pub async fn patrons_per_tier(
     .fetch_all(conn)
     .await)?)
 }
+
+const UPDATE_CAMPAIGN: &str = "UPDATE campaigns SET summary = $2, creation_name = $3, pay_per_name = $4, \
+     one_liner = $5, main_video_embed = $6, main_video_url = $7, image_small_url = $8, image_url = $9, \
+     thanks_video_url = $10, thanks_embed = $11, thanks_msg = $12, is_monthly = $13, is_nsfw = $14, \
+     show_earnings = $15, updated_at = $16 WHERE id = $1";
+
+pub async fn update_campaign(
+    tx: &mut Tx,
+    id: CampaignId,
+    f: &CampaignFields,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(UPDATE_CAMPAIGN)
+        .bind(id.get())
+        .bind(&f.summary)
+        .bind(&f.creation_name)
+        .bind(&f.pay_per_name)
+        .bind(&f.one_liner)
+        .bind(&f.main_video_embed)
+        .bind(&f.main_video_url)
+        .bind(&f.image_small_url)
+        .bind(&f.image_url)
+        .bind(&f.thanks_video_url)
+        .bind(&f.thanks_embed)
+        .bind(&f.thanks_msg)
+        .bind(f.is_monthly)
+        .bind(f.is_nsfw)
+        .bind(f.show_earnings)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// `Some(now)` publishes, `None` takes the page down (pledges carry on).
+pub async fn set_published(
+    tx: &mut Tx,
+    id: CampaignId,
+    published_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(
+        "UPDATE campaigns SET published_at = $2, updated_at = $3 WHERE id = $1"
+    )
+    .bind(id.get())
+    .bind(published_at)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// What a creator edits on a tier.
+#[derive(Debug, Clone)]
+pub struct TierFields {
+    pub title: String,
+    pub description: String,
+    pub amount_minor: i64,
+    pub patron_limit: Option<i32>,
+    pub requires_shipping: bool,
+}
+
+pub async fn update_tier(
+    tx: &mut Tx,
+    id: TierId,
+    f: &TierFields,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(
+        "UPDATE tiers SET title = $2, description = $3, amount_minor = $4, patron_limit = $5, \
+         requires_shipping = $6, updated_at = $7 WHERE id = $1"
+    )
+    .bind(id.get())
+    .bind(&f.title)
+    .bind(&f.description)
+    .bind(f.amount_minor)
+    .bind(f.patron_limit)
+    .bind(f.requires_shipping)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn set_tier_position(
+    tx: &mut Tx,
+    id: TierId,
+    position: i32,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(
+        "UPDATE tiers SET position = $2, updated_at = $3 WHERE id = $1"
+    )
+    .bind(id.get())
+    .bind(position)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// A retired tier takes no new patrons; its current patrons keep it.
+pub async fn retire_tier(tx: &mut Tx, id: TierId, now: OffsetDateTime) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(
+        "UPDATE tiers SET retired_at = $2, updated_at = $2 WHERE id = $1 AND retired_at IS NULL"
+    )
+    .bind(id.get())
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn delete_goal(
+    tx: &mut Tx,
+    id: GoalId,
+    campaign: CampaignId,
+) -> Result<bool, StoreError> {
+    let n = on_backend!(tx, |conn| sqlx::query(
+        "DELETE FROM goals WHERE id = $1 AND campaign_id = $2"
+    )
+    .bind(id.get())
+    .bind(campaign.get())
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}

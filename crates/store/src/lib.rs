@@ -14,6 +14,7 @@ mod tx;
 pub mod api_keys;
 pub mod billing;
 pub mod campaigns;
+pub mod dashboard;
 pub mod oauth;
 pub mod oauth_clients;
 pub mod pledges;

@@ -56,6 +56,18 @@ pub async fn delete_session(tx: &mut Tx, token_hash: &[u8]) -> Result<(), StoreE
     Ok(())
 }
 
+/// Ends every session of a user (password changed, account deleted or suspended).
+pub async fn delete_sessions_of_user(tx: &mut Tx, user: UserId) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(
+        "DELETE FROM sessions WHERE user_id = $1"
+    )
+    .bind(user.get())
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 // ---- grants ---------------------------------------------------------------
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

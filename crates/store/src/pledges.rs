@@ -467,3 +467,73 @@ pub async fn latest_pledge(
         .await)?;
     Ok(id.map(PledgeId::from))
 }
+
+/// New terms of a current pledge (the patron panel's "change").
+#[derive(Debug, Clone)]
+pub struct PledgeTerms {
+    pub tier_id: Option<TierId>,
+    pub amount_minor: i64,
+    pub pledge_cap_minor: Option<i64>,
+    pub patron_pays_fees: bool,
+}
+
+pub async fn change_pledge_terms(
+    tx: &mut Tx,
+    id: PledgeId,
+    t: &PledgeTerms,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let n = on_backend!(tx, |conn| sqlx::query(
+        "UPDATE pledges SET tier_id = $2, amount_minor = $3, pledge_cap_minor = $4, \
+         patron_pays_fees = $5, updated_at = $6 WHERE id = $1 AND ended_at IS NULL"
+    )
+    .bind(id.get())
+    .bind(t.tier_id.map(TierId::get))
+    .bind(t.amount_minor)
+    .bind(t.pledge_cap_minor)
+    .bind(t.patron_pays_fees)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+const PLEDGES_OF_PATRON: &str = concat!(
+    "SELECT ",
+    pledge_columns!(),
+    " FROM pledges WHERE patron_id = $1 ORDER BY id DESC LIMIT $2"
+);
+
+/// A patron's pledges, current and past, newest first.
+pub async fn pledges_of_patron(
+    tx: &mut Tx,
+    patron: UserId,
+    limit: i64,
+) -> Result<Vec<PledgeRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PledgeRow>(
+        PLEDGES_OF_PATRON
+    )
+    .bind(patron.get())
+    .bind(limit)
+    .fetch_all(conn)
+    .await)?)
+}
+
+const DONATIONS_OF_DONOR_ALL: &str = "SELECT id, donor_id, campaign_id, amount_minor, currency, message, \
+     payment_method_id, status, active_until, created_at FROM donations WHERE donor_id = $1 ORDER BY id DESC LIMIT $2";
+
+/// A donor's donations to any campaign, newest first.
+pub async fn donations_by(
+    tx: &mut Tx,
+    donor: UserId,
+    limit: i64,
+) -> Result<Vec<DonationRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, DonationRow>(
+        DONATIONS_OF_DONOR_ALL
+    )
+    .bind(donor.get())
+    .bind(limit)
+    .fetch_all(conn)
+    .await)?)
+}

@@ -143,12 +143,18 @@ pub async fn count_users(tx: &mut Tx) -> Result<i64, StoreError> {
 #[derive(Debug, Clone)]
 pub struct ProfileFields {
     pub username: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
     pub about: String,
     pub description: String,
     pub status: String,
+    pub youtube: Option<String>,
+    pub twitter: Option<String>,
+    pub facebook: Option<String>,
 }
 
-const UPDATE_PROFILE: &str = "UPDATE users SET username = $2, about = $3, description = $4, status = $5, updated_at = $6 WHERE id = $1";
+const UPDATE_PROFILE: &str = "UPDATE users SET username = $2, about = $3, description = $4, status = $5, updated_at = $6, \
+     first_name = $7, last_name = $8, youtube = $9, twitter = $10, facebook = $11 WHERE id = $1";
 
 /// A taken username is a [`StoreError::Conflict`].
 pub async fn update_profile(
@@ -164,6 +170,11 @@ pub async fn update_profile(
         .bind(&p.description)
         .bind(&p.status)
         .bind(now)
+        .bind(&p.first_name)
+        .bind(&p.last_name)
+        .bind(&p.youtube)
+        .bind(&p.twitter)
+        .bind(&p.facebook)
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -210,4 +221,142 @@ pub async fn avatar_of(tx: &mut Tx, user: UserId) -> Result<Option<AvatarRow>, S
         .bind(user.get())
         .fetch_optional(conn)
         .await)?)
+}
+
+pub async fn set_password_hash(
+    tx: &mut Tx,
+    id: UserId,
+    password_hash: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(
+        "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1"
+    )
+    .bind(id.get())
+    .bind(password_hash)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The moderation flags of the seed: `is_suspended`, `is_deleted`, `is_nuked`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moderation {
+    pub is_suspended: bool,
+    pub is_deleted: bool,
+    pub is_nuked: bool,
+}
+
+pub async fn set_moderation(
+    tx: &mut Tx,
+    id: UserId,
+    m: Moderation,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let n = on_backend!(tx, |conn| {
+        sqlx::query(
+        "UPDATE users SET is_suspended = $2, is_deleted = $3, is_nuked = $4, updated_at = $5 WHERE id = $1"
+    )
+    .bind(id.get())
+    .bind(m.is_suspended)
+    .bind(m.is_deleted)
+    .bind(m.is_nuked)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(n == 1)
+}
+
+/// Nuking: everything that says who the person was is erased; the row stays
+/// because charges and the ledger point at it. `placeholder_email` keeps the
+/// column unique and frees the real address for a new account.
+pub async fn erase_personal_data(
+    tx: &mut Tx,
+    id: UserId,
+    placeholder_email: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(
+        "UPDATE users SET email = $2, password_hash = NULL, username = NULL, first_name = '', \
+         last_name = '', about = '', description = '', status = 'hidden', image_url = NULL, \
+         thumb_url = NULL, facebook_id = NULL, youtube = NULL, twitter = NULL, facebook = NULL, \
+         updated_at = $3 WHERE id = $1"
+    )
+    .bind(id.get())
+    .bind(placeholder_email)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    on_backend!(tx, |conn| sqlx::query(
+        "DELETE FROM user_avatars WHERE user_id = $1"
+    )
+    .bind(id.get())
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    on_backend!(tx, |conn| sqlx::query(
+        "UPDATE oauth_grants SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL"
+    )
+    .bind(id.get())
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    on_backend!(tx, |conn| sqlx::query(
+        "UPDATE api_keys SET revoked_at = $2 WHERE owner_id = $1 AND revoked_at IS NULL"
+    )
+    .bind(id.get())
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    on_backend!(tx, |conn| {
+        sqlx::query("DELETE FROM addresses WHERE user_id = $1 AND id NOT IN (SELECT address_id FROM pledges WHERE address_id IS NOT NULL)")
+        .bind(id.get())
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+const SEARCH: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE id > $1 AND ($2 = '' OR lower(email) LIKE $3 OR lower(coalesce(username, '')) LIKE $3) \
+     ORDER BY id LIMIT $4"
+);
+
+/// Users whose email or username contains `needle` (case-insensitive), keyset-paged.
+pub async fn search_users(
+    tx: &mut Tx,
+    needle: &str,
+    after: Option<UserId>,
+    limit: i64,
+) -> Result<Vec<UserRow>, StoreError> {
+    let pattern = like_pattern(needle);
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, UserRow>(
+        SEARCH
+    )
+    .bind(after.map_or(0, UserId::get))
+    .bind(needle)
+    .bind(&pattern)
+    .bind(limit)
+    .fetch_all(conn)
+    .await)?)
+}
+
+/// `%needle%`, lower-cased, with LIKE's wildcards taken literally.
+pub fn like_pattern(needle: &str) -> String {
+    let escaped: String = needle
+        .to_lowercase()
+        .chars()
+        .filter(|c| !matches!(c, '%' | '_' | '\\'))
+        .collect();
+    format!("%{escaped}%")
 }

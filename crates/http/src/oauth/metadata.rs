@@ -7,6 +7,9 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oauth",
+    description = "RFC 8414 authorization server metadata.",
+    responses((status = 200, description = "metadata", body = Object)))]
 pub async fn metadata(State(state): State<AppState>) -> Json<Value> {
     let base = state.public_url.trim_end_matches('/');
     Json(json!({

@@ -1,10 +1,12 @@
 //! The OAuth2 authorization server on both dialects' paths (DESIGN.md):
 //! authorize (consent page), token, revoke, and RFC 8414 metadata.
 
-mod authorize;
+/// Public so that the fuzz targets in `fuzz/` can decode [`authorize::ConsentForm`].
+pub mod authorize;
 mod error;
-mod metadata;
-mod token;
+pub(crate) mod metadata;
+/// Public so that the fuzz targets in `fuzz/` can reach the parameter parsers.
+pub mod token;
 
 use axum::Router;
 use axum::routing::{get, post};

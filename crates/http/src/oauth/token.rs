@@ -17,6 +17,12 @@ use crate::AppState;
 /// `POST /oauth2/token`, `POST /api/oauth2/token`. The official Python client
 /// sends every parameter in the query string with an empty body, as the
 /// Patreon seed shows; the JS client sends a form body. Both are accepted.
+#[utoipa::path(post, path = "/api/oauth2/token", tag = "oauth",
+    description = "RFC 6749 token endpoint: `authorization_code` (with PKCE if the code had a challenge) and `refresh_token`. Also at `/oauth2/token`; parameters may also come in the query string.",
+    security((), ("basic" = [])),
+    request_body(content = crate::openapi::TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "tokens", body = crate::openapi::TokenResponse),
+        (status = "default", description = "RFC 6749 error", body = crate::openapi::OAuthError)))]
 pub async fn patreon_token(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -48,6 +54,11 @@ pub async fn patreon_token(
 
 /// `POST /v1/oauth/token`: form bodies only, as the Sponsus seed says; the
 /// answer adds `"success": true` and gives `scope` as an array.
+#[utoipa::path(post, path = "/v1/oauth/token", tag = "oauth",
+    description = "The token endpoint in Sponsus's shape.", security((), ("basic" = [])),
+    request_body(content = crate::openapi::TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "tokens", body = crate::openapi::SponsusSuccess),
+        (status = "default", description = "Sponsus OAuth error", body = crate::openapi::SponsusFailure)))]
 pub async fn sponsus_token(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -82,6 +93,11 @@ fn sponsus_tokens(tokens: &IssuedTokens) -> serde_json::Value {
 }
 
 /// `POST /oauth2/revoke` (RFC 7009): `token`, optional `token_type_hint`.
+#[utoipa::path(post, path = "/oauth2/revoke", tag = "oauth",
+    description = "RFC 7009 revocation (`token`).", security((), ("basic" = [])),
+    request_body(content = crate::openapi::RevokeRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "revoked (or unknown)"),
+        (status = "default", description = "RFC 6749 error", body = crate::openapi::OAuthError)))]
 pub async fn patreon_revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -92,6 +108,11 @@ pub async fn patreon_revoke(
 }
 
 /// `POST /v1/oauth/token/revoke`: `access_token`, `client_id`, `client_secret`.
+#[utoipa::path(post, path = "/v1/oauth/token/revoke", tag = "oauth",
+    description = "Revocation in Sponsus's shape (`access_token`).", security((), ("basic" = [])),
+    request_body(content = crate::openapi::SponsusRevokeRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "revoked", body = crate::openapi::SponsusSuccess),
+        (status = "default", description = "Sponsus OAuth error", body = crate::openapi::SponsusFailure)))]
 pub async fn sponsus_revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -141,8 +162,8 @@ fn no_store(body: impl IntoResponse) -> Response {
 }
 
 /// Parameters from a form body and (Patreon paths only) the query string.
-/// Repeated parameters are refused (RFC 6749 §3.2).
-fn read_params(
+/// Repeated parameters are refused (RFC 6749 §3.2). Public for `fuzz/`.
+pub fn read_params(
     dialect: Dialect,
     headers: &HeaderMap,
     query: Option<&str>,
@@ -187,8 +208,8 @@ fn read_params(
     Ok(params)
 }
 
-/// Client authentication by HTTP Basic or `client_secret_post`, never both.
-fn token_request(
+/// Client authentication by HTTP Basic or `client_secret_post`, never both. Public for `fuzz/`.
+pub fn token_request(
     dialect: Dialect,
     headers: &HeaderMap,
     mut params: HashMap<String, String>,
@@ -236,7 +257,8 @@ fn token_request(
     Ok((credentials, token_params))
 }
 
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<ClientCredentials>, &'static str> {
+/// The client credentials of an `Authorization: Basic` header, if any. Public for `fuzz/`.
+pub fn basic_credentials(headers: &HeaderMap) -> Result<Option<ClientCredentials>, &'static str> {
     let Some(value) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

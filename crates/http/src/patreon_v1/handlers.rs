@@ -29,19 +29,22 @@ pub(crate) async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<Bear
     })
 }
 
-fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, JsonApiError> {
+/// The query string as pairs, in order. Public for `fuzz/`.
+pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, JsonApiError> {
     serde_urlencoded::from_str(query.unwrap_or(""))
         .map_err(|_| JsonApiError::new(StatusCode::BAD_REQUEST, "the query string is not valid"))
 }
 
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+/// The first value of parameter `name`. Public for `fuzz/`.
+pub fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
 }
 
-fn includes(pairs: &[(String, String)]) -> Includes {
+/// `include` (or the seed's `includes`). Public for `fuzz/`.
+pub fn includes(pairs: &[(String, String)]) -> Includes {
     Includes::parse(param(pairs, "include").or_else(|| param(pairs, "includes")))
 }
 
@@ -49,6 +52,12 @@ fn base(state: &AppState) -> &str {
     state.public_url.trim_end_matches('/')
 }
 
+#[utoipa::path(get, path = "/api/oauth2/api/current_user", tag = "patreon",
+    description = "The token's user; with `my-campaign`, their campaign, rewards and goals in `included`. Also at `/oauth2/api/current_user`.",
+    params(crate::openapi::Include, crate::openapi::Includes),
+    security(("bearer" = [])),
+    responses((status = 200, description = "JSON:API document", body = crate::openapi::JsonApiDocument, content_type = "application/json"),
+        (status = "default", description = "JSON:API errors", body = crate::openapi::JsonApiErrors)))]
 pub async fn current_user(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -78,6 +87,12 @@ pub async fn current_user(
     ))
 }
 
+#[utoipa::path(get, path = "/api/oauth2/api/current_user/campaigns", tag = "patreon",
+    description = "The user's campaigns (scope `my-campaign`); with `pledges-to-me` the first page of pledges. Also at `/oauth2/api/current_user/campaigns`.",
+    params(crate::openapi::Include, crate::openapi::Includes),
+    security(("bearer" = [])),
+    responses((status = 200, description = "JSON:API document", body = crate::openapi::JsonApiDocument, content_type = "application/json"),
+        (status = "default", description = "JSON:API errors", body = crate::openapi::JsonApiErrors)))]
 pub async fn current_user_campaigns(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -136,6 +151,12 @@ pub async fn current_user_campaigns(
     ))
 }
 
+#[utoipa::path(get, path = "/api/oauth2/api/campaigns/{campaign_id}/pledges", tag = "patreon",
+    description = "A keyset page of the campaign's pledges (scope `pledges-to-me`, own campaign only). Also at `/oauth2/api/campaigns/{campaign_id}/pledges`.",
+    params(("campaign_id" = String, Path, description = "the campaign's id"), crate::openapi::Include, crate::openapi::Includes, crate::openapi::PageParams),
+    security(("bearer" = [])),
+    responses((status = 200, description = "JSON:API document with `links.first` and, until the last page, `links.next`", body = crate::openapi::JsonApiDocument, content_type = "application/json"),
+        (status = "default", description = "JSON:API errors", body = crate::openapi::JsonApiErrors)))]
 pub async fn campaign_pledges(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -228,12 +249,13 @@ fn page_links(base: &str, page: &PledgePage, count: i64) -> Value {
     links
 }
 
-/// Opaque and URL-safe (the JS client does not escape `+`).
-fn encode_cursor(after: PledgeId) -> String {
+/// Opaque and URL-safe (the JS client does not escape `+`). Public for `fuzz/`.
+pub fn encode_cursor(after: PledgeId) -> String {
     URL_SAFE_NO_PAD.encode(after.to_string())
 }
 
-fn decode_cursor(cursor: &str) -> Option<PledgeId> {
+/// A `page[cursor]` back to the pledge it points after. Public for `fuzz/`.
+pub fn decode_cursor(cursor: &str) -> Option<PledgeId> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
     String::from_utf8(bytes).ok()?.parse().ok()
 }

@@ -3,7 +3,8 @@
 
 mod error;
 pub mod events;
-pub(crate) mod handlers;
+/// Public so that the fuzz targets in `fuzz/` can reach the query parsers.
+pub mod handlers;
 pub mod views;
 
 use axum::Router;

@@ -3,7 +3,8 @@
 //! register and manage webhooks unchanged. JSON:API, the v1 error shape.
 
 mod views;
-mod webhooks;
+/// Public so that the fuzz targets in `fuzz/` can reach `fields[webhook]` parsing.
+pub mod webhooks;
 
 use axum::Router;
 use axum::routing::get;

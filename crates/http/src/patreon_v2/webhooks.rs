@@ -39,8 +39,8 @@ fn refused(e: ServiceError) -> JsonApiError {
     }
 }
 
-/// `fields[webhook]=uri,triggers`: the attributes to answer with.
-fn fields(query: Option<&str>) -> Result<Option<Vec<String>>, JsonApiError> {
+/// `fields[webhook]=uri,triggers`: the attributes to answer with. Public for `fuzz/`.
+pub fn fields(query: Option<&str>) -> Result<Option<Vec<String>>, JsonApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
         .map_err(|_| JsonApiError::new(StatusCode::BAD_REQUEST, "the query string is not valid"))?;
     let Some((_, list)) = pairs.iter().find(|(k, _)| k == "fields[webhook]") else {
@@ -147,6 +147,11 @@ fn single(
     })
 }
 
+#[utoipa::path(get, path = "/api/oauth2/v2/webhooks", tag = "webhooks",
+    description = "The webhooks of the token's campaign (scope `w:campaigns.webhook`).",
+    params(crate::openapi::WebhookFields), security(("bearer" = [])),
+    responses((status = 200, description = "JSON:API document", body = crate::openapi::JsonApiDocument, content_type = "application/json"),
+        (status = "default", description = "JSON:API errors", body = crate::openapi::JsonApiErrors)))]
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -165,6 +170,10 @@ pub async fn list(
     })))
 }
 
+#[utoipa::path(get, path = "/api/oauth2/v2/webhooks/{id}", tag = "webhooks",
+    params(("id" = String, Path, description = "the webhook's id"), crate::openapi::WebhookFields), security(("bearer" = [])),
+    responses((status = 200, description = "JSON:API document", body = crate::openapi::JsonApiDocument, content_type = "application/json"),
+        (status = "default", description = "JSON:API errors", body = crate::openapi::JsonApiErrors)))]
 pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -181,6 +190,12 @@ pub async fn show(
     Ok(Json(single(&row, &state, fields.as_deref())))
 }
 
+#[utoipa::path(post, path = "/api/oauth2/v2/webhooks", tag = "webhooks",
+    description = "Creates a webhook; the answer holds its `secret`.",
+    params(crate::openapi::WebhookFields), security(("bearer" = [])),
+    request_body(content = crate::openapi::WebhookDocument, content_type = "application/vnd.api+json"),
+    responses((status = 201, description = "JSON:API document", body = crate::openapi::JsonApiDocument, content_type = "application/json"),
+        (status = "default", description = "JSON:API errors", body = crate::openapi::JsonApiErrors)))]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -238,6 +253,12 @@ pub async fn create(
         .into_response())
 }
 
+#[utoipa::path(patch, path = "/api/oauth2/v2/webhooks/{id}", tag = "webhooks",
+    description = "Changes `triggers`, `uri` or `paused`.",
+    params(("id" = String, Path, description = "the webhook's id"), crate::openapi::WebhookFields), security(("bearer" = [])),
+    request_body(content = crate::openapi::WebhookDocument, content_type = "application/vnd.api+json"),
+    responses((status = 200, description = "JSON:API document", body = crate::openapi::JsonApiDocument, content_type = "application/json"),
+        (status = "default", description = "JSON:API errors", body = crate::openapi::JsonApiErrors)))]
 pub async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -266,6 +287,10 @@ pub async fn update(
     Ok(Json(single(&row, &state, fields.as_deref())))
 }
 
+#[utoipa::path(delete, path = "/api/oauth2/v2/webhooks/{id}", tag = "webhooks",
+    params(("id" = String, Path, description = "the webhook's id")), security(("bearer" = [])),
+    responses((status = 204, description = "deleted"),
+        (status = "default", description = "JSON:API errors", body = crate::openapi::JsonApiErrors)))]
 pub async fn delete(
     State(state): State<AppState>,
     headers: HeaderMap,

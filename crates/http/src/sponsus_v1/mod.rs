@@ -3,8 +3,8 @@
 
 mod auth;
 mod error;
-mod payments;
-mod profile;
+pub(crate) mod payments;
+pub(crate) mod profile;
 pub mod views;
 
 use axum::Router;

@@ -9,6 +9,13 @@ use serde_json::{Value, json};
 use super::{SponsusError, auth, views};
 use crate::AppState;
 
+#[utoipa::path(get, path = "/v1/payments/{user_id}/sponsoring", tag = "sponsus",
+    description = "That user's sponsorship of the caller (the creator's API key, or OAuth scope `sponsoring`).",
+    params(("user_id" = String, Path, description = "the patron's user id"),
+        ("include_donations" = Option<bool>, Query, description = "add the donations")),
+    security(("api_key" = []), ("bearer" = [])),
+    responses((status = 200, description = "the sponsorship", body = crate::openapi::SponsusSuccess),
+        (status = "default", description = "Sponsus error", body = crate::openapi::SponsusFailure)))]
 pub async fn sponsoring(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -15,6 +15,10 @@ use super::{SponsusError, auth, views};
 use crate::AppState;
 
 /// The seed: scope `identify`. A bare token (no `Bearer`) is taken as an OAuth token here too.
+#[utoipa::path(get, path = "/v1/oauth/@me/profile", tag = "sponsus",
+    description = "The token's user (OAuth scope `identify`).", security(("bearer" = [])),
+    responses((status = 200, description = "the profile", body = crate::openapi::SponsusSuccess),
+        (status = "default", description = "Sponsus error", body = crate::openapi::SponsusFailure)))]
 pub async fn oauth_me(
     State(state): State<AppState>,
     mut headers: HeaderMap,
@@ -34,6 +38,11 @@ pub async fn oauth_me(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/profiles/{id_or_url}", tag = "sponsus",
+    description = "A public profile by user id or `unique_url`; hidden or deleted ones are 404.",
+    params(("id_or_url" = String, Path, description = "user id or unique_url")),
+    responses((status = 200, description = "the profile", body = crate::openapi::SponsusSuccess),
+        (status = "default", description = "Sponsus error", body = crate::openapi::SponsusFailure)))]
 pub async fn public(
     State(state): State<AppState>,
     Path(id_or_url): Path<String>,
@@ -45,6 +54,13 @@ pub async fn public(
 }
 
 /// The picture, where the user has one (`image_url`); otherwise 404 in the envelope.
+#[utoipa::path(get, path = "/v1/profiles/{id}/avatar", tag = "sponsus",
+    description = "The user's picture.",
+    params(("id" = String, Path, description = "user id or unique_url")),
+    responses((status = 200, description = "the picture", content_type = "image/*"),
+        (status = 304, description = "not modified (If-None-Match)"),
+        (status = 307, description = "the picture is elsewhere (`Location`)"),
+        (status = "default", description = "Sponsus error", body = crate::openapi::SponsusFailure)))]
 pub async fn avatar(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -83,6 +99,12 @@ pub async fn avatar(
 
 /// Sets the API key owner's picture: the raw bytes of a PNG, JPEG or WebP
 /// image as the body, with its type as `Content-Type` (an extension of the seed).
+#[utoipa::path(post, path = "/v1/profiles/@me/avatar", tag = "sponsus",
+    description = "Sets the key owner's picture: the raw bytes of a PNG, JPEG or WebP picture (at most 1 MiB).",
+    security(("api_key" = [])),
+    request_body(content = Vec<u8>, content_type = "image/png"),
+    responses((status = 200, description = "stored", body = crate::openapi::SponsusSuccess),
+        (status = "default", description = "Sponsus error", body = crate::openapi::SponsusFailure)))]
 pub async fn upload_avatar(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -138,6 +160,11 @@ struct ProfileBody {
 }
 
 /// Updates the API key owner's profile. JSON or form body.
+#[utoipa::path(post, path = "/v1/profiles/@me", tag = "sponsus",
+    description = "Updates the key owner's profile.", security(("api_key" = [])),
+    request_body(content = Option<crate::openapi::ProfileUpdateBody>, content_type = "application/json", description = "JSON or form; an empty body changes nothing"),
+    responses((status = 200, description = "the updated profile", body = crate::openapi::SponsusSuccess),
+        (status = "default", description = "Sponsus error", body = crate::openapi::SponsusFailure)))]
 pub async fn update_me(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -189,6 +216,7 @@ pub async fn update_me(
         about: parsed.about,
         description: parsed.description,
         status: parsed.status,
+        ..ProfileUpdate::default()
     };
     let updated = state.services.update_own_profile(user.id, update).await?;
     Ok(Json(

@@ -9,7 +9,8 @@ use maecenas_services::ServiceError;
 use maud::html;
 use serde::Deserialize;
 
-use super::layout::page;
+use super::kit::ClientAddr;
+use super::layout::{Viewer, page, user_page};
 use super::session::{self, LOGIN_CSRF_COOKIE, MaybeUser};
 use crate::AppState;
 
@@ -42,11 +43,7 @@ fn render_login(
     email: &str,
     status: StatusCode,
 ) -> Response {
-    let csrf = maecenas_services::secrets::public_identifier(16).unwrap_or_default();
-    let jar = jar.add(session::login_csrf_cookie(
-        csrf.clone(),
-        state.secure_cookies,
-    ));
+    let (csrf, jar) = session::issue_login_csrf(jar, state.secure_cookies);
     let next = session::safe_next(next);
     let body = html! {
         h1 { "Log in" }
@@ -60,20 +57,18 @@ fn render_login(
             input id="password" name="password" type="password" autocomplete="current-password" required;
             button type="submit" { "Log in" }
         }
+        p.muted { "New here? " a href="/signup" { "Create an account" } "." }
     };
     (status, jar, page("Log in", body)).into_response()
 }
 
 pub async fn submit(
     State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
     jar: CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let expected = jar
-        .get(LOGIN_CSRF_COOKIE)
-        .map(|c| c.value().to_owned())
-        .unwrap_or_default();
-    if expected.is_empty() || !session::csrf_matches(&expected, &form.csrf) {
+    if !session::login_csrf_ok(&jar, &form.csrf) {
         return render_login(
             &state,
             jar,
@@ -82,6 +77,25 @@ pub async fn submit(
             &form.email,
             StatusCode::FORBIDDEN,
         );
+    }
+    if let Err(wait) = state.login_throttle.attempt(&form.email, address) {
+        let seconds = wait.as_secs().max(1);
+        let mut response = render_login(
+            &state,
+            jar,
+            form.next.as_deref(),
+            Some(&format!(
+                "Too many log-in attempts. Please wait {seconds} seconds and try again."
+            )),
+            &form.email,
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+        if let Ok(value) = seconds.to_string().parse() {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        return response;
     }
     match state.services.log_in(&form.email, &form.password).await {
         Ok((_, token)) => {
@@ -143,20 +157,33 @@ pub async fn log_out(
 }
 
 pub async fn home(user: MaybeUser) -> Response {
-    let body = match (&user.user, &user.session_token) {
-        (Some(user), Some(token)) => html! {
-            h1 { "Welcome, " (user.username.as_deref().unwrap_or(&user.email)) }
-            p.muted { "Logged in as " (user.email) "." }
-            form method="post" action="/logout" {
-                input type="hidden" name="csrf" value=(session::csrf_for_session(token));
-                button.secondary type="submit" { "Log out" }
-            }
-        },
-        _ => html! {
-            h1 { "Maecenas" }
-            p { "A self-hostable creator-sponsorship platform." }
-            p { a href="/login" { "Log in" } }
-        },
-    };
-    page("Home", body).into_response()
+    match (&user.user, &user.session_token) {
+        (Some(user), Some(token)) => {
+            let csrf = session::csrf_for_session(token);
+            let viewer = Viewer { user, csrf: &csrf };
+            let body = html! {
+                h1 { "Welcome, " (user.username.as_deref().unwrap_or(&user.email)) }
+                p.muted { "Logged in as " (user.email) "." }
+                ul {
+                    @if user.is_creator {
+                        li { a href="/dashboard" { "Your dashboard" } ": patrons, income, balance" }
+                        li { a href="/dashboard/campaign" { "Your campaign" } ": page, tiers, goals, publishing" }
+                    }
+                    li { a href="/panel" { "My sponsorships" } ": pledges, card, history" }
+                    li { a href="/settings" { "Settings" } ": profile, picture, password" }
+                    li { a href="/developers/clients" { "Developers" } ": OAuth apps, API keys, webhooks" }
+                }
+            };
+            user_page(&viewer, "Home", body).into_response()
+        }
+        _ => {
+            let body = html! {
+                h1 { "Maecenas" }
+                p { "Sponsor the people whose work you love, monthly or per creation, or give once. "
+                    "Creators publish a page with tiers and goals; Maecenas charges automatically and pays them out." }
+                p { a.button href="/signup" { "Create an account" } " " a.button.secondary href="/login" { "Log in" } }
+            };
+            page("Home", body).into_response()
+        }
+    }
 }

@@ -1,12 +1,23 @@
 //! Server-rendered pages (maud). They work without JavaScript; every form
 //! carries a CSRF token; pages cannot be framed.
 
+pub mod admin;
+pub mod creator;
+pub mod dashboard;
 pub mod developers;
+pub mod docs;
 pub mod keys;
+pub mod kit;
 pub mod layout;
 pub mod login;
+pub mod panel;
+pub mod pledge;
 pub mod portal;
+pub mod public;
 pub mod session;
+pub mod settings;
+pub mod signup;
+pub mod throttle;
 pub mod webhooks;
 
 use axum::Router;
@@ -21,6 +32,47 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", post(login::log_out))
         .route("/", get(login::home))
+        .route("/signup", get(signup::show).post(signup::submit))
+        .route("/docs", get(docs::index))
+        .route("/docs/{page}", get(docs::page))
+        .route("/settings", get(settings::show))
+        .route("/settings/profile", post(settings::save_profile))
+        .route("/settings/avatar", post(settings::upload_avatar))
+        .route("/settings/password", post(settings::change_password))
+        .route("/settings/delete", post(settings::delete_account))
+        .route("/dashboard", get(dashboard::show))
+        .route("/dashboard/patrons", get(dashboard::patrons))
+        .route("/dashboard/patrons.csv", get(dashboard::patrons_csv))
+        .route(
+            "/dashboard/campaign",
+            get(creator::show).post(creator::save),
+        )
+        .route("/dashboard/campaign/new", post(creator::create))
+        .route("/dashboard/campaign/{action}", post(creator::publish))
+        .route("/dashboard/tiers", post(creator::create_tier))
+        .route(
+            "/dashboard/tiers/{id}",
+            get(creator::edit_tier).post(creator::save_tier),
+        )
+        .route("/dashboard/tiers/{id}/{action}", post(creator::tier_action))
+        .route("/dashboard/goals", post(creator::create_goal))
+        .route("/dashboard/goals/{id}/delete", post(creator::delete_goal))
+        .route("/panel", get(panel::show))
+        .route("/panel/card", post(panel::update_card))
+        .route("/panel/{campaign}/change", post(panel::change))
+        .route("/panel/{campaign}/cancel", post(panel::cancel))
+        .route("/admin/users", get(admin::list))
+        .route("/admin/users/{id}/{action}", post(admin::act))
+        .route("/{username}", get(public::show))
+        .route(
+            "/{username}/pledge",
+            get(pledge::choose).post(pledge::confirm),
+        )
+        .route("/{username}/pledge/review", post(pledge::review))
+        .route(
+            "/{username}/donate",
+            get(pledge::donate_form).post(pledge::donate),
+        )
         .route("/developers/keys", get(keys::list).post(keys::create))
         .route("/developers/keys/{id}/revoke", post(keys::revoke))
         .route(

@@ -22,6 +22,13 @@ pub fn signed_in(user: MaybeUser, here: &str) -> Result<(UserRow, String), Redir
     }
 }
 
+/// A form that is only a button: its CSRF token and nothing else.
+#[derive(Debug, serde::Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    pub csrf: String,
+}
+
 /// The refusal of a form whose CSRF token is not the session's; `None` when it is.
 pub fn forged_form(expected: &str, presented: &str) -> Option<Response> {
     if session::csrf_matches(expected, presented) {

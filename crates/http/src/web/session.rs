@@ -70,13 +70,29 @@ pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
         .build()
 }
 
+/// The double-submit cookie of the forms used before a session exists (log-in, sign-up).
 pub fn login_csrf_cookie(value: String, secure: bool) -> Cookie<'static> {
     Cookie::build((LOGIN_CSRF_COOKIE, value))
-        .path("/login")
+        .path("/")
         .http_only(true)
         .secure(secure)
         .same_site(SameSite::Strict)
         .build()
+}
+
+/// A fresh double-submit token for a form shown before log-in, and the jar
+/// carrying its cookie.
+pub fn issue_login_csrf(jar: CookieJar, secure: bool) -> (String, CookieJar) {
+    let csrf = maecenas_services::secrets::public_identifier(16).unwrap_or_default();
+    let jar = jar.add(login_csrf_cookie(csrf.clone(), secure));
+    (csrf, jar)
+}
+
+/// Whether a pre-log-in form repeats the token of its cookie.
+pub fn login_csrf_ok(jar: &CookieJar, presented: &str) -> bool {
+    jar.get(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value())
+        .is_some_and(|expected| !expected.is_empty() && csrf_matches(expected, presented))
 }
 
 /// Only local paths are followed after log-in: never an open redirect.

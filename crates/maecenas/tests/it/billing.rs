@@ -112,6 +112,7 @@ impl Shop {
                 patron_pays_fees: false,
                 pledge_cap_minor: None,
                 vat_country: None,
+                shipping: None,
             })
             .await
             .unwrap()
@@ -241,6 +242,7 @@ async fn a_patron_who_covers_the_fees_gives_the_creator_the_whole_pledge(#[case]
             patron_pays_fees: true,
             pledge_cap_minor: None,
             vat_country: Some("DE".into()),
+            shipping: None,
         })
         .await
         .unwrap();
@@ -447,6 +449,7 @@ async fn per_creation_pledges_pay_for_paid_creations_up_to_the_cap_when_the_mont
                     patron_pays_fees: false,
                     pledge_cap_minor: cap,
                     vat_country: None,
+                    shipping: None,
                 })
                 .await
                 .unwrap()
@@ -670,6 +673,7 @@ async fn pledges_are_refused_cleanly_and_leave_nothing_behind(#[case] backend: B
         patron_pays_fees: false,
         pledge_cap_minor: None,
         vat_country: None,
+        shipping: None,
     };
     let below = services
         .create_pledge(request(999, VISA))

@@ -60,6 +60,7 @@ async fn last_months_patrons(backend: Backend, n: usize) -> (TestApp, CampaignRo
                 patron_pays_fees: i % 2 == 0,
                 pledge_cap_minor: None,
                 vat_country: None,
+                shipping: None,
             })
             .await
             .unwrap();

@@ -4,9 +4,13 @@
 mod admin_cli;
 mod billing;
 mod billing_cli;
+mod browser;
+mod contract;
 mod health;
+mod limits;
 mod oauth;
 mod operations;
+mod pages;
 mod patreon;
 mod proxy;
 mod sponsus;

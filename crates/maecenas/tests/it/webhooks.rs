@@ -324,6 +324,7 @@ impl World {
                 patron_pays_fees: false,
                 pledge_cap_minor: None,
                 vat_country: None,
+                shipping: None,
             })
             .await
             .unwrap();

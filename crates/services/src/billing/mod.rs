@@ -24,7 +24,10 @@ use maecenas_store::Store;
 pub use engine::{Progress, Quiet, RunReport};
 pub use gateway::*;
 pub use payouts::PayoutReport;
-pub use pledging::{DonationReceipt, NewDonationRequest, NewPledgeRequest, PledgeReceipt};
+pub use pledging::{
+    DonationReceipt, NewDonationRequest, NewPledgeRequest, PledgeChange, PledgeReceipt,
+    ShippingAddress,
+};
 pub use stripe::StripeGateway;
 pub use test_gateway::{TestGateway, TestGatewayFault};
 

@@ -5,7 +5,9 @@
 use maecenas_domain::{BillingPeriod, CampaignId, DonationId, PledgeId, TierId, Trigger, UserId};
 use maecenas_store::billing::{self as store, ChargeRow, NewCharge};
 use maecenas_store::campaigns::{self, CampaignRow};
-use maecenas_store::pledges::{self, DonationRow, NewPledge, PaymentMethodRow, PledgeRow};
+use maecenas_store::pledges::{
+    self, AddressRow, DonationRow, NewPledge, PaymentMethodRow, PledgeRow, PledgeTerms,
+};
 use maecenas_store::{StoreError, Tx, users};
 
 use super::RunReport;
@@ -25,6 +27,37 @@ pub struct NewPledgeRequest {
     /// Per-creation campaigns: the most a month may cost.
     pub pledge_cap_minor: Option<i64>,
     pub vat_country: Option<String>,
+    /// Required when the tier requires shipping.
+    pub shipping: Option<ShippingAddress>,
+}
+
+/// Where a tier's rewards are sent.
+#[derive(Debug, Clone, Default)]
+pub struct ShippingAddress {
+    pub addressee: String,
+    pub line_1: String,
+    pub line_2: Option<String>,
+    pub postal_code: String,
+    pub city: String,
+    pub state: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+}
+
+impl ShippingAddress {
+    /// The checks `create_pledge` makes, for pages that review before confirming.
+    pub fn validate(&self) -> Result<(), ServiceError> {
+        check_address(self)
+    }
+}
+
+/// What a patron changes on a current pledge; it applies from the next charge.
+#[derive(Debug, Clone)]
+pub struct PledgeChange {
+    pub tier: Option<TierId>,
+    pub amount_minor: i64,
+    pub pledge_cap_minor: Option<i64>,
+    pub patron_pays_fees: bool,
 }
 
 /// A new pledge and what its first charge did.
@@ -63,6 +96,19 @@ fn card_refused(e: GatewayError) -> ServiceError {
 }
 
 impl Services {
+    /// What a pledge of `amount_minor` costs the patron each month and what
+    /// the creator gets, with the fees this platform charges.
+    pub fn fee_quote(
+        &self,
+        amount_minor: i64,
+        patron_pays_fees: bool,
+    ) -> maecenas_domain::FeeBreakdown {
+        self.billing
+            .settings
+            .fees
+            .charge_for(amount_minor, patron_pays_fees)
+    }
+
     /// Pledges, and charges the current month at once (so the month is paid
     /// from the start). A declined first charge leaves the pledge on the
     /// retry schedule like any other; the receipt says so.
@@ -99,6 +145,22 @@ impl Services {
                 .ok_or(ServiceError::NotFound("patron"))?;
             if let Some(tier) = request.tier {
                 check_tier(&mut tx, &campaign, tier, request.amount_minor).await?;
+                let needs_shipping = campaigns::tier_by_id(&mut tx, tier)
+                    .await?
+                    .is_some_and(|t| t.requires_shipping);
+                match &request.shipping {
+                    Some(address) => check_address(address)?,
+                    None if needs_shipping => {
+                        return Err(ServiceError::invalid(
+                            "shipping",
+                            "this tier ships rewards: a shipping address is required",
+                        ));
+                    }
+                    None => {}
+                }
+            }
+            if let Some(country) = request.vat_country.as_deref() {
+                check_country("vat_country", country)?;
             }
             if pledges::current_pledge(&mut tx, request.patron, campaign.id)
                 .await?
@@ -122,6 +184,27 @@ impl Services {
         if let Some(tier) = request.tier {
             check_tier(&mut tx, &campaign, tier, request.amount_minor).await?;
         }
+        let address_id = match &request.shipping {
+            Some(address) => {
+                let row = AddressRow {
+                    id: self.ids.next(),
+                    user_id: request.patron,
+                    addressee: address.addressee.trim().to_owned(),
+                    line_1: address.line_1.trim().to_owned(),
+                    line_2: address.line_2.clone().filter(|l| !l.trim().is_empty()),
+                    postal_code: address.postal_code.trim().to_owned(),
+                    city: address.city.trim().to_owned(),
+                    state: address.state.clone().filter(|s| !s.trim().is_empty()),
+                    country: address.country.trim().to_ascii_uppercase(),
+                    phone_number: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                pledges::insert_address(&mut tx, &row).await?;
+                Some(row.id)
+            }
+            None => None,
+        };
         let insert = pledges::insert_pledge(
             &mut tx,
             &NewPledge {
@@ -133,9 +216,12 @@ impl Services {
                 currency: campaign.currency.clone(),
                 pledge_cap_minor: request.pledge_cap_minor,
                 patron_pays_fees: request.patron_pays_fees,
-                address_id: None,
+                address_id,
                 payment_method_id: Some(card.id),
-                vat_country: request.vat_country.clone(),
+                vat_country: request
+                    .vat_country
+                    .as_deref()
+                    .map(|c| c.trim().to_ascii_uppercase()),
                 created_at: now,
             },
         )
@@ -452,4 +538,109 @@ impl Services {
         self.webhooks_written(deliveries);
         Ok(row)
     }
+
+    /// Changes the tier, amount, cap or who pays the fees of a current pledge.
+    /// The month already charged stays as it is; the next charge uses the new terms.
+    pub async fn change_pledge(
+        &self,
+        patron: UserId,
+        campaign: CampaignId,
+        change: PledgeChange,
+    ) -> Result<PledgeRow, ServiceError> {
+        if change.amount_minor <= 0 {
+            return Err(ServiceError::invalid("amount", "must be more than zero"));
+        }
+        if change
+            .pledge_cap_minor
+            .is_some_and(|cap| cap < change.amount_minor)
+        {
+            return Err(ServiceError::invalid(
+                "pledge_cap",
+                "must be at least the pledge amount",
+            ));
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let pledge = pledges::current_pledge(&mut tx, patron, campaign)
+            .await?
+            .filter(|p| p.cancelled_at.is_none())
+            .ok_or(ServiceError::NotFound("pledge"))?;
+        let campaign_row = campaigns::campaign_by_id(&mut tx, campaign)
+            .await?
+            .ok_or(ServiceError::NotFound("campaign"))?;
+        match change.tier {
+            Some(tier) if pledge.tier() != Some(tier) => {
+                check_tier(&mut tx, &campaign_row, tier, change.amount_minor).await?;
+                let needs_shipping = campaigns::tier_by_id(&mut tx, tier)
+                    .await?
+                    .is_some_and(|t| t.requires_shipping);
+                if needs_shipping && pledge.address_id.is_none() {
+                    return Err(ServiceError::invalid(
+                        "shipping",
+                        "this tier ships rewards: pledge again with a shipping address",
+                    ));
+                }
+            }
+            Some(tier) => {
+                // Staying on one's tier: the slot is already one's own; the price still holds.
+                let row = campaigns::tier_by_id(&mut tx, tier)
+                    .await?
+                    .ok_or(ServiceError::NotFound("tier"))?;
+                if change.amount_minor < row.amount_minor {
+                    return Err(ServiceError::invalid(
+                        "amount",
+                        "must be at least the tier's price",
+                    ));
+                }
+            }
+            None => {}
+        }
+        let terms = PledgeTerms {
+            tier_id: change.tier,
+            amount_minor: change.amount_minor,
+            pledge_cap_minor: change.pledge_cap_minor,
+            patron_pays_fees: change.patron_pays_fees,
+        };
+        if !pledges::change_pledge_terms(&mut tx, pledge.id, &terms, now).await? {
+            return Err(ServiceError::Conflict("this pledge has ended"));
+        }
+        let event = PendingEvent {
+            pledge: pledge.id,
+            campaign,
+            triggers: Trigger::ON_PLEDGE_UPDATED.to_vec(),
+            charge: None,
+        };
+        let deliveries = self.write_events(&mut tx, &[event], now).await?;
+        let row = pledges::pledge_by_id(&mut tx, pledge.id)
+            .await?
+            .ok_or(ServiceError::NotFound("pledge"))?;
+        tx.commit().await?;
+        self.webhooks_written(deliveries);
+        Ok(row)
+    }
+}
+
+fn check_country(field: &'static str, code: &str) -> Result<(), ServiceError> {
+    let code = code.trim();
+    if code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(
+            field,
+            "must be a two-letter country code (ISO 3166-1)",
+        ))
+    }
+}
+
+fn check_address(a: &ShippingAddress) -> Result<(), ServiceError> {
+    for (field, value) in [
+        ("addressee", &a.addressee),
+        ("line_1", &a.line_1),
+        ("city", &a.city),
+    ] {
+        if value.trim().is_empty() || value.chars().count() > 200 {
+            return Err(ServiceError::invalid(field, "must be 1 to 200 characters"));
+        }
+    }
+    check_country("country", &a.country)
 }

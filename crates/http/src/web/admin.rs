@@ -1,0 +1,201 @@
+//! `/admin/users`: suspend, delete and nuke accounts. What each means is
+//! written on the page and enforced by the use cases (`Services::moderate`):
+//! - suspended: cannot log in; sessions, tokens and API keys stop working;
+//!   the profile stays. Reversible.
+//! - deleted: as suspended, and gone from public pages and APIs; pledges are
+//!   cancelled. Reversible (pledges stay cancelled).
+//! - nuked: as deleted, and every personal detail is erased for good.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maecenas_domain::UserId;
+use maecenas_services::ServiceError;
+use maecenas_services::records::{Moderation, UserRow};
+use maud::html;
+use serde::Deserialize;
+
+use super::kit::date;
+use super::layout::{Viewer, wide_page};
+use super::portal::{CsrfOnly, failure, forged_form, signed_in};
+use super::session::MaybeUser;
+use crate::AppState;
+
+fn admin(user: MaybeUser) -> Result<(UserRow, String), Box<Response>> {
+    let (user, csrf) = signed_in(user, "/admin/users").map_err(|r| Box::new(r.into_response()))?;
+    if !user.is_admin {
+        return Err(Box::new(
+            (StatusCode::FORBIDDEN, failure(ServiceError::Forbidden)).into_response(),
+        ));
+    }
+    Ok((user, csrf))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct UsersQuery {
+    #[serde(default)]
+    q: String,
+    after: Option<i64>,
+    done: Option<String>,
+}
+
+const PAGE_SIZE: i64 = 50;
+
+pub async fn list(
+    State(state): State<AppState>,
+    user: MaybeUser,
+    Query(query): Query<UsersQuery>,
+) -> Response {
+    let (user, csrf) = match admin(user) {
+        Ok(found) => found,
+        Err(response) => return *response,
+    };
+    let users = match state
+        .services
+        .search_users(&query.q, query.after.map(UserId::from), PAGE_SIZE + 1)
+        .await
+    {
+        Ok(users) => users,
+        Err(err) => return failure(err),
+    };
+    let more = users.len() as i64 > PAGE_SIZE;
+    let shown = &users[..users.len().min(PAGE_SIZE as usize)];
+    let encoded: String = url::form_urlencoded::byte_serialize(query.q.as_bytes()).collect();
+    let viewer = Viewer {
+        user: &user,
+        csrf: &csrf,
+    };
+    let body = html! {
+        @if let Some(done) = &query.done { p.notice role="status" { "Done: " (done) "." } }
+        section.card {
+            h1 { "Users" }
+            dl {
+                dt { "Suspend" } dd { "Cannot log in; sessions, OAuth tokens and API keys stop working. The profile stays. Can be undone." }
+                dt { "Delete" } dd { "As suspended, and gone from public pages and APIs; their pledges are cancelled. Can be undone (pledges stay cancelled)." }
+                dt { "Nuke" } dd { "As deleted, and every personal detail (email, names, profile, picture, addresses, API keys, app grants) is erased for good. Charges stay for the books. Cannot be undone." }
+            }
+            form method="get" action="/admin/users" role="search" {
+                label for="q" { "Email or username contains" }
+                input id="q" name="q" type="search" value=(query.q);
+                button type="submit" { "Search" }
+            }
+            div.table-wrap { table {
+                thead { tr { th { "User" } th { "Email" } th { "Since" } th { "State" } th { "" } } }
+                tbody {
+                    @for u in shown {
+                        tr data-user=(u.id.get()) {
+                            td { (u.username.clone().unwrap_or_else(|| "—".to_owned())) @if u.is_creator { " " span.badge { "creator" } } @if u.is_admin { " " span.badge { "admin" } } }
+                            td { (u.email) }
+                            td { (date(u.created_at)) }
+                            td {
+                                @if u.is_nuked { span.badge.bad { "nuked" } }
+                                @else if u.is_deleted { span.badge.bad { "deleted" } }
+                                @else if u.is_suspended { span.badge.bad { "suspended" } }
+                                @else { span.badge.good { "active" } }
+                            }
+                            td {
+                                @if u.id != user.id && !u.is_nuked {
+                                    @let actions: &[(&str, &str)] = if u.is_deleted {
+                                        &[("restore", "Restore"), ("nuke", "Nuke")]
+                                    } else if u.is_suspended {
+                                        &[("unsuspend", "Unsuspend"), ("delete", "Delete"), ("nuke", "Nuke")]
+                                    } else {
+                                        &[("suspend", "Suspend"), ("delete", "Delete"), ("nuke", "Nuke")]
+                                    };
+                                    @for (action, label) in actions {
+                                        form.inline method="post" action=(format!("/admin/users/{}/{action}", u.id.get())) {
+                                            input type="hidden" name="csrf" value=(csrf);
+                                            button.secondary.danger[*action == "nuke"] type="submit" { (label) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            } }
+            @if more {
+                @if let Some(last) = shown.last() {
+                    p { a href=(format!("/admin/users?q={encoded}&after={}", last.id.get())) { "Next page" } }
+                }
+            }
+        }
+    };
+    wide_page(Some(&viewer), "Users", body).into_response()
+}
+
+pub async fn act(
+    State(state): State<AppState>,
+    user: MaybeUser,
+    Path((id, action)): Path<(i64, String)>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let (user, csrf) = match admin(user) {
+        Ok(found) => found,
+        Err(response) => return *response,
+    };
+    if let Some(refused) = forged_form(&csrf, &form.csrf) {
+        return refused;
+    }
+    let target = UserId::from(id);
+    if target == user.id {
+        return failure(ServiceError::invalid(
+            "user",
+            "you cannot moderate your own account",
+        ));
+    }
+    let current = match state.services.user_by_id(target).await {
+        Ok(found) => found,
+        Err(err) => return failure(err),
+    };
+    let keep = Moderation {
+        is_suspended: current.is_suspended,
+        is_deleted: current.is_deleted,
+        is_nuked: current.is_nuked,
+    };
+    let (flags, done) = match action.as_str() {
+        "suspend" => (
+            Moderation {
+                is_suspended: true,
+                ..keep
+            },
+            "suspended",
+        ),
+        "unsuspend" => (
+            Moderation {
+                is_suspended: false,
+                ..keep
+            },
+            "unsuspended",
+        ),
+        "delete" => (
+            Moderation {
+                is_deleted: true,
+                ..keep
+            },
+            "deleted",
+        ),
+        "restore" => (
+            Moderation {
+                is_deleted: false,
+                is_suspended: false,
+                ..keep
+            },
+            "restored",
+        ),
+        "nuke" => (
+            Moderation {
+                is_nuked: true,
+                is_deleted: true,
+                ..keep
+            },
+            "nuked",
+        ),
+        _ => return failure(ServiceError::NotFound("action")),
+    };
+    match state.services.moderate(target, flags).await {
+        Ok(()) => Redirect::to(&format!("/admin/users?done={done}")).into_response(),
+        Err(err) => failure(err),
+    }
+}

@@ -1,0 +1,152 @@
+//! `GET/POST /signup`: a new account, logged in at once.
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use maecenas_services::ServiceError;
+use maecenas_services::accounts::NewAccount;
+use maud::html;
+use serde::Deserialize;
+
+use super::kit::{ClientAddr, field_error, form_error};
+use super::layout::page;
+use super::session::{self, LOGIN_CSRF_COOKIE};
+use crate::AppState;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SignupForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    last_name: String,
+    /// A checkbox: present when ticked.
+    creator: Option<String>,
+    #[serde(default)]
+    csrf: String,
+}
+
+const FIELDS: &[&str] = &["email", "password", "username", "first_name", "last_name"];
+
+pub async fn show(State(state): State<AppState>, jar: CookieJar) -> Response {
+    render(&state, jar, &SignupForm::default(), None, StatusCode::OK)
+}
+
+fn render(
+    state: &AppState,
+    jar: CookieJar,
+    form: &SignupForm,
+    error: Option<&ServiceError>,
+    status: StatusCode,
+) -> Response {
+    let (csrf, jar) = session::issue_login_csrf(jar, state.secure_cookies);
+    let body = html! {
+        h1 { "Create your account" }
+        (form_error(error, FIELDS))
+        form method="post" action="/signup" novalidate {
+            input type="hidden" name="csrf" value=(csrf);
+            label for="email" { "Email" }
+            input id="email" name="email" type="email" autocomplete="email" required value=(form.email);
+            (field_error(error, "email"))
+            label for="password" { "Password" }
+            input id="password" name="password" type="password" autocomplete="new-password" required minlength="8";
+            p.muted { "At least 8 characters." }
+            (field_error(error, "password"))
+            label for="username" { "Username" }
+            input id="username" name="username" autocomplete="username" required value=(form.username);
+            p.muted { "Your page's address: /your-username. Letters, digits, '_', '-' and '.'." }
+            (field_error(error, "username"))
+            label for="first_name" { "First name" }
+            input id="first_name" name="first_name" autocomplete="given-name" value=(form.first_name);
+            (field_error(error, "first_name"))
+            label for="last_name" { "Last name" }
+            input id="last_name" name="last_name" autocomplete="family-name" value=(form.last_name);
+            (field_error(error, "last_name"))
+            label.check {
+                input type="checkbox" name="creator" value="1" checked[form.creator.is_some()];
+                " I am a creator: I want a page that patrons can sponsor"
+            }
+            button type="submit" { "Create account" }
+        }
+        p.muted { "Already have an account? " a href="/login" { "Log in" } "." }
+    };
+    (status, jar, page("Sign up", body)).into_response()
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    jar: CookieJar,
+    Form(form): Form<SignupForm>,
+) -> Response {
+    if !session::login_csrf_ok(&jar, &form.csrf) {
+        let error = ServiceError::invalid("form", "the form expired, please try again");
+        return render(&state, jar, &form, Some(&error), StatusCode::FORBIDDEN);
+    }
+    // Sign-ups share the log-in's limits: both cost an argon2 hash.
+    if let Err(wait) = state.login_throttle.attempt(&form.email, address) {
+        let error = ServiceError::invalid(
+            "form",
+            format!(
+                "too many attempts, please wait {} seconds",
+                wait.as_secs().max(1)
+            ),
+        );
+        return render(
+            &state,
+            jar,
+            &form,
+            Some(&error),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let account = NewAccount {
+        email: form.email.clone(),
+        password: form.password.clone(),
+        username: Some(form.username.clone()),
+        first_name: form.first_name.clone(),
+        last_name: form.last_name.clone(),
+        is_creator: form.creator.is_some(),
+        is_admin: false,
+    };
+    if let Err(err) = state.services.create_user(account).await {
+        let err = match err {
+            // Say which field: a person fixes the form, not a database.
+            ServiceError::Conflict(message) if message.contains("email") => {
+                ServiceError::invalid("email", "an account with this email already exists")
+            }
+            ServiceError::Conflict(_) => {
+                ServiceError::invalid("username", "this username is taken")
+            }
+            other => other,
+        };
+        let status = match &err {
+            ServiceError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        return render(&state, jar, &form, Some(&err), status);
+    }
+    match state.services.log_in(&form.email, &form.password).await {
+        Ok((user, token)) => {
+            let jar = jar
+                .remove(LOGIN_CSRF_COOKIE)
+                .add(session::session_cookie(token, state.secure_cookies));
+            let next = if user.is_creator { "/dashboard" } else { "/" };
+            (jar, Redirect::to(next)).into_response()
+        }
+        Err(err) => render(
+            &state,
+            jar,
+            &form,
+            Some(&err),
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ),
+    }
+}

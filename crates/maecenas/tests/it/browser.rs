@@ -1,0 +1,386 @@
+//! The web pages end to end in headless Chromium (Debian's `chromium` and
+//! `chromium-driver`, driven over WebDriver by `fantoccini`), on SQLite and
+//! PostgreSQL: a creator signs up and publishes a campaign, a patron pledges
+//! with a test card (declined first), changes tier and cancels, the creator
+//! sees each step. Screenshots of the main pages go to
+//! `target/screenshots/<backend>/` (not committed).
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use rstest::rstest;
+use tokio::process::{Child, Command};
+
+use crate::support::{Backend, TestApp};
+
+/// A chromedriver of our own on a free port, and a headless Chromium session through it.
+struct Browser {
+    client: Client,
+    driver: Child,
+    shots: PathBuf,
+    base: String,
+}
+
+impl Browser {
+    async fn start(base: String, backend: Backend) -> Browser {
+        let driver_path = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("chromedriver is installed (Debian's chromium-driver; .ci/run installs it)");
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().port()
+        };
+        let driver = Command::new(driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".to_owned(),
+            serde_json::json!({
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1200,1600", "--user-data-dir=/tmp/maecenas-chromium-".to_owned() + &port.to_string()]
+            }),
+        );
+        let webdriver = format!("http://127.0.0.1:{port}");
+        let mut last_error = String::new();
+        for _ in 0..100 {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&webdriver)
+                .await
+            {
+                Ok(client) => {
+                    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                        .join("../../target/screenshots")
+                        .join(format!("{backend:?}").to_lowercase());
+                    std::fs::create_dir_all(&shots).unwrap();
+                    return Browser {
+                        client,
+                        driver,
+                        shots,
+                        base,
+                    };
+                }
+                Err(e) => {
+                    last_error = e.to_string();
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        panic!("no WebDriver session with chromedriver: {last_error}");
+    }
+
+    async fn go(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap();
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let field = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Clicks something that loads a new page, and waits for that page:
+    /// the old document is marked, so a finished load is one without the mark.
+    async fn follow(&self, css: &str) {
+        self.client
+            .execute(
+                "document.documentElement.setAttribute('data-stale', '1')",
+                vec![],
+            )
+            .await
+            .unwrap();
+        self.click(css).await;
+        for _ in 0..500 {
+            let loaded = self
+                .client
+                .execute(
+                    "return document.readyState === 'complete' && !document.documentElement.hasAttribute('data-stale')",
+                    vec![],
+                )
+                .await
+                .unwrap_or(serde_json::Value::Bool(false));
+            if loaded == serde_json::Value::Bool(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("clicking {css} loaded no new page");
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn page(&self) -> String {
+        self.client.source().await.unwrap()
+    }
+
+    async fn path(&self) -> String {
+        let url = self.client.current_url().await.unwrap();
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    async fn shot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn sign_up(&self, email: &str, username: &str, first_name: &str, creator: bool) {
+        self.go("/signup").await;
+        self.fill("#email", email).await;
+        self.fill("#password", "correct horse battery").await;
+        self.fill("#username", username).await;
+        self.fill("#first_name", first_name).await;
+        if creator {
+            self.click("input[name=creator]").await;
+        }
+        self.follow("form[action='/signup'] button[type=submit]")
+            .await;
+    }
+
+    async fn log_in(&self, email: &str) {
+        self.go("/login").await;
+        self.fill("#email", email).await;
+        self.fill("#password", "correct horse battery").await;
+        self.follow("form[action='/login'] button[type=submit]")
+            .await;
+    }
+
+    async fn log_out(&self) {
+        self.follow("header form[action='/logout'] button").await;
+        assert_eq!(self.path().await, "/login");
+    }
+
+    async fn stop(mut self) {
+        let _ = self.client.close().await;
+        let _ = self.driver.kill().await;
+    }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_creator_and_a_patron_go_through_the_pages_in_chromium(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let b = Browser::start(app.url(""), backend).await;
+
+    // The creator signs up and lands on the campaign setup.
+    b.sign_up("ada@example.com", "ada-studio", "Ada", true)
+        .await;
+    assert_eq!(b.path().await, "/dashboard/campaign", "{}", b.page().await);
+    b.click("input[name=billing][value=monthly]").await;
+    b.follow("form[action='/dashboard/campaign/new'] button[type=submit]")
+        .await;
+    assert!(b.page().await.contains("Not published"));
+
+    b.fill("#one_liner", "Synthesizer music, every week").await;
+    b.fill("#summary", "I make **music** for you.").await;
+    b.follow("form[action='/dashboard/campaign'] button[type=submit]")
+        .await;
+    assert!(b.text("p.notice").await.contains("Page saved"));
+
+    b.fill("#tier_title", "Supporter").await;
+    b.fill("#tier_amount", "5").await;
+    b.follow("form[action='/dashboard/tiers'] button[type=submit]")
+        .await;
+    b.fill("#tier_title", "Champion").await;
+    b.fill("#tier_amount", "20").await;
+    b.fill("#tier_limit", "10").await;
+    b.follow("form[action='/dashboard/tiers'] button[type=submit]")
+        .await;
+    // A bad amount is refused next to its field, nothing is added.
+    b.fill("#tier_title", "Broken").await;
+    b.fill("#tier_amount", "five").await;
+    b.follow("form[action='/dashboard/tiers'] button[type=submit]")
+        .await;
+    assert!(b.text(".field-error").await.contains("amount like"));
+    assert!(!b.page().await.contains("<b>Broken</b>"));
+
+    b.fill("#goal_title", "New microphone").await;
+    b.fill("#goal_amount", "100").await;
+    b.follow("form[action='/dashboard/goals'] button[type=submit]")
+        .await;
+    b.follow("form[action='/dashboard/campaign/publish'] button")
+        .await;
+    assert!(b.text("p.notice").await.contains("Published"));
+    b.shot("01-campaign-setup").await;
+    b.log_out().await;
+
+    // The public page, as anyone sees it.
+    b.go("/ada-studio").await;
+    let public = b.page().await;
+    assert!(
+        public.contains("Supporter") && public.contains("Champion"),
+        "{public}"
+    );
+    assert!(public.contains("<strong>music</strong>"));
+    assert!(public.contains("10 of 10 left"));
+    assert!(public.contains("New microphone"));
+    b.shot("02-public-page").await;
+
+    // A patron signs up and pledges to the first tier, covering the fees.
+    b.sign_up("grace@example.com", "grace", "Grace", false)
+        .await;
+    b.go("/ada-studio").await;
+    b.follow("a.button[href*='pledge?tier=']").await;
+    assert!(b.path().await.starts_with("/ada-studio/pledge?tier="));
+    assert_eq!(
+        b.client
+            .find(Locator::Css("#amount"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("5.00")
+    );
+    b.click("input[name=cover_fees]").await;
+    b.fill("#country", "DE").await;
+    b.follow("form[action='/ada-studio/pledge/review'] button[type=submit]")
+        .await;
+    // The exact total, fees included, before any card is asked for.
+    let quote = app.services.fee_quote(500, true);
+    let total = b.text("[data-testid=total]").await;
+    let expected_total = format!(
+        "{}.{:02} USD",
+        quote.gross_minor / 100,
+        quote.gross_minor % 100
+    );
+    assert!(
+        total.contains(&expected_total),
+        "{total} vs {expected_total}"
+    );
+    b.shot("03-pledge-review").await;
+
+    // A declined card: a clear message, no pledge.
+    b.fill("#card_number", "4000 0000 0000 0002").await;
+    b.fill("#card_exp", "12/34").await;
+    b.fill("#card_cvc", "123").await;
+    b.follow("form[action='/ada-studio/pledge'] button[type=submit]")
+        .await;
+    let declined = b.text(".field-error").await;
+    assert!(declined.contains("declined"), "{declined}");
+    b.shot("04-card-declined").await;
+    b.go("/panel").await;
+    assert!(b.page().await.contains("You do not sponsor anyone yet"));
+
+    // A good card: the pledge is made and paid.
+    b.go("/ada-studio").await;
+    b.follow("a.button[href*='pledge?tier=']").await;
+    b.click("input[name=cover_fees]").await;
+    b.follow("form[action='/ada-studio/pledge/review'] button[type=submit]")
+        .await;
+    b.fill("#card_number", "4242 4242 4242 4242").await;
+    b.fill("#card_exp", "12/34").await;
+    b.fill("#card_cvc", "123").await;
+    b.follow("form[action='/ada-studio/pledge'] button[type=submit]")
+        .await;
+    let landed = b.path().await;
+    assert!(
+        landed.starts_with("/panel?thanks="),
+        "{landed}: {}",
+        b.text("main").await
+    );
+    assert!(
+        b.text("p.notice")
+            .await
+            .contains("You now sponsor ada-studio")
+    );
+    assert_eq!(b.text("[data-testid=tier]").await, "Supporter");
+    assert!(b.text("[data-testid=status]").await.contains("active"));
+    assert!(b.text("[data-testid=payment]").await.contains("paid"));
+    b.shot("05-patron-panel").await;
+
+    // Change tier: to Champion at 20.
+    b.click("details summary").await;
+    let select = b
+        .client
+        .find(Locator::Css("select[name=tier]"))
+        .await
+        .unwrap();
+    select
+        .select_by_label("Champion — 20.00 USD")
+        .await
+        .unwrap();
+    b.fill("input[name=amount]", "20").await;
+    b.follow("form[action$='/change'] button[type=submit]")
+        .await;
+    assert!(b.text("p.notice").await.contains("changed"));
+    assert_eq!(b.text("[data-testid=tier]").await, "Champion");
+    assert!(b.text("[data-testid=amount]").await.contains("20.00 USD"));
+    b.log_out().await;
+
+    // The creator sees the patron, on the dashboard and in the patron list.
+    b.log_in("ada@example.com").await;
+    b.go("/dashboard").await;
+    assert_eq!(b.text("[data-testid=patrons]").await, "1");
+    b.shot("06-creator-dashboard").await;
+    b.go("/dashboard/patrons").await;
+    let row = b.text("table tbody tr").await;
+    assert!(
+        row.contains("grace") && row.contains("Champion") && row.contains("active"),
+        "{row}"
+    );
+    b.shot("07-patron-list").await;
+    b.log_out().await;
+
+    // The patron cancels: active until the paid month ends.
+    b.log_in("grace@example.com").await;
+    b.go("/panel").await;
+    b.follow("form[action$='/cancel'] button").await;
+    assert!(b.text("p.notice").await.contains("cancelled"));
+    assert!(
+        b.text("[data-testid=status]")
+            .await
+            .contains("active until")
+    );
+    b.log_out().await;
+
+    // And the creator sees the cancellation.
+    b.log_in("ada@example.com").await;
+    b.go("/dashboard/patrons?status=cancelled").await;
+    let row = b.text("table tbody tr").await;
+    assert!(row.contains("grace") && row.contains("cancelled"), "{row}");
+    b.go("/dashboard").await;
+    assert_eq!(b.text("[data-testid=patrons]").await, "0");
+
+    b.stop().await;
+    app.stop().await;
+}

@@ -1,0 +1,845 @@
+//! The web pages over plain HTTP, on SQLite and PostgreSQL: what a browser
+//! test would be slow to show. Forged forms, session fixation, log-out on
+//! the server, hidden and deleted profiles, log-in throttling, password
+//! changes, moderation, the patron CSV.
+
+use maecenas_services::accounts::NewAccount;
+use maecenas_services::billing::{CardInput, NewPledgeRequest};
+use maecenas_services::creators::NewTierRequest;
+use maecenas_services::records::UserRow;
+use rstest::rstest;
+
+use crate::support::{self, Backend, TestApp, browser, hidden};
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn account(
+    app: &TestApp,
+    email: &str,
+    username: &str,
+    creator: bool,
+    admin: bool,
+) -> UserRow {
+    app.services
+        .create_user(NewAccount {
+            email: email.into(),
+            password: PASSWORD.into(),
+            username: Some(username.into()),
+            first_name: username.into(),
+            is_creator: creator,
+            is_admin: admin,
+            ..NewAccount::default()
+        })
+        .await
+        .unwrap()
+}
+
+async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
+    let b = browser();
+    let answer = support::log_in(&b, &app.url(""), email, PASSWORD).await;
+    assert_eq!(answer.status(), 303, "log-in of {email}");
+    b
+}
+
+async fn get(b: &reqwest::Client, url: String) -> (u16, String) {
+    let r = b.get(url).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// A published campaign with one tier, and a patron pledging to it.
+async fn creator_with_patron(app: &TestApp) -> (UserRow, UserRow) {
+    let creator = account(app, "ada@example.com", "ada-studio", true, false).await;
+    let campaign = app
+        .services
+        .create_campaign(creator.id, "USD", true, Some("Music".into()))
+        .await
+        .unwrap();
+    let tier = app
+        .services
+        .create_tier(
+            campaign.id,
+            NewTierRequest {
+                title: "Supporter".into(),
+                description: String::new(),
+                amount_minor: 500,
+                patron_limit: None,
+                requires_shipping: false,
+            },
+        )
+        .await
+        .unwrap();
+    let patron = account(app, "grace@example.com", "grace", false, false).await;
+    app.services
+        .create_pledge(NewPledgeRequest {
+            patron: patron.id,
+            campaign: campaign.id,
+            amount_minor: 500,
+            tier: Some(tier.id),
+            card: Some(CardInput {
+                number: "4242424242424242".into(),
+                exp_month: 12,
+                exp_year: 2034,
+                cvc: "123".into(),
+            }),
+            patron_pays_fees: false,
+            pledge_cap_minor: None,
+            vat_country: None,
+            shipping: None,
+        })
+        .await
+        .unwrap();
+    (creator, patron)
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_forms_are_refused_and_change_nothing(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, patron) = creator_with_patron(&app).await;
+    let b = signed_in(&app, "grace@example.com").await;
+    let panel = app.services.patron_panel(patron.id).await.unwrap();
+    let campaign = panel.sponsorships[0].campaign.id.get();
+
+    // A page on another site posts with the victim's cookie but no token (or a wrong one).
+    for token in [None, Some("0123456789abcdef0123456789abcdef")] {
+        let mut form = vec![];
+        if let Some(t) = token {
+            form.push(("csrf", t));
+        }
+        let r = b
+            .post(app.url(&format!("/panel/{campaign}/cancel")))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("did not come from this site")
+        );
+    }
+    let r = b
+        .post(app.url("/settings/profile"))
+        .form(&[("username", "hijacked"), ("status", "public")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let panel = app.services.patron_panel(patron.id).await.unwrap();
+    assert!(
+        panel.sponsorships[0].pledge.cancelled_at.is_none(),
+        "the forged cancel did nothing"
+    );
+    assert_eq!(
+        app.services
+            .user_by_id(patron.id)
+            .await
+            .unwrap()
+            .username
+            .as_deref(),
+        Some("grace")
+    );
+
+    // The log-in and sign-up forms (no session yet) need their double-submit token too.
+    let fresh = browser();
+    let r = fresh
+        .post(app.url("/login"))
+        .form(&[
+            ("email", "grace@example.com"),
+            ("password", PASSWORD),
+            ("csrf", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = fresh
+        .post(app.url("/signup"))
+        .form(&[
+            ("email", "eve@example.com"),
+            ("password", PASSWORD),
+            ("username", "eve-x"),
+            ("csrf", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(app.services.user_by_email("eve@example.com").await.is_err());
+
+    // With the page's own token the same request goes through.
+    let (_, page) = get(&b, app.url("/panel")).await;
+    let csrf = hidden(&page, "csrf").unwrap();
+    let r = b
+        .post(app.url(&format!("/panel/{campaign}/cancel")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_fresh_at_log_in_and_end_on_the_server(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    account(&app, "grace@example.com", "grace", false, false).await;
+
+    // Fixation: a session id planted before log-in is not the one the log-in uses.
+    let planted = "mss_planted-by-an-attacker";
+    let b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = b.get(app.url("/login")).send().await.unwrap();
+    let csrf_cookie = page
+        .cookies()
+        .find(|c| c.name() == "maecenas_csrf")
+        .map(|c| c.value().to_owned())
+        .unwrap();
+    let html = page.text().await.unwrap();
+    let csrf = hidden(&html, "csrf").unwrap();
+    let logged = b
+        .post(app.url("/login"))
+        .header(
+            "cookie",
+            format!("maecenas_session={planted}; maecenas_csrf={csrf_cookie}"),
+        )
+        .form(&[
+            ("email", "grace@example.com"),
+            ("password", PASSWORD),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logged.status(), 303);
+    let set = logged
+        .cookies()
+        .find(|c| c.name() == "maecenas_session")
+        .expect("a session cookie");
+    assert_ne!(set.value(), planted);
+    assert!(set.http_only(), "HttpOnly");
+    assert!(set.same_site_lax(), "SameSite=Lax");
+    let session = set.value().to_owned();
+    let with = |token: &str| {
+        b.get(app.url("/settings"))
+            .header("cookie", format!("maecenas_session={token}"))
+            .send()
+    };
+    assert_eq!(
+        with(planted).await.unwrap().status(),
+        303,
+        "the planted id is no session"
+    );
+    assert_eq!(with(&session).await.unwrap().status(), 200);
+
+    // Log-out ends the session on the server: the old cookie no longer works.
+    let settings = with(&session).await.unwrap().text().await.unwrap();
+    let csrf = hidden(&settings, "csrf").unwrap();
+    let out = b
+        .post(app.url("/logout"))
+        .header("cookie", format!("maecenas_session={session}"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    let after = with(&session).await.unwrap();
+    assert_eq!(after.status(), 303);
+    assert!(
+        after.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
+    app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_and_deleted_profiles_disappear(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (creator, _) = creator_with_patron(&app).await;
+    let anyone = browser();
+    assert_eq!(get(&anyone, app.url("/ada-studio")).await.0, 200);
+    assert_eq!(
+        get(&anyone, app.url("/v1/profiles/ada-studio")).await.0,
+        200
+    );
+
+    // The creator hides their profile through the settings page.
+    let b = signed_in(&app, "ada@example.com").await;
+    let (_, page) = get(&b, app.url("/settings")).await;
+    let csrf = hidden(&page, "csrf").unwrap();
+    let saved = b
+        .post(app.url("/settings/profile"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "ada-studio"),
+            ("first_name", "Ada"),
+            ("status", "hidden"),
+            ("about", "<script>alert(1)</script>**bold**"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    let (status, body) = get(&anyone, app.url("/ada-studio")).await;
+    assert_eq!(status, 404);
+    assert!(!body.contains("Music"));
+    assert_eq!(
+        get(&anyone, app.url("/v1/profiles/ada-studio")).await.0,
+        404
+    );
+
+    // Public again: the about text is Markdown, never script.
+    let saved = b
+        .post(app.url("/settings/profile"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "ada-studio"),
+            ("status", "public"),
+            (
+                "about",
+                "<script>alert(1)</script>\n\n**bold** [x](javascript:alert(2))",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    let (status, body) = get(&anyone, app.url("/ada-studio")).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("<strong>bold</strong>"), "{body}");
+    assert!(
+        !body.contains("<script>alert") && !body.contains("javascript:"),
+        "{body}"
+    );
+
+    // A bad social link is refused next to its field, and nothing is saved.
+    let refused = b
+        .post(app.url("/settings/profile"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "ada-studio"),
+            ("status", "public"),
+            ("twitter", "javascript:alert(1)"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("field-error"));
+    assert_eq!(
+        app.services.user_by_id(creator.id).await.unwrap().twitter,
+        None
+    );
+
+    // Deleting the account (with the password): gone from pages and APIs, cannot log in.
+    let deleted = b
+        .post(app.url("/settings/delete"))
+        .form(&[("csrf", csrf.as_str()), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 303);
+    assert_eq!(get(&anyone, app.url("/ada-studio")).await.0, 404);
+    assert_eq!(
+        get(&anyone, app.url("/v1/profiles/ada-studio")).await.0,
+        404
+    );
+    let again = support::log_in(&browser(), &app.url(""), "ada@example.com", PASSWORD).await;
+    assert_eq!(again.status(), 401);
+    app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failed_log_ins_are_slowed_down_without_telling_who_exists(
+    #[case] backend: Backend,
+) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.login_limits.per_account_burst = 3;
+    })
+    .await;
+    account(&app, "grace@example.com", "grace", false, false).await;
+    for email in ["grace@example.com", "nobody@example.com"] {
+        let b = browser();
+        let mut statuses = vec![];
+        let mut bodies = vec![];
+        for _ in 0..4 {
+            let r = support::log_in(&b, &app.url(""), email, "wrong password!").await;
+            statuses.push(r.status().as_u16());
+            if r.status() == 429 {
+                let wait: u64 = r.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert!((1..=10).contains(&wait), "{wait}");
+            }
+            bodies.push(r.text().await.unwrap());
+        }
+        // The same answers for an account that exists and one that does not.
+        assert_eq!(statuses, [401, 401, 401, 429], "{email}");
+        assert!(bodies[0].contains("email or password is incorrect"));
+        assert!(bodies[3].contains("Too many log-in attempts"));
+    }
+    // Even the right password waits once the account's allowance is spent.
+    let r = support::log_in(&browser(), &app.url(""), "grace@example.com", PASSWORD).await;
+    assert_eq!(r.status(), 429);
+    app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_logs_out_every_other_session(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    account(&app, "grace@example.com", "grace", false, false).await;
+    let laptop = signed_in(&app, "grace@example.com").await;
+    let phone = signed_in(&app, "grace@example.com").await;
+    let (_, page) = get(&laptop, app.url("/settings")).await;
+    let csrf = hidden(&page, "csrf").unwrap();
+
+    let wrong = laptop
+        .post(app.url("/settings/password"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("current_password", "not it at all"),
+            ("new_password", "a whole new secret"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 422);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("is not your current password")
+    );
+    let short = laptop
+        .post(app.url("/settings/password"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("current_password", PASSWORD),
+            ("new_password", "short"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(short.status(), 422);
+
+    let changed = laptop
+        .post(app.url("/settings/password"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("current_password", PASSWORD),
+            ("new_password", "a whole new secret"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    assert_eq!(
+        get(&laptop, app.url("/settings")).await.0,
+        200,
+        "this session carries on"
+    );
+    assert_eq!(
+        get(&phone, app.url("/settings")).await.0,
+        303,
+        "the other one is logged out"
+    );
+    let old = support::log_in(&browser(), &app.url(""), "grace@example.com", PASSWORD).await;
+    assert_eq!(old.status(), 401);
+    let new = support::log_in(
+        &browser(),
+        &app.url(""),
+        "grace@example.com",
+        "a whole new secret",
+    )
+    .await;
+    assert_eq!(new.status(), 303);
+    app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_suspend_delete_and_nuke_and_it_is_enforced(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (creator, patron) = creator_with_patron(&app).await;
+    account(&app, "root@example.com", "site-admin", false, true).await;
+    let key = app
+        .services
+        .create_api_key("ada@example.com", "integration")
+        .await
+        .unwrap()
+        .plaintext
+        .plaintext;
+    // The Sponsus API with the creator's key: is the patron sponsoring them?
+    let api = |k: String| {
+        reqwest::Client::new()
+            .get(app.url(&format!("/v1/payments/{}/sponsoring", patron.id.get())))
+            .header("authorization", k)
+            .send()
+    };
+    assert_eq!(api(key.clone()).await.unwrap().status(), 200);
+
+    // Not an admin: no admin pages.
+    let grace = signed_in(&app, "grace@example.com").await;
+    assert_eq!(get(&grace, app.url("/admin/users")).await.0, 403);
+
+    let admin = signed_in(&app, "root@example.com").await;
+    let (status, page) = get(&admin, app.url("/admin/users?q=ada")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("ada@example.com") && !page.contains("grace@example.com"));
+    let csrf = hidden(&page, "csrf").unwrap();
+    let act = |id: i64, action: &str| {
+        admin
+            .post(app.url(&format!("/admin/users/{id}/{action}")))
+            .form(&[("csrf", csrf.clone())])
+            .send()
+    };
+
+    // Suspended: no log-in, no API key, the page stays.
+    let ada = signed_in(&app, "ada@example.com").await;
+    assert_eq!(
+        act(creator.id.get(), "suspend").await.unwrap().status(),
+        303
+    );
+    assert_eq!(
+        get(&ada, app.url("/settings")).await.0,
+        303,
+        "the session ended"
+    );
+    assert_eq!(
+        support::log_in(&browser(), &app.url(""), "ada@example.com", PASSWORD)
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(api(key.clone()).await.unwrap().status(), 401);
+    assert_eq!(
+        act(creator.id.get(), "unsuspend").await.unwrap().status(),
+        303
+    );
+    assert_eq!(api(key.clone()).await.unwrap().status(), 200);
+
+    // Deleted: gone from the public page and the API; the patron's pledge is cancelled.
+    assert_eq!(act(patron.id.get(), "delete").await.unwrap().status(), 303);
+    let panel = app.services.patron_panel(patron.id).await.unwrap();
+    assert!(
+        panel
+            .sponsorships
+            .iter()
+            .all(|s| s.pledge.cancelled_at.is_some())
+    );
+    assert_eq!(get(&browser(), app.url("/v1/profiles/grace")).await.0, 404);
+
+    // Nuked: personal details erased for good; the email is free again.
+    assert_eq!(act(patron.id.get(), "nuke").await.unwrap().status(), 303);
+    let nuked = app.services.user_by_id(patron.id).await.unwrap();
+    assert!(nuked.is_nuked && nuked.is_deleted);
+    assert_ne!(nuked.email, "grace@example.com");
+    assert_eq!(nuked.username, None);
+    assert!(nuked.password_hash.is_none());
+    assert_eq!(
+        act(patron.id.get(), "restore").await.unwrap().status(),
+        422,
+        "a nuked account stays nuked"
+    );
+    account(&app, "grace@example.com", "grace-again", false, false).await;
+    app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_creator_exports_patrons_as_csv_and_searches_them(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    creator_with_patron(&app).await;
+    let ada = signed_in(&app, "ada@example.com").await;
+    let r = ada
+        .get(app.url("/dashboard/patrons.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = r.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[0].starts_with("pledge_id,patron_id,username"));
+    assert!(
+        lines[1].contains(",grace,")
+            && lines[1].contains("grace@example.com")
+            && lines[1].contains(",Supporter,5.00,USD,active,"),
+        "{}",
+        lines[1]
+    );
+
+    let (_, found) = get(&ada, app.url("/dashboard/patrons?q=GRACE")).await;
+    assert!(found.contains("grace@example.com"));
+    let (_, none) = get(&ada, app.url("/dashboard/patrons?q=nobody")).await;
+    assert!(none.contains("No patrons match"));
+    let (status, _) = get(&ada, app.url("/dashboard/patrons?status=bogus")).await;
+    assert_eq!(status, 422);
+    // A patron has no dashboard.
+    let grace = signed_in(&app, "grace@example.com").await;
+    assert_eq!(get(&grace, app.url("/dashboard/patrons.csv")).await.0, 422);
+    app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiers_are_edited_moved_and_retired_and_pictures_gifts_and_addresses_work(
+    #[case] backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let (creator, _) = creator_with_patron(&app).await;
+    let campaign = app.services.campaign_of_creator(creator.id).await.unwrap();
+    let ships = app
+        .services
+        .create_tier(
+            campaign.id,
+            NewTierRequest {
+                title: "Vinyl".into(),
+                description: "A record a year".into(),
+                amount_minor: 2_500,
+                patron_limit: Some(2),
+                requires_shipping: true,
+            },
+        )
+        .await
+        .unwrap();
+    let ada = signed_in(&app, "ada@example.com").await;
+    let (_, page) = get(&ada, app.url("/dashboard/campaign")).await;
+    let csrf = hidden(&page, "csrf").unwrap();
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let mut form = form;
+        form.push(("csrf", csrf.clone()));
+        ada.post(app.url(&path)).form(&form).send()
+    };
+
+    // Move the new tier up, edit its price, retire the old one.
+    assert_eq!(
+        post(format!("/dashboard/tiers/{}/up", ships.id.get()), vec![])
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let setup = app.services.campaign_setup(creator.id).await.unwrap();
+    assert_eq!(setup.tiers[0].id, ships.id, "moved to the top");
+    let edited = post(
+        format!("/dashboard/tiers/{}", ships.id.get()),
+        vec![
+            ("title", "Vinyl club".into()),
+            ("amount", "30".into()),
+            ("patron_limit", "2".into()),
+            ("requires_shipping", "1".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(edited.status(), 303);
+    let bad = post(
+        format!("/dashboard/tiers/{}", ships.id.get()),
+        vec![("title", "".into()), ("amount", "30".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), 422);
+    let old = setup.tiers[1].id;
+    assert_eq!(
+        post(format!("/dashboard/tiers/{}/retire", old.get()), vec![])
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let setup = app.services.campaign_setup(creator.id).await.unwrap();
+    assert_eq!(setup.tiers[0].title, "Vinyl club");
+    assert_eq!(setup.tiers[0].amount_minor, 3_000);
+    assert!(setup.tiers[1].retired_at.is_some());
+    let (_, public) = get(&browser(), app.url("/ada-studio")).await;
+    assert!(
+        public.contains("Vinyl club") && !public.contains(">Supporter<"),
+        "a retired tier leaves the page"
+    );
+    assert!(public.contains("2 of 2 left"));
+
+    // A second patron: the shipping tier wants an address; then a gift.
+    account(&app, "linus@example.com", "linus", false, false).await;
+    let linus = signed_in(&app, "linus@example.com").await;
+    let (_, page) = get(
+        &linus,
+        app.url(&format!("/ada-studio/pledge?tier={}", ships.id.get())),
+    )
+    .await;
+    let lcsrf = hidden(&page, "csrf").unwrap();
+    let tier = ships.id.get().to_string();
+    let review = linus
+        .post(app.url("/ada-studio/pledge/review"))
+        .form(&[
+            ("csrf", lcsrf.as_str()),
+            ("tier", tier.as_str()),
+            ("amount", "30"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(review.status(), 422);
+    assert!(
+        review
+            .text()
+            .await
+            .unwrap()
+            .contains("must be 1 to 200 characters")
+    );
+    let paid = linus
+        .post(app.url("/ada-studio/pledge"))
+        .form(&[
+            ("csrf", lcsrf.as_str()),
+            ("tier", tier.as_str()),
+            ("amount", "30"),
+            ("addressee", "Linus"),
+            ("line_1", "1 Main St"),
+            ("city", "Helsinki"),
+            ("postal_code", "00100"),
+            ("address_country", "fi"),
+            ("country", "FI"),
+            ("card_number", "4242424242424242"),
+            ("card_exp", "12/34"),
+            ("card_cvc", "123"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 303);
+    assert!(
+        paid.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/panel?thanks=")
+    );
+    let gift = linus
+        .post(app.url("/ada-studio/donate"))
+        .form(&[
+            ("csrf", lcsrf.as_str()),
+            ("amount", "3"),
+            ("message", "for the mic"),
+            ("card_number", "4242424242424242"),
+            ("card_exp", "12/34"),
+            ("card_cvc", "123"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gift.status(), 303);
+    let (_, panel) = get(&linus, app.url("/panel")).await;
+    assert!(
+        panel.contains("One-off gift")
+            && panel.contains("3.00 USD")
+            && panel.contains("for the mic"),
+        "{panel}"
+    );
+    assert!(panel.contains("Vinyl club"));
+
+    // The creator's dashboard draws the month's income.
+    let (_, dash) = get(&ada, app.url("/dashboard")).await;
+    assert!(dash.contains("<svg") && dash.contains("<rect"), "{dash}");
+
+    // A picture through the settings page: validated, then served.
+    let (_, settings) = get(&linus, app.url("/settings")).await;
+    let scsrf = hidden(&settings, "csrf").unwrap();
+    let upload = |bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", scsrf.clone())
+            .part(
+                "avatar",
+                reqwest::multipart::Part::bytes(bytes).file_name("me.png"),
+            );
+        linus
+            .post(app.url("/settings/avatar"))
+            .multipart(form)
+            .send()
+    };
+    let refused = upload(b"not a picture".to_vec()).await.unwrap();
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("field-error"));
+    let saved = upload(maecenas_domain::avatar::TINY_PNG.to_vec())
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    let linus_row = app
+        .services
+        .user_by_email("linus@example.com")
+        .await
+        .unwrap();
+    let picture = browser()
+        .get(app.url(&format!("/v1/profiles/{}/avatar", linus_row.id.get())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(picture.status(), 200);
+    assert_eq!(picture.headers()["content-type"], "image/png");
+    app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_documentation_is_served_by_the_server(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let anyone = browser();
+    let (status, index) = get(&anyone, app.url("/docs")).await;
+    assert_eq!(status, 200);
+    assert!(
+        index.contains("Getting started") && index.contains("<pre><code"),
+        "{index}"
+    );
+    assert!(
+        index.contains("href=\"/docs/webhooks\""),
+        "links between pages stay"
+    );
+    for (page, expect) in [
+        ("oauth", "S256"),
+        ("webhooks", "standardwebhooks"),
+        ("limits", "RateLimit-Remaining"),
+        ("patreon", "page%5Bcount%5D"),
+        ("sponsus", "include_donations"),
+    ] {
+        let (status, body) = get(&anyone, app.url(&format!("/docs/{page}"))).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(body.contains(expect), "{page}: {expect}");
+    }
+    assert_eq!(get(&anyone, app.url("/docs/nope")).await.0, 404);
+    app.stop().await;
+}
