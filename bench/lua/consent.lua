@@ -3,6 +3,7 @@
 package.path = package.path .. ";bench/lua/?.lua"
 local common = require("common")
 setup = common.setup
+done = require("report").done
 local body, out
 
 function init(args)

@@ -102,9 +102,22 @@ pub fn timing_decoy_hash() -> &'static str {
     })
 }
 
+/// At most one argon2 computation per core at a time. Each takes 19 MiB and
+/// a core for tens of milliseconds: unbounded, 64 log-ins at once would hold
+/// 1.2 GiB and finish no sooner; bounded, they queue and memory stays flat.
+async fn argon2_permit() -> Result<tokio::sync::SemaphorePermit<'static>, ServiceError> {
+    static GATE: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let gate = GATE.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
+    });
+    Ok(gate.acquire().await.context("argon2 gate closed")?)
+}
+
 /// Hashes a password with argon2id on the blocking pool.
 pub async fn hash_password(password: String) -> Result<String, ServiceError> {
     check_password_rules(&password)?;
+    let _permit = argon2_permit().await?;
     let hash = tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         argon2()
@@ -122,6 +135,7 @@ pub async fn verify_password(password: String, stored: String) -> Result<bool, S
     if password.len() > MAX_PASSWORD_LEN {
         return Ok(false);
     }
+    let _permit = argon2_permit().await?;
     let ok = tokio::task::spawn_blocking(move || {
         PasswordHash::new(&stored).map(|parsed| {
             argon2()

@@ -6,6 +6,7 @@
 //! target/pyenv/bin/pip install localstripe`). Without it these tests fail:
 //! they never skip quietly.
 
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -28,39 +29,45 @@ struct LocalStripe {
 }
 
 impl LocalStripe {
+    /// Starts localstripe and waits until it answers as Stripe does. A port
+    /// that was free when picked can be taken before localstripe binds it (by
+    /// a parallel test), so a child that dies early is restarted on another.
     fn start() -> Self {
         let binary = localstripe_binary();
-        let port = free_port();
-        let mut child = Command::new(&binary)
-            .args(["--port", &port.to_string(), "--from-scratch"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start localstripe at {}: {e}", binary.display()));
-        let address = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-                break;
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new(&binary)
+                .args(["--port", &port.to_string(), "--from-scratch"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("cannot start localstripe at {}: {e}", binary.display())
+                });
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // exited: most likely the port was taken; try another
+                }
+                if answers_like_stripe(port) {
+                    return LocalStripe { child, port };
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "localstripe ({}) did not answer on port {port} within 20 s",
+                        binary.display()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(50));
             }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "localstripe ({}) exited before listening on {port}: {status}",
-                    binary.display()
-                );
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "localstripe ({}) did not listen on port {port} within 20 s",
-                    binary.display()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
         }
-        LocalStripe { child, port }
+        panic!(
+            "localstripe ({}) exited before answering, five times",
+            binary.display()
+        );
     }
 
     fn api_base(&self) -> String {
@@ -95,6 +102,26 @@ fn localstripe_binary() -> PathBuf {
         binary.display()
     );
     binary
+}
+
+/// Whether the process on `port` answers an authenticated Stripe request with
+/// Stripe's JSON: a bare TCP connect can succeed before the application is
+/// ready, or reach another test's listener.
+fn answers_like_stripe(port: u16) -> bool {
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = format!(
+        "GET /v1/customers?limit=1 HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {SECRET_KEY}\r\n\r\n"
+    );
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.") && answer.contains(" 200 ") && answer.contains("\"object\"")
 }
 
 /// A port nothing listens on (just now).

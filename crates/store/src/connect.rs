@@ -208,6 +208,9 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
     let writer = (|| {
         SqlitePoolOptions::new()
             .max_connections(1)
+            // A connection to a local file cannot go stale: the ping before
+            // each use would be a round trip to its thread for nothing.
+            .test_before_acquire(false)
             .acquire_timeout(options.acquire_timeout.max(Duration::from_secs(30)))
             .connect_with(base.clone())
     })
@@ -223,6 +226,7 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
     // read-only connection cannot create it.
     let reader = SqlitePoolOptions::new()
         .max_connections(options.max_connections.max(1))
+        .test_before_acquire(false)
         .acquire_timeout(options.acquire_timeout)
         .connect_lazy_with(base.read_only(true));
     Ok(Store {
