@@ -256,6 +256,9 @@ def wrk(url: str, connections: int, seconds: float, script: str, workdir: Path,
     """One bounded wrk run; server CPU and memory are read around it."""
     report = workdir / "wrk-report.json"
     report.unlink(missing_ok=True)
+    span = workdir / "span"
+    for old in workdir.glob("span.*"):
+        old.unlink()
     command = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
                "-s", str(ROOT / "bench/lua" / script), url]
     for name, value in (headers or {}).items():
@@ -263,7 +266,7 @@ def wrk(url: str, connections: int, seconds: float, script: str, workdir: Path,
     before = read_proc(server_pid)[0] if server_pid else 0.0
     sampler = RssSampler(server_pid) if server_pid else None
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
-                          env=dict(os.environ, REPORT=str(report), **(env or {})))
+                          env=dict(os.environ, REPORT=str(report), SPAN=str(span), **(env or {})))
     peak = sampler.finish() if sampler else 0
     after = read_proc(server_pid)[0] if server_pid else 0.0
     if done.returncode != 0 or not report.exists():
@@ -274,9 +277,17 @@ def wrk(url: str, connections: int, seconds: float, script: str, workdir: Path,
     if refused:
         log(f"   {refused} failed requests on {url} (status {r['status_errors']}, "
             f"timeouts {r['timeouts']}); first errors: {done.stderr.strip()[:200]}")
+    seconds = r["duration_us"] / 1e6
+    spans = [tuple(map(float, p.read_text().split())) for p in workdir.glob("span.*")]
+    if spans:
+        # A thread that used up its supply stopped early; one that did not ran
+        # the whole duration: the run lasted until the last thread stopped.
+        begin = min(s for s, _ in spans)
+        ends = [e for _, e in spans] + ([begin + seconds] if len(spans) < 2 else [])
+        seconds = max(ends) - begin
     return Run(
         ok_requests=ok,
-        seconds=r["duration_us"] / 1e6,
+        seconds=seconds,
         p50_ms=r["p50_us"] / 1000,
         p99_ms=r["p99_us"] / 1000,
         cpu_us_per_request=((after - before) * 1e6 / ok) if ok and server_pid else 0.0,
@@ -346,7 +357,7 @@ def generate(db: Database, seed: int, small: int, large: int) -> DataSet:
     made = db.ts(months_back(dt.date.today(), 3).isoformat() + "T12:00:00Z")
     # A multiplicative hash of the row number and the seed: amounts, tiers and
     # fee choices look random and are the same for the same seed.
-    h = f"((i * 2654435761 + {seed} * 40503) % 4294967296)"
+    h = f"((i * 2654435761 + {seed * 40503 % 4294967296}) % 4294967296)"
     total = small + large
     series = db.series(1, total)
     db.sql(f"INSERT INTO users (id, email, first_name, last_name, created_at, updated_at) "
@@ -468,7 +479,8 @@ def token_endpoint(server: Server, data: DataSet, args, workdir: Path, backend: 
                                      server_pid=server.pid))
             refresh.runs.append(wrk(server.base, connections, args.seconds * 4, "refresh.lua", workdir,
                                     env=dict(common, TOKENS=str(tokens)), server_pid=server.pid))
-            log(f"   @{connections}: exchange {exchange.runs[-1].rps:,.0f}/s "
+            log(f"   @{connections}: exchange {exchange.runs[-1].ok_requests:,} in "
+                f"{exchange.runs[-1].seconds:.1f} s: {exchange.runs[-1].rps:,.0f}/s "
                 f"p99 {exchange.runs[-1].p99_ms:.1f} ms, refresh {refresh.runs[-1].rps:,.0f}/s "
                 f"p99 {refresh.runs[-1].p99_ms:.1f} ms")
         rows += [exchange, refresh]

@@ -5,9 +5,10 @@ package.path = package.path .. ";bench/lua/?.lua"
 local common = require("common")
 setup = common.setup
 done = require("report").done
-local codes, next_code, fixed, out
+local codes, next_code, fixed, out, started, stopped
 
 function init(args)
+  started = common.now()
   codes = {}
   for line in io.lines(os.getenv("CODES") .. "." .. id) do table.insert(codes, line) end
   next_code = 1
@@ -30,5 +31,5 @@ function response(status, headers, body)
   local refresh = body:match('"refresh_token":"([^"]+)"')
   if refresh then out:write(refresh, "\n"); out:flush() end
   -- Supply used up: end this thread's run rather than measure refusals.
-  if next_code > #codes then wrk.thread:stop() end
+  if next_code > #codes and not stopped then stopped = true; common.exhausted(started) end
 end

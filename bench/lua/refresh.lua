@@ -4,9 +4,10 @@ package.path = package.path .. ";bench/lua/?.lua"
 local common = require("common")
 setup = common.setup
 done = require("report").done
-local tokens, next_token, fixed
+local tokens, next_token, fixed, started, stopped
 
 function init(args)
+  started = common.now()
   tokens = {}
   for line in io.lines(os.getenv("TOKENS") .. "." .. id) do table.insert(tokens, line) end
   next_token = 1
@@ -23,5 +24,5 @@ end
 function response(status, headers, body)
   if status ~= 200 then io.stderr:write("refresh: ", status, " ", body, "\n") end
   -- Supply used up: end this thread's run rather than measure refusals.
-  if next_token > #tokens then wrk.thread:stop() end
+  if next_token > #tokens and not stopped then stopped = true; common.exhausted(started) end
 end

@@ -205,12 +205,13 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
     };
     // Two processes creating the same file at once race to switch it to WAL,
     // which needs a lock the busy timeout does not wait for: try again.
+    // The pools keep sqlx's ping before each use: it also lets a transaction
+    // dropped mid-request (the client went away) finish its rollback before
+    // the next request begins one. With it off, the next BEGIN on that
+    // connection failed ("non-zero transaction depth") under the harness.
     let writer = (|| {
         SqlitePoolOptions::new()
             .max_connections(1)
-            // A connection to a local file cannot go stale: the ping before
-            // each use would be a round trip to its thread for nothing.
-            .test_before_acquire(false)
             .acquire_timeout(options.acquire_timeout.max(Duration::from_secs(30)))
             .connect_with(base.clone())
     })
@@ -226,7 +227,6 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
     // read-only connection cannot create it.
     let reader = SqlitePoolOptions::new()
         .max_connections(options.max_connections.max(1))
-        .test_before_acquire(false)
         .acquire_timeout(options.acquire_timeout)
         .connect_lazy_with(base.read_only(true));
     Ok(Store {
