@@ -5,7 +5,7 @@ use maecenas_domain::{CampaignId, PledgeId};
 use time::OffsetDateTime;
 
 use crate::users::like_pattern;
-use crate::{StoreError, Tx, on_backend};
+use crate::{Backend, StoreError, Tx, on_backend};
 
 /// One line of the creator's patron list.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -25,14 +25,28 @@ pub struct PatronLine {
 }
 
 /// `status`: `""` for every current pledge, else `active`, `declined` or `cancelled`.
-const PATRONS: &str = "SELECT p.id AS pledge_id, u.id AS patron_id, u.email, u.username, u.first_name, \
-     u.last_name, t.title AS tier_title, p.amount_minor, p.currency, p.status, p.created_at, p.cancelled_at \
-     FROM pledges p JOIN users u ON u.id = p.patron_id LEFT JOIN tiers t ON t.id = p.tier_id \
-     WHERE p.campaign_id = $1 AND p.ended_at IS NULL AND p.id > $2 \
-     AND ($3 = '' OR p.status = $3) \
-     AND ($4 = '' OR lower(u.email) LIKE $5 OR lower(coalesce(u.username, '')) LIKE $5 \
-          OR lower(u.first_name || ' ' || u.last_name) LIKE $5) \
-     ORDER BY p.id LIMIT $6";
+/// The keyset differs by backend for the reason `pledges::campaign_keyset` gives.
+macro_rules! patrons_sql {
+    ($keyset:literal, $order:literal) => {
+        concat!(
+            "SELECT p.id AS pledge_id, u.id AS patron_id, u.email, u.username, u.first_name, \
+             u.last_name, t.title AS tier_title, p.amount_minor, p.currency, p.status, p.created_at, \
+             p.cancelled_at FROM pledges p JOIN users u ON u.id = p.patron_id \
+             LEFT JOIN tiers t ON t.id = p.tier_id WHERE ",
+            $keyset,
+            " AND p.ended_at IS NULL AND ($3 = '' OR p.status = $3) \
+             AND ($4 = '' OR lower(u.email) LIKE $5 OR lower(coalesce(u.username, '')) LIKE $5 \
+                  OR lower(u.first_name || ' ' || u.last_name) LIKE $5) ORDER BY ",
+            $order,
+            " LIMIT $6"
+        )
+    };
+}
+const PATRONS_SQLITE: &str = patrons_sql!("p.campaign_id = $1 AND p.id > $2", "p.id");
+const PATRONS_PG: &str = patrons_sql!(
+    "(p.campaign_id, p.id) > ($1, $2) AND p.campaign_id <= $1",
+    "p.campaign_id, p.id"
+);
 
 /// The current pledges of a campaign with who made them, after `after`.
 pub async fn patrons(
@@ -44,8 +58,12 @@ pub async fn patrons(
     limit: i64,
 ) -> Result<Vec<PatronLine>, StoreError> {
     let pattern = like_pattern(search);
+    let sql = match tx.backend() {
+        Backend::Sqlite => PATRONS_SQLITE,
+        Backend::Postgres => PATRONS_PG,
+    };
     Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PatronLine>(
-        PATRONS
+        sql
     )
     .bind(campaign.get())
     .bind(after.map_or(0, PledgeId::get))

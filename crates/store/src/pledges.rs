@@ -5,7 +5,7 @@ use maecenas_domain::{
 };
 use time::OffsetDateTime;
 
-use crate::{StoreError, Tx, on_backend};
+use crate::{Backend, StoreError, Tx, on_backend};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AddressRow {
@@ -208,11 +208,24 @@ const CURRENT_PLEDGE: &str = concat!(
     pledge_columns!(),
     " FROM pledges WHERE patron_id = $1 AND campaign_id = $2 AND ended_at IS NULL"
 );
-const PLEDGES_PAGE: &str = concat!(
-    "SELECT ",
-    pledge_columns!(),
-    " FROM pledges WHERE campaign_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-);
+// The keyset of a campaign's pledges: `campaign_id = $1 AND id > $2`, in id
+// order, `$3` of them. PostgreSQL gets it as a range of the (campaign_id, id)
+// index: given the equality, its planner walks the primary key in id order and
+// filters, reading every pledge of older campaigns first (100,000 rows and
+// 17 ms for the first page of a campaign younger than a big one). SQLite
+// uses the index for either text.
+macro_rules! campaign_keyset {
+    (sqlite) => {
+        " FROM pledges WHERE campaign_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+    };
+    (postgres) => {
+        " FROM pledges WHERE (campaign_id, id) > ($1, $2) AND campaign_id <= $1 \
+         ORDER BY campaign_id, id LIMIT $3"
+    };
+}
+
+const PLEDGES_PAGE_SQLITE: &str = concat!("SELECT ", pledge_columns!(), campaign_keyset!(sqlite));
+const PLEDGES_PAGE_PG: &str = concat!("SELECT ", pledge_columns!(), campaign_keyset!(postgres));
 
 pub async fn pledge_by_id(tx: &mut Tx, id: PledgeId) -> Result<Option<PledgeRow>, StoreError> {
     Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PledgeRow>(
@@ -247,14 +260,16 @@ pub async fn pledges_of_campaign(
     after: Option<PledgeId>,
     limit: i64,
 ) -> Result<Vec<PledgeRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PledgeRow>(
-        PLEDGES_PAGE
-    )
-    .bind(campaign.get())
-    .bind(after.map_or(0, PledgeId::get))
-    .bind(limit)
-    .fetch_all(conn)
-    .await)?)
+    let sql = match tx.backend() {
+        Backend::Sqlite => PLEDGES_PAGE_SQLITE,
+        Backend::Postgres => PLEDGES_PAGE_PG,
+    };
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PledgeRow>(sql)
+        .bind(campaign.get())
+        .bind(after.map_or(0, PledgeId::get))
+        .bind(limit)
+        .fetch_all(conn)
+        .await)?)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -364,36 +379,59 @@ pub async fn cancel_pledge(
 // What a page of pledges points at, each in one query: the page is named by
 // the same keyset (campaign, after, limit) as `pledges_of_campaign`, so no
 // list of ids has to be spliced into SQL.
-macro_rules! page_ids {
-    ($column:literal) => {
+macro_rules! of_page {
+    ($select:literal, $column:literal, $backend:tt) => {
         concat!(
-            "SELECT ",
+            $select,
+            " WHERE id IN (SELECT ",
             $column,
-            " FROM pledges WHERE campaign_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+            campaign_keyset!($backend),
+            ")"
         )
     };
 }
-
-const PATRONS_OF_PAGE: &str = concat!(
-    "SELECT id, email, password_hash, username, first_name, last_name, about, description, status, \
-     image_url, thumb_url, facebook_id, youtube, twitter, facebook, \
-     is_creator, is_admin, is_suspended, is_deleted, is_nuked, created_at, updated_at \
-     FROM users WHERE id IN (",
-    page_ids!("patron_id"),
-    ")"
-);
-const ADDRESSES_OF_PAGE: &str = concat!(
-    "SELECT id, user_id, addressee, line_1, line_2, postal_code, city, state, country, phone_number, \
-     created_at, updated_at FROM addresses WHERE id IN (",
-    page_ids!("address_id"),
-    ")"
-);
-const CARDS_OF_PAGE: &str = concat!(
-    "SELECT id, user_id, gateway, gateway_ref, brand, last4, exp_month, exp_year, is_verified, \
-     has_failed_payment, created_at, removed_at FROM payment_methods WHERE id IN (",
-    page_ids!("payment_method_id"),
-    ")"
-);
+macro_rules! patrons_of_page {
+    ($backend:tt) => {
+        of_page!(
+            "SELECT id, email, password_hash, username, first_name, last_name, about, description, \
+             status, image_url, thumb_url, facebook_id, youtube, twitter, facebook, is_creator, \
+             is_admin, is_suspended, is_deleted, is_nuked, created_at, updated_at FROM users",
+            "patron_id",
+            $backend
+        )
+    };
+}
+macro_rules! addresses_of_page {
+    ($backend:tt) => {
+        of_page!(
+            "SELECT id, user_id, addressee, line_1, line_2, postal_code, city, state, country, \
+             phone_number, created_at, updated_at FROM addresses",
+            "address_id",
+            $backend
+        )
+    };
+}
+macro_rules! cards_of_page {
+    ($backend:tt) => {
+        of_page!(
+            "SELECT id, user_id, gateway, gateway_ref, brand, last4, exp_month, exp_year, \
+             is_verified, has_failed_payment, created_at, removed_at FROM payment_methods",
+            "payment_method_id",
+            $backend
+        )
+    };
+}
+/// (patrons, addresses, cards) of a page, per backend.
+const OF_PAGE_SQLITE: [&str; 3] = [
+    patrons_of_page!(sqlite),
+    addresses_of_page!(sqlite),
+    cards_of_page!(sqlite),
+];
+const OF_PAGE_PG: [&str; 3] = [
+    patrons_of_page!(postgres),
+    addresses_of_page!(postgres),
+    cards_of_page!(postgres),
+];
 
 /// The patrons, addresses and cards of the page `pledges_of_campaign` returns for the same arguments.
 pub async fn page_references(
@@ -410,30 +448,30 @@ pub async fn page_references(
     StoreError,
 > {
     let after = after.map_or(0, PledgeId::get);
+    let [patrons_sql, addresses_sql, cards_sql] = match tx.backend() {
+        Backend::Sqlite => OF_PAGE_SQLITE,
+        Backend::Postgres => OF_PAGE_PG,
+    };
     let patrons = on_backend!(tx, |conn| sqlx::query_as::<_, crate::users::UserRow>(
-        PATRONS_OF_PAGE
+        patrons_sql
     )
     .bind(campaign.get())
     .bind(after)
     .bind(limit)
     .fetch_all(conn)
     .await)?;
-    let addresses = on_backend!(tx, |conn| sqlx::query_as::<_, AddressRow>(
-        ADDRESSES_OF_PAGE
-    )
-    .bind(campaign.get())
-    .bind(after)
-    .bind(limit)
-    .fetch_all(conn)
-    .await)?;
-    let cards = on_backend!(tx, |conn| sqlx::query_as::<_, PaymentMethodRow>(
-        CARDS_OF_PAGE
-    )
-    .bind(campaign.get())
-    .bind(after)
-    .bind(limit)
-    .fetch_all(conn)
-    .await)?;
+    let addresses = on_backend!(tx, |conn| sqlx::query_as::<_, AddressRow>(addresses_sql)
+        .bind(campaign.get())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(conn)
+        .await)?;
+    let cards = on_backend!(tx, |conn| sqlx::query_as::<_, PaymentMethodRow>(cards_sql)
+        .bind(campaign.get())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(conn)
+        .await)?;
     Ok((patrons, addresses, cards))
 }
 
