@@ -646,6 +646,7 @@ def render(results: list[BackendResult], peer_rows: list[Row], args, started: dt
     pg_version = subprocess.run(["psql", PG_URL, "-qAtc", "SHOW server_version"], capture_output=True,
                                 text=True).stdout.strip()
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
+    wrk_version = "wrk " + wrk_version.split("Copyright")[0].replace("wrk", "").strip()
     out = [
         f"Machine: {os.cpu_count()} cores ({cpu}), {memory / 1048576:.0f} GiB, {platform.system()} "
         f"{platform.release()}; PostgreSQL {pg_version} on the same machine; load generator "
@@ -773,7 +774,7 @@ def main() -> None:
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--write", action="store_true", help="put the table into BENCHMARKS.md")
     args = parser.parse_args()
-    args.passthrough = sys.argv[1:]
+    args.passthrough = [a for a in sys.argv[1:] if a != "--write"]
     started = dt.datetime.now(dt.timezone.utc)
     workdir = Path(tempfile.mkdtemp(prefix="maecenas-bench-"))
     try:
