@@ -10,6 +10,25 @@ use sqlx::sqlite::{
 
 use crate::{StoreError, Tx};
 
+/// Begins a transaction on a task of its own, so that a request dropped
+/// while it waits (the client went away) cannot cut the begin in half. sqlx
+/// 0.8 counts a transaction as open once the database has begun it, but rolls
+/// back only one whose `Transaction` it finished making: cancelled between
+/// the two, the pooled connection stayed "in a transaction" for good, and
+/// every later `BEGIN IMMEDIATE` on it failed ("non-zero transaction depth"),
+/// which the benchmark harness hit as runs of 500s from the token endpoint.
+/// Spawned, the begin always completes; if nobody waits for it any more, the
+/// finished transaction is dropped and rolled back as usual.
+async fn begin_whole<F>(begin: F) -> Result<Tx, StoreError>
+where
+    F: std::future::Future<Output = Result<Tx, sqlx::Error>> + Send + 'static,
+{
+    tokio::spawn(begin)
+        .await
+        .map_err(|e| StoreError::Config(format!("beginning a transaction: {e}")))?
+        .map_err(StoreError::from)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -118,18 +137,33 @@ impl Store {
     /// once (`BEGIN IMMEDIATE`), so it never fails half-way with a busy
     /// snapshot when another process wrote in between.
     pub async fn write(&self) -> Result<Tx, StoreError> {
-        Ok(match &self.pools {
-            Pools::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
-            Pools::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        })
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => {
+                let writer = writer.clone();
+                begin_whole(
+                    async move { writer.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite) },
+                )
+                .await
+            }
+            Pools::Postgres(pool) => {
+                let pool = pool.clone();
+                begin_whole(async move { pool.begin().await.map(Tx::Postgres) }).await
+            }
+        }
     }
 
     /// A transaction that only reads: a consistent snapshot.
     pub async fn read(&self) -> Result<Tx, StoreError> {
-        Ok(match &self.pools {
-            Pools::Sqlite { reader, .. } => Tx::Sqlite(reader.begin().await?),
-            Pools::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        })
+        match &self.pools {
+            Pools::Sqlite { reader, .. } => {
+                let reader = reader.clone();
+                begin_whole(async move { reader.begin().await.map(Tx::Sqlite) }).await
+            }
+            Pools::Postgres(pool) => {
+                let pool = pool.clone();
+                begin_whole(async move { pool.begin().await.map(Tx::Postgres) }).await
+            }
+        }
     }
 
     /// Whether the database answers: `SELECT 1`.

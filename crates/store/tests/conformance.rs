@@ -652,3 +652,44 @@ async fn oauth_clients_and_api_keys_round_trip(#[case] backend: Backend) {
         Err(StoreError::Conflict)
     ));
 }
+
+/// Polls `future` now and then for `micros` µs, then drops it: a request
+/// whose client went away while it waited for its transaction.
+async fn abandon_after<F: std::future::Future>(future: F, micros: u64) {
+    let mut future = std::pin::pin!(future);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_micros(micros);
+    loop {
+        let ready =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(future.as_mut().poll(cx).is_ready()))
+                .await;
+        if ready || std::time::Instant::now() >= deadline {
+            return;
+        }
+        // Let the connection's worker thread run meanwhile.
+        std::thread::sleep(std::time::Duration::from_micros(3));
+    }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_abandoned_while_they_begin_leave_the_pool_usable(#[case] backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    // Cut begins off at many different points: before the pool hands out a
+    // connection, while the database begins, after.
+    for i in 0..2000 {
+        abandon_after(store.write(), i % 400).await;
+        abandon_after(store.read(), i % 400).await;
+    }
+    for _ in 0..20 {
+        let tx = store
+            .write()
+            .await
+            .expect("a write transaction still begins");
+        tx.commit().await.expect("and commits");
+        let tx = store.read().await.expect("a read transaction still begins");
+        tx.commit().await.expect("and ends");
+    }
+}
