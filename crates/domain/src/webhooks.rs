@@ -2,7 +2,7 @@
 //! and addresses it may point at, and how long a failing delivery is retried.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 use std::sync::LazyLock;
 
@@ -212,13 +212,12 @@ static FORBIDDEN_NETS: LazyLock<Vec<IpNet>> = LazyLock::new(|| {
         "240.0.0.0/4",
         "::/128",
         "::1/128",
-        "::ffff:0:0/96",
-        "64:ff9b::/96",
+        // ::ffff:0:0/96, ::/96, 64:ff9b::/96 and 2002::/16 carry an IPv4
+        // address and are judged as it (`embedded_ipv4`).
         "64:ff9b:1::/48",
         "100::/64",
         "2001::/23",
         "2001:db8::/32",
-        "2002::/16",
         "fc00::/7",
         "fe80::/10",
         "ff00::/8",
@@ -261,9 +260,9 @@ impl TargetPolicy {
 
     /// Whether a connection to `addr` may be made.
     pub fn check(&self, addr: IpAddr) -> Result<(), TargetError> {
-        // An IPv4 address written as IPv6 (::ffff:127.0.0.1) is judged as itself.
+        // An IPv4 address carried inside an IPv6 one is judged as itself.
         let addr = match addr {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+            IpAddr::V6(v6) => embedded_ipv4(v6).map_or(IpAddr::V6(v6), IpAddr::V4),
             v4 => v4,
         };
         if self.allowed.iter().any(|net| net.contains(&addr)) {
@@ -273,6 +272,29 @@ impl TargetPolicy {
             return Err(TargetError::Forbidden(addr));
         }
         Ok(())
+    }
+}
+
+/// The IPv4 address an IPv6 address stands for, where the network routes it
+/// to one: v4-mapped `::ffff:a.b.c.d`, the deprecated v4-compatible
+/// `::a.b.c.d` (RFC 4291 §2.5.5.1), NAT64's well-known prefix
+/// `64:ff9b::a.b.c.d` (RFC 6052) and 6to4's `2002:AABB:CCDD::/48` (RFC 3056).
+/// `::` and `::1` are themselves, not 0.0.0.0 and 0.0.0.1.
+pub fn embedded_ipv4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = v6.segments();
+    let low = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    match s {
+        [0, 0, 0, 0, 0, 0xffff, _, _] => Some(low),
+        [0, 0, 0, 0, 0, 0, 0, 0 | 1] => None,
+        [0, 0, 0, 0, 0, 0, _, _] => Some(low),
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(low),
+        [0x2002, hi, lo, ..] => Some(Ipv4Addr::new(
+            (hi >> 8) as u8,
+            hi as u8,
+            (lo >> 8) as u8,
+            lo as u8,
+        )),
+        _ => None,
     }
 }
 
@@ -355,6 +377,15 @@ mod tests {
             "0.0.0.0",
             "::1",
             "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "::169.254.169.254",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::",
+            "2002:a00:1::1",
+            "2002:a9fe:a9fe::",
+            "64:ff9b:1::1",
             "fe80::1",
             "fd00:ec2::254",
             "224.0.0.1",
@@ -362,7 +393,13 @@ mod tests {
             let ip: IpAddr = addr.parse().unwrap();
             assert!(policy.check(ip).is_err(), "{addr} must be refused");
         }
-        for addr in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+        for addr in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "64:ff9b::1.1.1.1",
+            "2002:101:101::1",
+        ] {
             assert_eq!(
                 policy.check(addr.parse().unwrap()),
                 Ok(()),
@@ -446,6 +483,26 @@ mod tests {
                 policy.check(IpAddr::V4(v4)).is_ok(),
                 policy.check(IpAddr::V6(v4.to_ipv6_mapped())).is_ok()
             );
+        }
+
+        #[test]
+        fn any_embedded_v4_is_judged_as_v4(a: u8, b: u8, c: u8, d: u8) {
+            let policy = TargetPolicy::default();
+            let v4 = Ipv4Addr::new(a, b, c, d);
+            let [x, y, z, w] = v4.octets();
+            let hi = u16::from_be_bytes([x, y]);
+            let lo = u16::from_be_bytes([z, w]);
+            let verdict = policy.check(IpAddr::V4(v4)).is_ok();
+            for v6 in [
+                Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, hi, lo),
+                Ipv6Addr::new(0x2002, hi, lo, 0, 0, 0, 0, 1),
+            ] {
+                prop_assert_eq!(policy.check(IpAddr::V6(v6)).is_ok(), verdict, "{}", v6);
+            }
+            if hi != 0 {
+                let compatible = Ipv6Addr::new(0, 0, 0, 0, 0, 0, hi, lo);
+                prop_assert_eq!(policy.check(IpAddr::V6(compatible)).is_ok(), verdict, "{}", compatible);
+            }
         }
     }
 }

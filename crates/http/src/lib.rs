@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod patreon_v1;
 pub mod patreon_v2;
 pub mod rate_limit;
+pub mod redirect;
 pub mod refusal;
 pub mod sponsus_v1;
 pub mod web;

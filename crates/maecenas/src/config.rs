@@ -412,7 +412,12 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_LOG_LEVEL.to_owned()),
             db_max_connections,
             listen,
-            public_url: serve.public_url.clone().or(file.public_url),
+            public_url: serve
+                .public_url
+                .clone()
+                .or(file.public_url)
+                .map(|url| checked_public_url(&url))
+                .transpose()?,
             shutdown_grace: Duration::from_secs(
                 serve.shutdown_grace.or(file.shutdown_grace).unwrap_or(30),
             ),
@@ -623,6 +628,24 @@ fn load_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
             path.display()
         )
     })
+}
+
+/// The public URL as links and redirects will use it: absolute http(s), a
+/// host, no credentials, query or fragment; without a trailing slash.
+/// Checked at start-up so that no request can find it malformed.
+pub fn checked_public_url(url: &str) -> anyhow::Result<String> {
+    let parsed = url::Url::parse(url.trim())
+        .map_err(|e| anyhow::anyhow!("public_url {url:?} is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        bail!("public_url {url:?} must be an http:// or https:// address with a host");
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        bail!("public_url {url:?} must not carry a user name or password");
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        bail!("public_url {url:?} must not have a query or a fragment");
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }
 
 #[cfg(test)]

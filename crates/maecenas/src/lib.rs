@@ -38,8 +38,16 @@ impl App {
     }
 
     /// As [`App::build`], with the time source given (tests move time by hand).
-    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+    pub async fn build_with_clock(
+        mut config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<App> {
         let started = Instant::now();
+        config.public_url = config
+            .public_url
+            .as_deref()
+            .map(config::checked_public_url)
+            .transpose()?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;

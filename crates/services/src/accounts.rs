@@ -8,7 +8,7 @@ use maecenas_store::users::{self, Moderation, NewUser, UserRow};
 use crate::{ServiceError, Services, secrets};
 
 /// What it takes to create a user (sign-up, `maecenas admin user create`).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct NewAccount {
     pub email: String,
     pub password: String,
@@ -18,6 +18,14 @@ pub struct NewAccount {
     pub is_creator: bool,
     pub is_admin: bool,
 }
+maecenas_domain::debug_showing!(NewAccount {
+    email,
+    username,
+    first_name,
+    last_name,
+    is_creator,
+    is_admin
+});
 
 impl Services {
     /// Creates a user. The email is normalised; the username, if any, must be free.
@@ -201,6 +209,9 @@ impl Services {
         if flags.is_suspended || flags.is_deleted {
             sessions_store::delete_sessions_of_user(&mut tx, user).await?;
         }
+        if flags.is_deleted && !current.is_deleted {
+            close_account(&mut tx, user, now).await?;
+        }
         if flags.is_nuked && !current.is_nuked {
             let placeholder = format!("nuked-{}@invalid", user.get());
             users::erase_personal_data(&mut tx, user, &placeholder, now).await?;
@@ -226,4 +237,26 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("user"))
     }
+}
+
+/// What a closed account leaves behind stops with it. Its campaign's pledges
+/// end (no further charge, retries stopped; each keeps the month it paid
+/// for) and its webhooks are paused (`account_closed`); every grant it gave
+/// and every grant to an app it owns is revoked, and those apps' webhooks
+/// pause. (A suspended creator's patrons are not charged meanwhile: billing
+/// skips them until the account is reinstated.)
+async fn close_account(
+    tx: &mut maecenas_store::Tx,
+    user: UserId,
+    now: time::OffsetDateTime,
+) -> Result<(), ServiceError> {
+    use maecenas_store::{billing, campaigns, oauth, pledges, webhooks};
+    if let Some(campaign) = campaigns::campaign_by_creator(tx, user).await? {
+        pledges::cancel_pledges_to_campaign(tx, campaign.id, now).await?;
+        billing::stop_open_charges_of_campaign(tx, campaign.id, now).await?;
+        webhooks::pause_webhooks_of_campaign(tx, campaign.id, "account_closed", now).await?;
+    }
+    oauth::revoke_grants_of_account(tx, user, now).await?;
+    webhooks::pause_webhooks_of_clients_owned_by(tx, user, now).await?;
+    Ok(())
 }

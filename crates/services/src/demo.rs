@@ -22,7 +22,6 @@ pub const DEMO_REDIRECT_URI: &str = "http://127.0.0.1:5000/oauth/callback";
 
 /// What `serve --demo` prints. Secrets are fresh on every start: only their
 /// hashes are stored, so the previous ones cannot be shown again.
-#[derive(Debug)]
 pub struct DemoAccess {
     pub newly_seeded: bool,
     pub creator_email: String,
@@ -37,6 +36,17 @@ pub struct DemoAccess {
     pub redirect_uri: &'static str,
     pub api_key: String,
 }
+maecenas_domain::debug_showing!(DemoAccess {
+    newly_seeded,
+    creator_email,
+    creator_username,
+    creator_id,
+    campaign_id,
+    patron_email_example,
+    patrons,
+    client_id,
+    redirect_uri
+});
 
 struct DemoTier {
     title: &'static str,

@@ -2,16 +2,18 @@
 //! RFC 7009 revocation), shared by the Patreon and Sponsus dialects, which
 //! differ only in paths, defaults and response shapes.
 
+use maecenas_domain::UserId;
 use maecenas_domain::{
     ACCESS_TOKEN_LIFETIME_SECS, CODE_LIFETIME_SECS, Email, OAuthClientId, Scope, ScopeSet,
     is_valid_s256_challenge, pkce_s256_matches,
 };
-use maecenas_store::oauth::{self as store, CodeRow, TokenRow};
+use maecenas_store::oauth::{self as store, CodeRow, GrantRow, TokenRow};
 use maecenas_store::oauth_clients::{self, OAuthClientRow};
 use maecenas_store::users::{self, UserRow};
+use maecenas_store::webhooks;
 use maecenas_store::{StoreError, Tx};
 use serde::Deserialize;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use crate::{ServiceError, Services, secrets};
 
@@ -110,7 +112,7 @@ impl From<ServiceError> for TokenError {
 }
 
 /// The parameters of a token request (form body, or the query string on the Patreon paths).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 pub struct TokenParams {
     pub grant_type: Option<String>,
     pub code: Option<String>,
@@ -121,22 +123,30 @@ pub struct TokenParams {
     pub client_secret: Option<String>,
     pub scope: Option<String>,
 }
+maecenas_domain::debug_showing!(TokenParams {
+    grant_type,
+    redirect_uri,
+    client_id,
+    scope
+});
 
 /// Who the client says it is: from HTTP Basic or from the body.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientCredentials {
     pub client_id: String,
     pub client_secret: String,
 }
+maecenas_domain::debug_showing!(ClientCredentials { client_id });
 
 /// A token answer's content; each dialect renders it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct IssuedTokens {
     pub access_token: String,
     pub refresh_token: String,
     pub expires_in: i64,
     pub scopes: ScopeSet,
 }
+maecenas_domain::debug_showing!(IssuedTokens { expires_in, scopes });
 
 /// The caller behind a valid access token.
 #[derive(Debug, Clone)]
@@ -342,7 +352,7 @@ impl Services {
         if row.used_at.is_some() || grant.revoked_at.is_some() {
             // A replayed code: someone else may hold its tokens. Revoke them all,
             // and keep that even though the answer is an error.
-            store::revoke_grant(&mut tx, grant.id, now).await?;
+            revoke_grant(&mut tx, &grant, now).await?;
             tx.commit().await?;
             return Err(TokenError::InvalidGrant(
                 "the code is invalid, expired or already used",
@@ -358,25 +368,14 @@ impl Services {
                 "redirect_uri does not match the one of the authorization request",
             ));
         }
-        match (&row.code_challenge, params.code_verifier.as_deref()) {
-            (None, None) => {}
-            (Some(challenge), Some(verifier)) if pkce_s256_matches(verifier, challenge) => {}
-            (Some(_), None) => {
-                return Err(TokenError::InvalidGrant(
-                    "code_verifier is required for this code",
-                ));
-            }
-            (Some(_), Some(_)) => {
-                return Err(TokenError::InvalidGrant(
-                    "code_verifier does not match the code_challenge",
-                ));
-            }
-            // A verifier for a code issued without a challenge: a downgrade attempt (RFC 9700 §2.1.1).
-            (None, Some(_)) => {
-                return Err(TokenError::InvalidGrant(
-                    "this code was issued without a code_challenge",
-                ));
-            }
+        if let Err(refusal) = check_pkce(&row, params) {
+            // A code presented with a wrong or missing verifier is burnt (and
+            // its grant revoked, as for a replay): whoever holds a stolen code
+            // cannot try verifiers until one fits.
+            store::use_code(&mut tx, &row.code_hash, now).await?;
+            revoke_grant(&mut tx, &grant, now).await?;
+            tx.commit().await?;
+            return Err(refusal);
         }
         if !store::use_code(&mut tx, &row.code_hash, now).await? {
             return Err(TokenError::InvalidGrant(
@@ -390,7 +389,12 @@ impl Services {
             ));
         }
         let issued = self.insert_tokens(&mut tx, grant.id, &grant.scope).await?;
+        let resumed =
+            resume_webhooks_of_grant(&mut tx, client.id, grant.user_id, &grant.scope, now).await?;
         tx.commit().await?;
+        if resumed > 0 {
+            self.webhooks_written(1);
+        }
         Ok(issued)
     }
 
@@ -426,7 +430,7 @@ impl Services {
         if token.refreshed_at.is_some() {
             // Reuse of a rotated refresh token (RFC 9700 §4.14.2): revoke the
             // whole grant, commit that, then refuse.
-            store::revoke_grant(&mut tx, grant.id, now).await?;
+            revoke_grant(&mut tx, &grant, now).await?;
             tx.commit().await?;
             return Err(invalid);
         }
@@ -514,7 +518,7 @@ impl Services {
             && grant.client_row_id == client.id
         {
             if is_refresh {
-                store::revoke_grant(&mut tx, grant.id, now).await?;
+                revoke_grant(&mut tx, &grant, now).await?;
             } else {
                 store::revoke_token(&mut tx, row.id, now).await?;
             }
@@ -599,7 +603,12 @@ impl Services {
                 TokenError::Internal(e) => ServiceError::Internal(e),
                 other => ServiceError::Internal(anyhow::anyhow!("{other}")),
             })?;
+        let resumed =
+            resume_webhooks_of_grant(&mut tx, client.id, user.id, &scopes.to_string(), now).await?;
         tx.commit().await?;
+        if resumed > 0 {
+            self.webhooks_written(1);
+        }
         Ok(issued)
     }
 
@@ -612,6 +621,61 @@ impl Services {
         oauth_clients::delete_client(&mut tx, client.id).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// Revokes a grant and what only it allowed: the app's webhooks on the
+/// user's campaign pause when no other grant of theirs to the app holds the
+/// webhook scope (they resume when the app is authorized again).
+async fn revoke_grant(
+    tx: &mut Tx,
+    grant: &GrantRow,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    store::revoke_grant(tx, grant.id, now).await?;
+    webhooks::pause_webhooks_without_access(
+        tx,
+        grant.client_row_id,
+        grant.user_id,
+        Scope::CampaignsWebhook.as_str(),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Tokens were issued from a grant: if it holds the webhook scope, the app's
+/// webhooks paused for a lost grant run again. Returns how many resumed.
+async fn resume_webhooks_of_grant(
+    tx: &mut Tx,
+    client: OAuthClientId,
+    user: UserId,
+    scope: &str,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let scopes: ScopeSet = scope.parse().unwrap_or_default();
+    if !scopes.contains(Scope::CampaignsWebhook) {
+        return Ok(0);
+    }
+    webhooks::resume_webhooks_with_access(tx, client, user, now).await
+}
+
+/// Whether the token request proves PKCE as the code requires: the verifier
+/// of its challenge, and no verifier for a code issued without one.
+fn check_pkce(row: &CodeRow, params: &TokenParams) -> Result<(), TokenError> {
+    match (&row.code_challenge, params.code_verifier.as_deref()) {
+        (None, None) => Ok(()),
+        (Some(challenge), Some(verifier)) if pkce_s256_matches(verifier, challenge) => Ok(()),
+        (Some(_), None) => Err(TokenError::InvalidGrant(
+            "code_verifier is required for this code",
+        )),
+        (Some(_), Some(_)) => Err(TokenError::InvalidGrant(
+            "code_verifier does not match the code_challenge",
+        )),
+        // A verifier for a code issued without a challenge: a downgrade attempt (RFC 9700 §2.1.1).
+        (None, Some(_)) => Err(TokenError::InvalidGrant(
+            "this code was issued without a code_challenge",
+        )),
     }
 }
 

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use crate::{StoreError, Tx, on_backend};
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ApiKeyRow {
     #[sqlx(try_from = "i64")]
     pub id: ApiKeyId,
@@ -19,6 +19,16 @@ pub struct ApiKeyRow {
     pub last_used_at: Option<OffsetDateTime>,
     pub revoked_at: Option<OffsetDateTime>,
 }
+maecenas_domain::debug_showing!(ApiKeyRow {
+    id,
+    owner_id,
+    owner_email,
+    name,
+    prefix,
+    created_at,
+    last_used_at,
+    revoked_at
+});
 
 macro_rules! key_select {
     () => {
@@ -27,7 +37,7 @@ macro_rules! key_select {
     };
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewApiKey {
     pub id: ApiKeyId,
     pub owner_id: UserId,
@@ -36,6 +46,13 @@ pub struct NewApiKey {
     pub key_hash: Vec<u8>,
     pub created_at: OffsetDateTime,
 }
+maecenas_domain::debug_showing!(NewApiKey {
+    id,
+    owner_id,
+    name,
+    prefix,
+    created_at
+});
 
 const INSERT: &str = "INSERT INTO api_keys (id, owner_id, name, prefix, key_hash, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6)";

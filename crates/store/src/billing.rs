@@ -40,9 +40,11 @@ macro_rules! due_pledges {
             $creations,
             " AS paid_creations, pm.gateway_ref AS payment_method_ref \
              FROM pledges p JOIN campaigns c ON c.id = p.campaign_id \
+             JOIN users creator ON creator.id = c.creator_id \
              LEFT JOIN payment_methods pm ON pm.id = p.payment_method_id WHERE ",
             $campaign_kind,
-            " AND p.status = 'active' AND p.ended_at IS NULL AND p.created_at < $1 AND p.id > $2 \
+            " AND NOT creator.is_suspended AND NOT creator.is_deleted \
+             AND p.status = 'active' AND p.ended_at IS NULL AND p.created_at < $1 AND p.id > $2 \
              AND (SELECT count(*) FROM charges ch WHERE ch.pledge_id = p.id AND ch.period = $3) = 0 \
              ORDER BY p.id LIMIT $4",
             $lock
@@ -391,6 +393,8 @@ macro_rules! claimable {
              AND (c.claimed_until IS NULL OR c.claimed_until <= $1) \
              AND (c.claimed_by IS NULL OR c.claimed_by <> $2) \
              AND ($3 = 0 OR c.patron_id = $3) \
+             AND NOT EXISTS (SELECT 1 FROM campaigns ca JOIN users u ON u.id = ca.creator_id WHERE ca.id = c.campaign_id \
+                 AND ((u.is_suspended AND NOT u.is_deleted) OR (u.is_deleted AND c.status = 'retrying'))) \
              ORDER BY c.next_attempt_at, c.id LIMIT $4",
             $lock
         )
@@ -1004,6 +1008,23 @@ pub async fn stop_open_charges_of_pledge(
          WHERE pledge_id = $1 AND status = 'retrying'";
     Ok(on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(pledge.get())
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
+/// Stops the retries of every charge to a campaign whose creator's account closed.
+pub async fn stop_open_charges_of_campaign(
+    tx: &mut Tx,
+    campaign: CampaignId,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    const SQL: &str = "UPDATE charges SET status = 'failed', failure_code = coalesce(failure_code, 'cancelled'), \
+         failure_message = 'The creator closed their account.', updated_at = $2 \
+         WHERE campaign_id = $1 AND status = 'retrying'";
+    Ok(on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(campaign.get())
         .bind(now)
         .execute(conn)
         .await

@@ -140,7 +140,7 @@ pub async fn revoke_grant(tx: &mut Tx, id: i64, now: OffsetDateTime) -> Result<(
 
 // ---- codes ----------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CodeRow {
     pub code_hash: Vec<u8>,
     pub grant_id: i64,
@@ -149,6 +149,13 @@ pub struct CodeRow {
     pub expires_at: OffsetDateTime,
     pub used_at: Option<OffsetDateTime>,
 }
+maecenas_domain::debug_showing!(CodeRow {
+    grant_id,
+    redirect_uri,
+    code_challenge,
+    expires_at,
+    used_at
+});
 
 pub async fn insert_code(tx: &mut Tx, code: &CodeRow) -> Result<(), StoreError> {
     on_backend!(tx, |conn| {
@@ -197,9 +204,26 @@ pub async fn use_code(
     Ok(n == 1)
 }
 
+/// Revokes every grant a user gave, and every grant given to an app the user
+/// owns (their account closed): all those tokens stop working.
+pub async fn revoke_grants_of_account(
+    tx: &mut Tx,
+    user: UserId,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    const SQL: &str = "UPDATE oauth_grants SET revoked_at = $2 WHERE revoked_at IS NULL \
+         AND (user_id = $1 OR client_row_id IN (SELECT id FROM oauth_clients WHERE owner_id = $1))";
+    Ok(on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(user.get())
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
 // ---- tokens ---------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TokenRow {
     pub id: i64,
     pub grant_id: i64,
@@ -210,6 +234,14 @@ pub struct TokenRow {
     pub refreshed_at: Option<OffsetDateTime>,
     pub revoked_at: Option<OffsetDateTime>,
 }
+maecenas_domain::debug_showing!(TokenRow {
+    id,
+    grant_id,
+    created_at,
+    access_expires_at,
+    refreshed_at,
+    revoked_at
+});
 
 macro_rules! token_select {
     () => {

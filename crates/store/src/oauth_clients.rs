@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use crate::{StoreError, Tx, on_backend};
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OAuthClientRow {
     #[sqlx(try_from = "i64")]
     pub id: OAuthClientId,
@@ -20,6 +20,17 @@ pub struct OAuthClientRow {
     pub created_at: OffsetDateTime,
     pub secret_rotated_at: OffsetDateTime,
 }
+maecenas_domain::debug_showing!(OAuthClientRow {
+    id,
+    client_id,
+    owner_id,
+    owner_email,
+    name,
+    description,
+    icon_url,
+    created_at,
+    secret_rotated_at
+});
 
 macro_rules! client_select {
     () => {
@@ -29,7 +40,7 @@ macro_rules! client_select {
     };
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewOAuthClient {
     pub id: OAuthClientId,
     pub client_id: String,
@@ -42,6 +53,16 @@ pub struct NewOAuthClient {
     pub redirect_uris: Vec<String>,
     pub created_at: OffsetDateTime,
 }
+maecenas_domain::debug_showing!(NewOAuthClient {
+    id,
+    client_id,
+    owner_id,
+    name,
+    description,
+    icon_url,
+    redirect_uris,
+    created_at
+});
 
 const INSERT_CLIENT: &str = "INSERT INTO oauth_clients (id, client_id, owner_id, name, description, icon_url, \
      secret_hash, created_at, secret_rotated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)";

@@ -376,6 +376,23 @@ pub async fn cancel_pledge(
     Ok(n == 1)
 }
 
+/// Cancels every current pledge to a campaign (its creator's account
+/// closed), declined ones included: each keeps the month it paid for.
+pub async fn cancel_pledges_to_campaign(
+    tx: &mut Tx,
+    campaign: CampaignId,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    const SQL: &str = "UPDATE pledges SET status = 'cancelled', cancelled_at = $2, updated_at = $2 \
+         WHERE campaign_id = $1 AND status IN ('active', 'declined') AND ended_at IS NULL";
+    Ok(on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(campaign.get())
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
 // What a page of pledges points at, each in one query: the page is named by
 // the same keyset (campaign, after, limit) as `pledges_of_campaign`, so no
 // list of ids has to be spliced into SQL.

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use crate::{StoreError, Tx, on_backend};
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserRow {
     #[sqlx(try_from = "i64")]
     pub id: UserId,
@@ -31,6 +31,29 @@ pub struct UserRow {
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
+maecenas_domain::debug_showing!(UserRow {
+    id,
+    email,
+    username,
+    first_name,
+    last_name,
+    about,
+    description,
+    status,
+    image_url,
+    thumb_url,
+    facebook_id,
+    youtube,
+    twitter,
+    facebook,
+    is_creator,
+    is_admin,
+    is_suspended,
+    is_deleted,
+    is_nuked,
+    created_at,
+    updated_at
+});
 
 macro_rules! user_columns {
     () => {
@@ -40,7 +63,7 @@ macro_rules! user_columns {
     };
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewUser {
     pub id: UserId,
     /// Already normalised (see `maecenas_domain::Email`).
@@ -55,6 +78,18 @@ pub struct NewUser {
     pub is_admin: bool,
     pub created_at: OffsetDateTime,
 }
+maecenas_domain::debug_showing!(NewUser {
+    id,
+    email,
+    username,
+    first_name,
+    last_name,
+    about,
+    description,
+    is_creator,
+    is_admin,
+    created_at
+});
 
 const INSERT: &str = "INSERT INTO users (id, email, password_hash, username, first_name, last_name, \
      about, description, is_creator, is_admin, created_at, updated_at) \

@@ -3,13 +3,13 @@
 //! Claiming due deliveries is the only SQL here that differs per backend:
 //! PostgreSQL skips rows another `serve` process has locked.
 
-use maecenas_domain::{CampaignId, DeliveryId, OAuthClientId, WebhookEventId, WebhookId};
+use maecenas_domain::{CampaignId, DeliveryId, OAuthClientId, UserId, WebhookEventId, WebhookId};
 use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
 use crate::{StoreError, Tx, on_backend};
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct WebhookRow {
     #[sqlx(try_from = "i64")]
     pub id: WebhookId,
@@ -21,12 +21,29 @@ pub struct WebhookRow {
     pub triggers: String,
     pub secret: String,
     pub paused: bool,
+    /// Why it is paused when the creator did not choose it: `access_revoked`
+    /// (its app lost the creator's grant) or `account_closed`.
+    pub paused_reason: Option<String>,
     pub num_consecutive_times_failed: i32,
     pub last_attempted_at: Option<OffsetDateTime>,
     pub failing_since: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
+maecenas_domain::debug_showing!(WebhookRow {
+    id,
+    campaign_id,
+    oauth_client_id,
+    uri,
+    triggers,
+    paused,
+    paused_reason,
+    num_consecutive_times_failed,
+    last_attempted_at,
+    failing_since,
+    created_at,
+    updated_at
+});
 
 impl WebhookRow {
     pub fn client(&self) -> Option<OAuthClientId> {
@@ -36,8 +53,8 @@ impl WebhookRow {
 
 macro_rules! webhook_columns {
     () => {
-        "id, campaign_id, oauth_client_id, uri, triggers, secret, paused, num_consecutive_times_failed, \
-         last_attempted_at, failing_since, created_at, updated_at"
+        "id, campaign_id, oauth_client_id, uri, triggers, secret, paused, paused_reason, \
+         num_consecutive_times_failed, last_attempted_at, failing_since, created_at, updated_at"
     };
 }
 
@@ -45,7 +62,7 @@ pub async fn insert_webhook(tx: &mut Tx, w: &WebhookRow) -> Result<(), StoreErro
     const SQL: &str = concat!(
         "INSERT INTO webhooks (",
         webhook_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     );
     on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(w.id.get())
@@ -55,6 +72,7 @@ pub async fn insert_webhook(tx: &mut Tx, w: &WebhookRow) -> Result<(), StoreErro
         .bind(&w.triggers)
         .bind(&w.secret)
         .bind(w.paused)
+        .bind(&w.paused_reason)
         .bind(w.num_consecutive_times_failed)
         .bind(w.last_attempted_at)
         .bind(w.failing_since)
@@ -136,6 +154,7 @@ pub async fn update_webhook(
     now: OffsetDateTime,
 ) -> Result<bool, StoreError> {
     const SQL: &str = "UPDATE webhooks SET uri = $2, triggers = $3, paused = $4, updated_at = $5, \
+         paused_reason = CASE WHEN $4 THEN paused_reason ELSE NULL END, \
          failing_since = CASE WHEN $4 THEN failing_since ELSE NULL END, \
          num_consecutive_times_failed = CASE WHEN paused AND NOT $4 THEN 0 ELSE num_consecutive_times_failed END \
          WHERE id = $1";
@@ -149,6 +168,109 @@ pub async fn update_webhook(
         .await
         .map(|r| r.rows_affected()))?;
     Ok(n == 1)
+}
+
+/// Pauses an app's webhooks on the campaigns of `creator` when no grant of
+/// the creator's to that app holds `scope` any more (`access_revoked`).
+/// Webhooks already paused keep their reason. Returns how many were paused.
+pub async fn pause_webhooks_without_access(
+    tx: &mut Tx,
+    client: OAuthClientId,
+    creator: UserId,
+    scope: &str,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    const SQL: &str = "UPDATE webhooks SET paused = TRUE, paused_reason = 'access_revoked', updated_at = $3 \
+         WHERE oauth_client_id = $1 AND NOT paused \
+         AND campaign_id IN (SELECT id FROM campaigns WHERE creator_id = $2) \
+         AND NOT EXISTS (SELECT 1 FROM oauth_grants g WHERE g.client_row_id = $1 AND g.user_id = $2 \
+             AND g.revoked_at IS NULL AND (' ' || g.scope || ' ') LIKE $4)";
+    Ok(on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(client.get())
+        .bind(creator.get())
+        .bind(now)
+        .bind(scope_pattern(scope))
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
+/// Resumes the webhooks [`pause_webhooks_without_access`] paused, once the
+/// creator has authorized the app again. Returns how many were resumed.
+pub async fn resume_webhooks_with_access(
+    tx: &mut Tx,
+    client: OAuthClientId,
+    creator: UserId,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    const SQL: &str = "UPDATE webhooks SET paused = FALSE, paused_reason = NULL, updated_at = $3 \
+         WHERE oauth_client_id = $1 AND paused AND paused_reason = 'access_revoked' \
+         AND campaign_id IN (SELECT id FROM campaigns WHERE creator_id = $2)";
+    Ok(on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(client.get())
+        .bind(creator.get())
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
+/// Pauses every webhook of a campaign for `reason`, whatever paused it before.
+pub async fn pause_webhooks_of_campaign(
+    tx: &mut Tx,
+    campaign: CampaignId,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    const SQL: &str = "UPDATE webhooks SET paused = TRUE, paused_reason = $2, updated_at = $3 \
+         WHERE campaign_id = $1";
+    Ok(on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(campaign.get())
+        .bind(reason)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
+/// Pauses every webhook registered by an app `owner` owns (`access_revoked`).
+pub async fn pause_webhooks_of_clients_owned_by(
+    tx: &mut Tx,
+    owner: UserId,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    const SQL: &str = "UPDATE webhooks SET paused = TRUE, paused_reason = 'access_revoked', updated_at = $2 \
+         WHERE NOT paused AND oauth_client_id IN (SELECT id FROM oauth_clients WHERE owner_id = $1)";
+    Ok(on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(owner.get())
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
+/// Whether a webhook may be sent to now: not paused, its creator's account
+/// open, and, for an app's webhook, a live grant of the creator's to that
+/// app holding `scope`. Asked before every attempt.
+pub async fn may_deliver(tx: &mut Tx, webhook: WebhookId, scope: &str) -> Result<bool, StoreError> {
+    const SQL: &str = "SELECT CAST(count(*) AS BIGINT) FROM webhooks w \
+         JOIN campaigns c ON c.id = w.campaign_id JOIN users u ON u.id = c.creator_id \
+         WHERE w.id = $1 AND NOT w.paused AND NOT u.is_deleted \
+         AND (w.oauth_client_id IS NULL OR EXISTS (SELECT 1 FROM oauth_grants g \
+             WHERE g.client_row_id = w.oauth_client_id AND g.user_id = c.creator_id \
+             AND g.revoked_at IS NULL AND (' ' || g.scope || ' ') LIKE $2))";
+    let n: i64 = on_backend!(tx, |conn| sqlx::query_scalar(SQL)
+        .bind(webhook.get())
+        .bind(scope_pattern(scope))
+        .fetch_one(conn)
+        .await)?;
+    Ok(n > 0)
+}
+
+/// A LIKE pattern matching a space-separated scope list that holds `scope`
+/// (scope names hold neither `%` nor `_`).
+fn scope_pattern(scope: &str) -> String {
+    format!("% {scope} %")
 }
 
 /// Deletes a webhook with its deliveries and their log (the events stay).
@@ -241,7 +363,7 @@ pub async fn insert_events(
 }
 
 /// A delivery a worker took, with all it needs to send it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct ClaimedDelivery {
     #[sqlx(try_from = "i64")]
     pub id: DeliveryId,
@@ -252,12 +374,26 @@ pub struct ClaimedDelivery {
     /// This attempt's number (1 for the first).
     pub attempts: i32,
     pub give_up_at: OffsetDateTime,
+    /// The app that registered the webhook (`None`: the creator, in the portal).
+    pub oauth_client_id: Option<i64>,
     pub uri: String,
     pub secret: String,
     pub trigger: String,
     pub body: String,
     pub event_created_at: OffsetDateTime,
 }
+maecenas_domain::debug_showing!(ClaimedDelivery {
+    id,
+    webhook_id,
+    event_id,
+    attempts,
+    give_up_at,
+    oauth_client_id,
+    uri,
+    trigger,
+    body,
+    event_created_at
+});
 
 // The due deliveries in order (locked, on PostgreSQL, skipping what another
 // process holds), then at most `$4` of them per webhook: a receiver with a
@@ -339,7 +475,7 @@ pub async fn claim_deliveries(
         qb.push(")");
         qb.build().execute(&mut *conn).await?;
         let mut qb = QueryBuilder::new(
-            "SELECT d.id, d.webhook_id, d.event_id, d.attempts, d.give_up_at, w.uri, w.secret, e.trigger, e.body, \
+            "SELECT d.id, d.webhook_id, d.event_id, d.attempts, d.give_up_at, w.oauth_client_id, w.uri, w.secret, e.trigger, e.body, \
              e.created_at AS event_created_at FROM webhook_deliveries d \
              JOIN webhooks w ON w.id = d.webhook_id JOIN webhook_events e ON e.id = d.event_id WHERE d.id IN (",
         );
@@ -351,6 +487,36 @@ pub async fn claim_deliveries(
         qb.build_query_as::<ClaimedDelivery>().fetch_all(conn).await
     })
     .map_err(StoreError::from)
+}
+
+/// Hands a claimed delivery back unsent, as if never claimed, because its
+/// webhook may not be sent to (see [`may_deliver`]); a webhook still running
+/// is paused (`access_revoked`) so that it is not claimed for again.
+pub async fn withhold_delivery(
+    tx: &mut Tx,
+    delivery: DeliveryId,
+    webhook: WebhookId,
+    worker: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    const DELIVERY: &str = "UPDATE webhook_deliveries SET attempts = attempts - 1, claimed_by = NULL, \
+         claimed_until = NULL WHERE id = $1 AND claimed_by = $2 AND status = 'pending'";
+    const WEBHOOK: &str = "UPDATE webhooks SET paused = TRUE, paused_reason = 'access_revoked', updated_at = $2 \
+         WHERE id = $1 AND NOT paused";
+    on_backend!(tx, |conn| {
+        sqlx::query(DELIVERY)
+            .bind(delivery.get())
+            .bind(worker)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(WEBHOOK)
+            .bind(webhook.get())
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map(|_| ())
+    })?;
+    Ok(())
 }
 
 /// How one attempt ended.

@@ -4,7 +4,7 @@
 use axum::Form;
 use axum::extract::{OriginalUri, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maecenas_services::oauth::{AuthorizeContext, AuthorizeParams, AuthorizeRejection, Dialect};
 use maud::html;
 use serde::Deserialize;
@@ -57,7 +57,7 @@ async fn show(
             "/login?{}",
             serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
         );
-        return Redirect::to(&login).into_response();
+        return crate::redirect::see_other(&login);
     };
     let csrf = session::csrf_for_session(&token);
     let client = &context.client;
@@ -219,7 +219,7 @@ fn append_query(base: &str, pairs: &[(&str, String)]) -> String {
 }
 
 fn see_other(location: String) -> Response {
-    Redirect::to(&location).into_response()
+    crate::redirect::see_other(&location)
 }
 
 fn error_page(message: &str) -> Response {

@@ -8,8 +8,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maecenas_domain::{CampaignId, Scope, WebhookId};
 use maecenas_services::ServiceError;
-use maecenas_services::oauth::Bearer;
-use maecenas_services::webhooks::WebhookPatch;
+use maecenas_services::webhooks::{WebhookManager, WebhookPatch};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -18,14 +17,18 @@ use crate::AppState;
 use crate::patreon_v1::JsonApiError;
 use crate::patreon_v1::handlers::bearer;
 
-async fn authorized(state: &AppState, headers: &HeaderMap) -> Result<Bearer, JsonApiError> {
+/// The app behind the token, managing its own webhooks on the creator's campaign.
+async fn authorized(state: &AppState, headers: &HeaderMap) -> Result<WebhookManager, JsonApiError> {
     let bearer = bearer(state, headers).await?;
     if !bearer.scopes.contains(Scope::CampaignsWebhook) {
         return Err(JsonApiError::insufficient_scope(
             Scope::CampaignsWebhook.as_str(),
         ));
     }
-    Ok(bearer)
+    Ok(WebhookManager::App {
+        creator: bearer.user.id,
+        client: bearer.client,
+    })
 }
 
 fn refused(e: ServiceError) -> JsonApiError {
@@ -157,13 +160,9 @@ pub async fn list(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, JsonApiError> {
-    let bearer = authorized(&state, &headers).await?;
+    let app = authorized(&state, &headers).await?;
     let fields = fields(query.as_deref())?;
-    let (_, hooks) = state
-        .services
-        .webhooks_of(bearer.user.id)
-        .await
-        .map_err(refused)?;
+    let (_, hooks) = state.services.webhooks_of(app).await.map_err(refused)?;
     Ok(Json(json!({
         "data": hooks.iter().map(|h| views::webhook(h, fields.as_deref())).collect::<Vec<_>>(),
         "meta": { "pagination": { "total": hooks.len() } },
@@ -180,11 +179,11 @@ pub async fn show(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, JsonApiError> {
-    let bearer = authorized(&state, &headers).await?;
+    let app = authorized(&state, &headers).await?;
     let fields = fields(query.as_deref())?;
     let row = state
         .services
-        .webhook(bearer.user.id, webhook_id(&id)?)
+        .webhook(app, webhook_id(&id)?)
         .await
         .map_err(refused)?;
     Ok(Json(single(&row, &state, fields.as_deref())))
@@ -202,7 +201,7 @@ pub async fn create(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Result<Response, JsonApiError> {
-    let bearer = authorized(&state, &headers).await?;
+    let app = authorized(&state, &headers).await?;
     let fields = fields(query.as_deref())?;
     let doc = document(&headers, &body)?;
     let attributes = doc.data.attributes.unwrap_or_default();
@@ -237,13 +236,7 @@ pub async fn create(
     };
     let row = state
         .services
-        .create_webhook(
-            bearer.user.id,
-            campaign,
-            Some(bearer.client),
-            &uri,
-            &triggers,
-        )
+        .create_webhook(app, campaign, &uri, &triggers)
         .await
         .map_err(refused)?;
     Ok((
@@ -266,7 +259,7 @@ pub async fn update(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Result<Json<Value>, JsonApiError> {
-    let bearer = authorized(&state, &headers).await?;
+    let app = authorized(&state, &headers).await?;
     let fields = fields(query.as_deref())?;
     let id = webhook_id(&id)?;
     let doc = document(&headers, &body)?;
@@ -274,7 +267,7 @@ pub async fn update(
     let row = state
         .services
         .update_webhook(
-            bearer.user.id,
+            app,
             id,
             WebhookPatch {
                 uri: attributes.uri,
@@ -296,10 +289,10 @@ pub async fn delete(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<StatusCode, JsonApiError> {
-    let bearer = authorized(&state, &headers).await?;
+    let app = authorized(&state, &headers).await?;
     state
         .services
-        .delete_webhook(bearer.user.id, webhook_id(&id)?)
+        .delete_webhook(app, webhook_id(&id)?)
         .await
         .map_err(refused)?;
     Ok(StatusCode::NO_CONTENT)

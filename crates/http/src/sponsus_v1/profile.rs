@@ -5,7 +5,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maecenas_domain::Scope;
 use maecenas_services::sponsus::{ProfileUpdate, PublicAvatar};
 use serde::Deserialize;
@@ -93,7 +93,8 @@ pub async fn avatar(
             )
                 .into_response())
         }
-        PublicAvatar::Elsewhere(url) => Ok(Redirect::temporary(&url).into_response()),
+        PublicAvatar::Elsewhere(url) => crate::redirect::temporary(&url)
+            .ok_or_else(|| maecenas_services::ServiceError::NotFound("avatar").into()),
     }
 }
 

@@ -161,15 +161,16 @@ pub async fn show(
     let generated = redirect
         .as_ref()
         .filter(|r| client.redirect_uris.contains(r))
-        .map(|redirect_uri| {
+        .and_then(|redirect_uri| {
             let path = if dialect == "sponsus" {
                 "/oauth/authorize"
             } else {
                 "/oauth2/authorize"
             };
+            // The public URL was checked at start-up; were it not a URL, no link.
             let mut url =
                 url::Url::parse(&format!("{}{path}", state.public_url.trim_end_matches('/')))
-                    .expect("public URL is a URL");
+                    .ok()?;
             url.query_pairs_mut()
                 .append_pair("response_type", "code")
                 .append_pair("client_id", &client.client.client_id)
@@ -178,7 +179,7 @@ pub async fn show(
                 let joined = scopes.join(if dialect == "sponsus" { "," } else { " " });
                 url.query_pairs_mut().append_pair("scope", &joined);
             }
-            url.to_string()
+            Some(url.to_string())
         });
     let c = &client.client;
     let body = html! {

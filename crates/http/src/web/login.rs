@@ -3,7 +3,7 @@
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use maecenas_services::ServiceError;
 use maud::html;
@@ -19,13 +19,14 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct LoginForm {
     email: String,
     password: String,
     csrf: String,
     next: Option<String>,
 }
+maecenas_domain::debug_showing!(LoginForm { email, next });
 
 pub async fn show(
     State(state): State<AppState>,
@@ -103,7 +104,11 @@ pub async fn submit(
             let jar = jar
                 .remove(LOGIN_CSRF_COOKIE)
                 .add(session::session_cookie(token, state.secure_cookies));
-            (jar, Redirect::to(&session::safe_next(form.next.as_deref()))).into_response()
+            (
+                jar,
+                crate::redirect::see_other(&session::safe_next(form.next.as_deref())),
+            )
+                .into_response()
         }
         Err(ServiceError::Invalid { reason, .. }) => render_login(
             &state,
@@ -127,10 +132,11 @@ pub async fn submit(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct LogoutForm {
     csrf: String,
 }
+maecenas_domain::debug_showing!(LogoutForm {});
 
 pub async fn log_out(
     State(state): State<AppState>,
@@ -153,7 +159,11 @@ pub async fn log_out(
             tracing::error!(error = ?err, "log-out failed");
         }
     }
-    (jar.remove(session::SESSION_COOKIE), Redirect::to("/login")).into_response()
+    (
+        jar.remove(session::SESSION_COOKIE),
+        crate::redirect::see_other("/login"),
+    )
+        .into_response()
 }
 
 pub async fn home(user: MaybeUser) -> Response {

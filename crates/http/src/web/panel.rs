@@ -371,7 +371,7 @@ pub async fn cancel(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct CardForm {
     #[serde(default)]
     csrf: String,
@@ -382,6 +382,7 @@ pub struct CardForm {
     #[serde(default)]
     card_cvc: String,
 }
+maecenas_domain::debug_showing!(CardForm {});
 
 pub async fn update_card(
     State(state): State<AppState>,

@@ -23,7 +23,7 @@ use super::public::creator_name;
 use super::session::MaybeUser;
 use crate::AppState;
 
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Default, Clone, Deserialize)]
 pub struct PledgeForm {
     #[serde(default)]
     csrf: String,
@@ -59,6 +59,20 @@ pub struct PledgeForm {
     #[serde(default)]
     card_cvc: String,
 }
+maecenas_domain::debug_showing!(PledgeForm {
+    tier,
+    amount,
+    cap,
+    cover_fees,
+    country,
+    addressee,
+    line_1,
+    line_2,
+    postal_code,
+    city,
+    state,
+    address_country
+});
 
 const CHOICE_FIELDS: &[&str] = &[
     "tier",
@@ -504,7 +518,7 @@ pub async fn confirm(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct DonationForm {
     #[serde(default)]
     csrf: String,
@@ -519,6 +533,7 @@ pub struct DonationForm {
     #[serde(default)]
     card_cvc: String,
 }
+maecenas_domain::debug_showing!(DonationForm { amount, message });
 
 pub async fn donate_form(
     State(state): State<AppState>,

@@ -95,14 +95,89 @@ pub fn login_csrf_ok(jar: &CookieJar, presented: &str) -> bool {
         .is_some_and(|expected| !expected.is_empty() && csrf_matches(expected, presented))
 }
 
-/// Only local paths are followed after log-in: never an open redirect.
+/// Where to go after log-in: `next` when it is a path on this server, else `/`.
+///
+/// A browser's idea of a URL is looser than ours: it drops tabs and newlines,
+/// reads `\` as `/`, and decodes some escapes, so `/\t/evil.example` or
+/// `/%2F%2Fevil.example` leaves the site. Refused therefore, raw or
+/// percent-decoded: anything but a leading `/`, a second `/` or `\` right
+/// after it, any control character, whitespace or backslash. In the query
+/// string escapes stay escaped (a scope list's `%20` is harmless there), so
+/// only the raw text is judged.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path)
-            if path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\") =>
-        {
-            path.to_owned()
-        }
+        Some(path) if is_local_path(path) => path.to_owned(),
         _ => "/".to_owned(),
+    }
+}
+
+fn is_local_path(next: &str) -> bool {
+    const MAX_LEN: usize = 2048;
+    let unsafe_char = |c: char| c.is_control() || c.is_whitespace() || c == '\\';
+    if next.len() > MAX_LEN || next.chars().any(unsafe_char) {
+        return false;
+    }
+    let path = next.split(['?', '#']).next().unwrap_or_default();
+    // Decode until nothing changes (an escape may hide another escape).
+    let mut decoded = path.to_owned();
+    for _ in 0..4 {
+        let once = percent_encoding::percent_decode_str(&decoded)
+            .decode_utf8_lossy()
+            .into_owned();
+        if once == decoded {
+            break;
+        }
+        decoded = once;
+    }
+    let leads_local = |p: &str| {
+        let mut chars = p.chars();
+        chars.next() == Some('/') && !matches!(chars.next(), Some('/' | '\\'))
+    };
+    leads_local(path)
+        && leads_local(&decoded)
+        && !decoded.chars().any(unsafe_char)
+        // Belt and braces: resolved against a base, it stays on that base.
+        && url::Url::parse("http://maecenas.invalid/")
+            .and_then(|base| base.join(next))
+            .is_ok_and(|url| url.host_str() == Some("maecenas.invalid") && url.port().is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_paths_on_this_server_are_followed() {
+        for good in [
+            "/",
+            "/dashboard",
+            "/cerulean/pledge?tier=1",
+            "/oauth2/authorize?scope=identity%20campaigns&state=a%2Fb",
+            "/a/b/c?x=//y",
+        ] {
+            assert_eq!(safe_next(Some(good)), good, "{good:?}");
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example/x",
+            "/%09/evil.example/x",
+            "/%2F%2Fevil.example",
+            "/%2Fevil.example",
+            "/%5Cevil.example",
+            "/%252F%252Fevil.example",
+            "/\r\nSet-Cookie:x=1",
+            "/%0d%0aSet-Cookie:x=1",
+            "/ /evil.example",
+            "/\u{a0}x",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "evil.example",
+            "",
+            "\\\\evil.example",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
     }
 }

@@ -335,7 +335,7 @@ pub async fn upload_avatar(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct PasswordForm {
     #[serde(default)]
     csrf: String,
@@ -344,6 +344,7 @@ pub struct PasswordForm {
     #[serde(default)]
     new_password: String,
 }
+maecenas_domain::debug_showing!(PasswordForm {});
 
 pub async fn change_password(
     State(state): State<AppState>,
@@ -405,13 +406,14 @@ pub async fn change_password(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct DeleteForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
     password: String,
 }
+maecenas_domain::debug_showing!(DeleteForm {});
 
 pub async fn delete_account(
     State(state): State<AppState>,

@@ -15,7 +15,7 @@ use super::layout::page;
 use super::session::{self, LOGIN_CSRF_COOKIE};
 use crate::AppState;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct SignupForm {
     #[serde(default)]
     email: String,
@@ -32,6 +32,13 @@ pub struct SignupForm {
     #[serde(default)]
     csrf: String,
 }
+maecenas_domain::debug_showing!(SignupForm {
+    email,
+    username,
+    first_name,
+    last_name,
+    creator
+});
 
 const FIELDS: &[&str] = &["email", "password", "username", "first_name", "last_name"];
 

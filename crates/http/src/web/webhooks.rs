@@ -10,7 +10,7 @@ use maecenas_domain::webhooks::split_triggers;
 use maecenas_domain::{DeliveryId, Trigger, WebhookId};
 use maecenas_services::ServiceError;
 use maecenas_services::records::{UserRow, WebhookRow};
-use maecenas_services::webhooks::{WebhookLog, WebhookPatch};
+use maecenas_services::webhooks::{WebhookLog, WebhookManager, WebhookPatch};
 use maud::{Markup, html};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -42,6 +42,9 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
 fn state_of(hook: &WebhookRow) -> Markup {
     html! {
         @if hook.failing_since.is_some() { strong.error { "paused: failing" } }
+        @else if hook.paused && hook.paused_reason.as_deref() == Some("access_revoked") {
+            "paused: the app that registered it no longer has your authorization"
+        }
         @else if hook.paused { "paused" }
         @else { "active" }
     }
@@ -123,7 +126,11 @@ async fn list_page(
     error: Option<&str>,
     uri: &str,
 ) -> Response {
-    match state.services.webhooks_of(user.id).await {
+    match state
+        .services
+        .webhooks_of(WebhookManager::Creator(user.id))
+        .await
+    {
         Ok((campaign, hooks)) => (
             status,
             page(
@@ -174,7 +181,7 @@ pub async fn create(State(state): State<AppState>, user: MaybeUser, body: Bytes)
         .collect();
     match state
         .services
-        .create_webhook(user.id, None, None, uri, &triggers)
+        .create_webhook(WebhookManager::Creator(user.id), None, uri, &triggers)
         .await
     {
         Ok(hook) => Redirect::to(&format!("{HERE}/{}", hook.id)).into_response(),
@@ -225,8 +232,12 @@ fn detail_body(log: &WebhookLog, csrf: &str) -> Markup {
             "Verify " code { "X-Patreon-Signature" } " as the hex HMAC-MD5 of the raw body keyed with the whole secret, or "
             code { "webhook-signature" } " with any Standard Webhooks library given the secret as it is."
         }
+        @if hook.client().is_some() {
+            p.muted { "Registered by an app you authorized. It stops when you revoke that app's access, and resumes when you authorize it again." }
+        }
         div {
-            @if hook.paused {
+            @if hook.paused && hook.paused_reason.as_deref() == Some("access_revoked") {
+            } @else if hook.paused {
                 form method="post" action={ (base) "/resume" } style="display:inline" {
                     input type="hidden" name="csrf" value=(csrf);
                     button type="submit" { "Resume" }
@@ -322,7 +333,11 @@ pub async fn show(
         Ok(id) => id,
         Err(err) => return failure(err),
     };
-    match state.services.webhook_log(user.id, id, 50).await {
+    match state
+        .services
+        .webhook_log(WebhookManager::Creator(user.id), id, 50)
+        .await
+    {
         Ok(log) => page("Webhook", detail_body(&log, &csrf)).into_response(),
         Err(err) => failure(err),
     }
@@ -348,7 +363,7 @@ pub async fn act(
     let done = match action.as_str() {
         "pause" | "resume" => services
             .update_webhook(
-                user.id,
+                WebhookManager::Creator(user.id),
                 id,
                 WebhookPatch {
                     paused: Some(action == "pause"),
@@ -358,12 +373,12 @@ pub async fn act(
             .await
             .map(|_| format!("{HERE}/{id}")),
         "delete" => services
-            .delete_webhook(user.id, id)
+            .delete_webhook(WebhookManager::Creator(user.id), id)
             .await
             .map(|()| HERE.to_owned()),
         "test" => match field(&fields, "trigger").parse::<Trigger>() {
             Ok(trigger) => services
-                .send_test_event(user.id, id, trigger)
+                .send_test_event(WebhookManager::Creator(user.id), id, trigger)
                 .await
                 .map(|_| format!("{HERE}/{id}")),
             Err(e) => Err(ServiceError::invalid("trigger", e.to_string())),
@@ -390,7 +405,11 @@ pub async fn redeliver(
     else {
         return failure(ServiceError::NotFound("delivery"));
     };
-    match state.services.redeliver(user.id, webhook, delivery).await {
+    match state
+        .services
+        .redeliver(WebhookManager::Creator(user.id), webhook, delivery)
+        .await
+    {
         Ok(()) => Redirect::to(&format!("{HERE}/{webhook}")).into_response(),
         Err(err) => failure(err),
     }

@@ -780,3 +780,180 @@ async fn a_refund_gives_the_patron_the_gross_and_takes_back_the_creators_share(
     shop.assert_ledger_ok().await;
     shop.app.stop().await;
 }
+
+fn moderation(suspended: bool, deleted: bool) -> maecenas_services::records::Moderation {
+    maecenas_services::records::Moderation {
+        is_suspended: suspended,
+        is_deleted: deleted,
+        is_nuked: false,
+    }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_creator_who_deletes_their_account_is_never_paid_again_and_their_apps_stop(
+    #[case] backend: Backend,
+) {
+    let start = datetime!(2027-01-10 12:00 UTC);
+    let mut shop = Shop::open(backend, true, start).await;
+    let paying = shop.patron().await;
+    let declining = shop.patron().await;
+    let paid = shop.pledge(&paying, 500, VISA).await;
+    let retrying = shop.pledge(&declining, 700, DECLINES_WHEN_CHARGED).await;
+    assert_eq!(paid.charge.as_ref().unwrap().status, "succeeded");
+    assert_eq!(retrying.charge.as_ref().unwrap().status, "retrying");
+    // An app of the creator's, authorized by a patron.
+    let app = shop
+        .app
+        .services
+        .create_oauth_client(maecenas_services::developers::NewClient {
+            owner_email: "creator@shop.test".into(),
+            name: "Shop app".into(),
+            redirect_uris: vec!["https://shop.example/cb".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let patrons_token = shop
+        .app
+        .services
+        .mint_tokens(&app.client.client_id, "patron1@shop.test", "users")
+        .await
+        .unwrap()
+        .access_token;
+    let me = |token: String| {
+        let http = shop.app.http.clone();
+        let url = shop.app.url("/api/oauth2/api/current_user");
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(me(patrons_token.clone()).await, 200);
+
+    // The creator deletes their account through the settings page.
+    let browser = crate::support::browser();
+    let base = shop.app.url("");
+    let logged =
+        crate::support::log_in(&browser, &base, "creator@shop.test", "correct horse").await;
+    assert_eq!(logged.status(), 303);
+    let settings = browser
+        .get(shop.app.url("/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::support::hidden(&settings, "csrf").unwrap();
+    let deleted = browser
+        .post(shop.app.url("/settings/delete"))
+        .form(&[("csrf", csrf.as_str()), ("password", "correct horse")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 303, "{}", deleted.text().await.unwrap());
+
+    // Every pledge to them ended; the month paid stays paid.
+    let store = shop.app.db().store().await;
+    let mut tx = store.read().await.unwrap();
+    for receipt in [&paid, &retrying] {
+        let pledge = maecenas_store::pledges::pledge_by_id(&mut tx, receipt.pledge.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(pledge.status, "cancelled", "{pledge:?}");
+        assert!(pledge.cancelled_at.is_some());
+    }
+    drop(tx);
+    assert_eq!(
+        me(patrons_token).await,
+        401,
+        "the creator's app lost its tokens"
+    );
+
+    // Past the retries and the next renewal: nobody is charged.
+    for day in [1, 3, 5, 7, 22, 30] {
+        shop.app.clock.set(start + Duration::days(day));
+        let report = shop.run().await;
+        assert_eq!(
+            (report.planned, report.retrying, report.succeeded),
+            (0, 0, 0),
+            "day {day}: {report:?}"
+        );
+    }
+    assert_eq!(shop.charges(&paying).await.len(), 1);
+    let retried = shop.charges(&declining).await;
+    assert_eq!(retried.len(), 1);
+    assert_eq!(
+        (retried[0].status.as_str(), retried[0].attempts),
+        ("failed", 1)
+    );
+    shop.assert_ledger_ok().await;
+    shop.app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn a_suspended_creators_patrons_are_not_charged_until_the_creator_is_reinstated(
+    #[case] backend: Backend,
+) {
+    let start = datetime!(2027-01-10 12:00 UTC);
+    let mut shop = Shop::open(backend, true, start).await;
+    let paying = shop.patron().await;
+    let declining = shop.patron().await;
+    shop.pledge(&paying, 500, VISA).await;
+    shop.pledge(&declining, 700, DECLINES_WHEN_CHARGED).await;
+    shop.app
+        .services
+        .moderate(shop.creator.id, moderation(true, false))
+        .await
+        .unwrap();
+    // The retry on day 1 and the renewal on February 1st wait.
+    for at in [
+        start + Duration::days(1),
+        datetime!(2027-02-01 00:00:05 UTC),
+    ] {
+        shop.app.clock.set(at);
+        let report = shop.run().await;
+        assert_eq!(
+            (report.planned, report.retrying, report.succeeded),
+            (0, 0, 0),
+            "{at}: {report:?}"
+        );
+    }
+    assert_eq!(shop.charges(&paying).await.len(), 1);
+    assert_eq!(shop.charges(&declining).await[0].attempts, 1);
+    // Reinstated: the month is charged, the retry made.
+    shop.app.clock.set(datetime!(2027-02-03 09:00 UTC));
+    shop.app
+        .services
+        .moderate(shop.creator.id, moderation(false, false))
+        .await
+        .unwrap();
+    let report = shop.run().await;
+    // February for both (one declines), and January's retry.
+    assert_eq!(
+        (report.planned, report.succeeded, report.retrying),
+        (2, 1, 2),
+        "{report:?}"
+    );
+    let periods: Vec<_> = shop
+        .charges(&paying)
+        .await
+        .iter()
+        .map(|c| c.period.clone().unwrap())
+        .collect();
+    assert_eq!(periods, ["2027-02", "2027-01"]);
+    shop.assert_ledger_ok().await;
+    shop.app.stop().await;
+}

@@ -13,6 +13,7 @@ mod operations;
 mod pages;
 mod patreon;
 mod proxy;
+mod security;
 mod sponsus;
 mod support;
 mod webhooks;

@@ -548,6 +548,7 @@ async fn pkce_is_required_once_used_and_cannot_be_downgraded(#[case] backend: Ba
     let pkce = [
         ("code_challenge", challenge),
         ("code_challenge_method", "S256"),
+        ("scope", "identify"),
     ];
     let with_pkce = |code: String, verifier: Option<&'static str>| {
         let mut params = vec![
@@ -562,37 +563,39 @@ async fn pkce_is_required_once_used_and_cannot_be_downgraded(#[case] backend: Ba
         }
         params
     };
+    let post = |params: Vec<(&'static str, String)>| {
+        w.app
+            .http
+            .post(w.app.url("/oauth2/token"))
+            .form(&params)
+            .send()
+    };
+    // A missing or wrong verifier burns the code: the right one comes too late.
+    for failed in [None, Some("wrong-verifier-wrong-verifier-wrong-verifier-x")] {
+        let code = w.code("/oauth2/authorize", &pkce).await;
+        let refused = post(with_pkce(code.clone(), failed)).await.unwrap();
+        assert_eq!(error_of(refused).await.1["error"], "invalid_grant");
+        let late = post(with_pkce(code, Some(verifier))).await.unwrap();
+        let (status, body) = error_of(late).await;
+        assert_eq!(
+            (status.as_u16(), &body["error"]),
+            (400, &json!("invalid_grant")),
+            "{failed:?}"
+        );
+    }
     let code = w.code("/oauth2/authorize", &pkce).await;
-    let missing = w
-        .app
-        .http
-        .post(w.app.url("/oauth2/token"))
-        .form(&with_pkce(code.clone(), None))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_of(missing).await.1["error"], "invalid_grant");
-    let wrong = w
-        .app
-        .http
-        .post(w.app.url("/oauth2/token"))
-        .form(&with_pkce(
-            code.clone(),
-            Some("wrong-verifier-wrong-verifier-wrong-verifier-x"),
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_of(wrong).await.1["error"], "invalid_grant");
-    let right = w
-        .app
-        .http
-        .post(w.app.url("/oauth2/token"))
-        .form(&with_pkce(code, Some(verifier)))
-        .send()
-        .await
-        .unwrap();
-    ok_json(right).await;
+    let right = ok_json(post(with_pkce(code.clone(), Some(verifier))).await.unwrap()).await;
+    let access = right["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(w.profile(&access).await.status(), 200);
+    // A used code tried again with a wrong verifier revokes what it issued.
+    let again = post(with_pkce(
+        code,
+        Some("another-wrong-verifier-another-wrong-verifier"),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(error_of(again).await.1["error"], "invalid_grant");
+    assert_eq!(w.profile(&access).await.status(), 401);
 
     // Downgrade: a verifier for a code issued without a challenge.
     let plain_code = w.code("/oauth2/authorize", &[]).await;

@@ -48,6 +48,8 @@ struct Receiver {
     addr: SocketAddr,
     got: Arc<Mutex<Vec<Received>>>,
     status: Arc<AtomicU16>,
+    /// The body of its answers.
+    answer: Arc<Mutex<&'static str>>,
     gate: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -61,13 +63,16 @@ impl Receiver {
         let addr = listener.local_addr().unwrap();
         let got: Arc<Mutex<Vec<Received>>> = Arc::default();
         let status = Arc::new(AtomicU16::new(200));
+        let answer = Arc::new(Mutex::new("thanks"));
         let (gate, gate_rx) = watch::channel(true);
         let handler = {
             let got = got.clone();
             let status = status.clone();
+            let answer = answer.clone();
             move |headers: HeaderMap, body: Bytes| {
                 let got = got.clone();
                 let status = status.clone();
+                let answer = *answer.lock().unwrap();
                 let mut gate = gate_rx.clone();
                 async move {
                     got.lock().unwrap().push(Received {
@@ -82,7 +87,7 @@ impl Receiver {
                     let _ = gate.wait_for(|open| *open).await;
                     (
                         StatusCode::from_u16(status.load(Ordering::SeqCst)).unwrap(),
-                        "thanks",
+                        answer,
                     )
                 }
             }
@@ -95,6 +100,7 @@ impl Receiver {
             addr,
             got,
             status,
+            answer,
             gate,
             task,
         }
@@ -153,7 +159,11 @@ async fn log_until(
         let log = w
             .app
             .services
-            .webhook_log(w.demo.creator_id, id.parse().unwrap(), 500)
+            .webhook_log(
+                maecenas_services::webhooks::WebhookManager::Creator(w.demo.creator_id),
+                id.parse().unwrap(),
+                500,
+            )
             .await
             .unwrap();
         if check(&log) {
@@ -878,6 +888,14 @@ async fn forbidden_targets_are_refused_with_no_connection_made(#[case] backend: 
         "http://169.254.169.254/latest/meta-data/".to_owned(),
         "http://10.0.0.7/hook".to_owned(),
         "http://[::ffff:127.0.0.1]/hook".to_owned(),
+        // IPv4 inside IPv6: v4-compatible, NAT64 and 6to4 forms of loopback,
+        // a private network and the metadata service.
+        format!("http://[::127.0.0.1]:{}/hook", trap_addr.port()),
+        "http://[::10.0.0.7]/hook".to_owned(),
+        "http://[64:ff9b::127.0.0.1]/hook".to_owned(),
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/".to_owned(),
+        "http://[2002:7f00:1::1]/hook".to_owned(),
+        "http://[2002:a9fe:a9fe::1]/hook".to_owned(),
     ] {
         let (status, body) = w
             .api(
@@ -1170,6 +1188,407 @@ async fn the_portal_manages_webhooks_and_shows_the_log(#[case] backend: Backend)
     }
     let gone = browser.get(w.app.url(&detail_path)).send().await.unwrap();
     assert_eq!(gone.status(), 404);
+    receiver.stop().await;
+    w.app.stop().await;
+}
+
+/// Another app the creator authorizes: its client credentials and the
+/// creator's tokens for it (`w:campaigns.webhook`).
+struct OtherApp {
+    client_id: String,
+    client_secret: String,
+    access_token: String,
+    refresh_token: String,
+}
+
+impl World {
+    async fn other_app(&self, name: &str) -> OtherApp {
+        let client = self
+            .app
+            .services
+            .create_oauth_client(maecenas_services::developers::NewClient {
+                owner_email: self.demo.creator_email.clone(),
+                name: name.into(),
+                redirect_uris: vec!["https://other.example/cb".into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let tokens = self
+            .app
+            .services
+            .mint_tokens(
+                &client.client.client_id,
+                &self.demo.creator_email,
+                "w:campaigns.webhook",
+            )
+            .await
+            .unwrap();
+        OtherApp {
+            client_id: client.client.client_id.clone(),
+            client_secret: client.client_secret.plaintext.clone(),
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+        }
+    }
+
+    async fn webhook_as(&self, token: &str, uri: &str, triggers: &[&str]) -> String {
+        let (status, body) = self
+            .api_as(
+                token,
+                reqwest::Method::POST,
+                "/api/oauth2/v2/webhooks",
+                Some(json!({ "data": { "type": "webhook", "attributes": { "uri": uri, "triggers": triggers } } })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["data"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The app revokes its refresh token (RFC 7009), which ends its grant.
+    async fn revoke(&self, app: &OtherApp) {
+        let res = self
+            .app
+            .http
+            .post(self.app.url("/oauth2/revoke"))
+            .form(&[
+                ("token", app.refresh_token.as_str()),
+                ("client_id", &app.client_id),
+                ("client_secret", &app.client_secret),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+
+    async fn creators_webhook(&self, id: &str) -> maecenas_services::records::WebhookRow {
+        self.app
+            .services
+            .webhook(
+                maecenas_services::webhooks::WebhookManager::Creator(self.demo.creator_id),
+                id.parse().unwrap(),
+            )
+            .await
+            .unwrap()
+    }
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_sees_and_changes_only_the_webhooks_it_registered(#[case] backend: Backend) {
+    let w = world(backend).await;
+    let receiver = Receiver::start().await;
+    let (mine, _) = w.webhook(&receiver.url(), &["pledges:create"]).await;
+    let other = w.other_app("Other app").await;
+    let theirs = w
+        .webhook_as(&other.access_token, &receiver.url(), &["pledges:delete"])
+        .await;
+
+    // Each app lists its own, secrets included, and nothing of the other's.
+    for (token, own, foreign) in [
+        (w.token.as_str(), &mine, &theirs),
+        (other.access_token.as_str(), &theirs, &mine),
+    ] {
+        let (status, list) = w
+            .api_as(token, reqwest::Method::GET, "/api/oauth2/v2/webhooks", None)
+            .await;
+        assert_eq!(status, 200);
+        let ids: Vec<&str> = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, [own.as_str()], "{list}");
+        assert_eq!(list["meta"]["pagination"]["total"], 1);
+        let path = format!("/api/oauth2/v2/webhooks/{foreign}");
+        for (method, body) in [
+            (reqwest::Method::GET, None),
+            (
+                reqwest::Method::PATCH,
+                Some(
+                    json!({ "data": { "type": "webhook", "id": foreign, "attributes": { "paused": true } } }),
+                ),
+            ),
+            (reqwest::Method::DELETE, None),
+        ] {
+            let (status, body) = w.api_as(token, method.clone(), &path, body).await;
+            assert_eq!(status, 404, "{method} {path}: {body}");
+            assert!(body.to_string().contains("webhook not found"), "{body}");
+            assert!(!body.to_string().contains("whsec_"), "{body}");
+        }
+    }
+    // Untouched by the other app's tries.
+    assert!(!w.creators_webhook(&mine).await.paused);
+    assert!(!w.creators_webhook(&theirs).await.paused);
+
+    // The creator's portal shows and manages both.
+    let (browser, page) = w.portal().await;
+    assert!(
+        page.contains(&format!("/developers/webhooks/{mine}")),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("/developers/webhooks/{theirs}")),
+        "{page}"
+    );
+    let detail = page_until(
+        &browser,
+        &w.app.url(&format!("/developers/webhooks/{theirs}")),
+        "Registered by an app you authorized",
+    )
+    .await;
+    let csrf = support::hidden(&detail, "csrf").unwrap();
+    let paused = browser
+        .post(w.app.url(&format!("/developers/webhooks/{theirs}/pause")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paused.status(), 303);
+    assert!(w.creators_webhook(&theirs).await.paused);
+    receiver.stop().await;
+    w.app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_that_lost_its_grant_gets_no_events_not_even_queued_ones(#[case] backend: Backend) {
+    // One lane per webhook, so that deliveries claimed before the revocation
+    // wait in the lane behind one held by the receiver.
+    let mut w = world_with(backend, |c| {
+        c.webhooks.policy = maecenas_domain::TargetPolicy::from_allow_list(LOOPBACK).unwrap();
+        c.webhooks.per_webhook = 1;
+    })
+    .await;
+    let app_receiver = Receiver::start().await;
+    let creators_receiver = Receiver::start().await;
+    let other = w.other_app("Discord roles").await;
+    let hook = w
+        .webhook_as(
+            &other.access_token,
+            &app_receiver.url(),
+            &["pledges:create"],
+        )
+        .await;
+    w.app
+        .services
+        .create_webhook(
+            maecenas_services::webhooks::WebhookManager::Creator(w.demo.creator_id),
+            None,
+            &creators_receiver.url(),
+            &["pledges:create".to_owned()],
+        )
+        .await
+        .unwrap();
+
+    // Three events queued while the app has its webhook paused; resumed,
+    // all three are claimed at once: the first is held by the receiver, the
+    // other two wait behind it in the webhook's one lane.
+    let path = format!("/api/oauth2/v2/webhooks/{hook}");
+    let pausing = |paused: bool| {
+        Some(
+            json!({ "data": { "type": "webhook", "id": hook, "attributes": { "paused": paused } } }),
+        )
+    };
+    let (status, _) = w
+        .api_as(
+            &other.access_token,
+            reqwest::Method::PATCH,
+            &path,
+            pausing(true),
+        )
+        .await;
+    assert_eq!(status, 200);
+    for _ in 0..3 {
+        w.pledge("4242424242424242").await;
+    }
+    eventually("the creator's own webhook got all three", || {
+        creators_receiver.of("pledges:create").len() == 3
+    })
+    .await;
+    app_receiver.gate.send_replace(false);
+    let (status, _) = w
+        .api_as(
+            &other.access_token,
+            reqwest::Method::PATCH,
+            &path,
+            pausing(false),
+        )
+        .await;
+    assert_eq!(status, 200);
+    eventually("the app's receiver holds the first", || {
+        app_receiver.received().len() == 1
+    })
+    .await;
+    w.revoke(&other).await;
+    let row = w.creators_webhook(&hook).await;
+    assert!(
+        row.paused,
+        "revoking the last grant pauses the app's webhooks"
+    );
+    assert_eq!(row.paused_reason.as_deref(), Some("access_revoked"));
+    app_receiver.gate.send_replace(true);
+    // A new event after the revocation: the creator's webhook gets it, the app's does not.
+    w.pledge("4242424242424242").await;
+    eventually("the creator's own webhook got the fourth", || {
+        creators_receiver.of("pledges:create").len() == 4
+    })
+    .await;
+    let log = log_until(&w, &hook, "the held attempt is recorded", |log| {
+        log.attempts.len() == 1
+    })
+    .await;
+    assert_eq!(log.counts.pending, 3, "{log:?}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        app_receiver.received().len(),
+        1,
+        "only the attempt sent before the revocation reached the app"
+    );
+    // Its API is closed to it, and the creator cannot resume it behind its back.
+    let (status, _) = w
+        .api_as(
+            &other.access_token,
+            reqwest::Method::GET,
+            "/api/oauth2/v2/webhooks",
+            None,
+        )
+        .await;
+    assert_eq!(status, 401);
+    let refused = w
+        .app
+        .services
+        .update_webhook(
+            maecenas_services::webhooks::WebhookManager::Creator(w.demo.creator_id),
+            hook.parse().unwrap(),
+            maecenas_services::webhooks::WebhookPatch {
+                paused: Some(false),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(maecenas_services::ServiceError::Conflict(_))),
+        "{refused:?}"
+    );
+
+    // Authorized again: the webhook resumes and what was queued arrives.
+    w.app
+        .services
+        .mint_tokens(
+            &other.client_id,
+            &w.demo.creator_email,
+            "w:campaigns.webhook",
+        )
+        .await
+        .unwrap();
+    eventually("the queued events reach the app", || {
+        app_receiver.received().len() == 4
+    })
+    .await;
+    assert!(!w.creators_webhook(&hook).await.paused);
+
+    // Deleting the app deletes its webhooks; the creator's own stays.
+    w.app
+        .services
+        .delete_oauth_client(&other.client_id)
+        .await
+        .unwrap();
+    let (_, hooks) = w
+        .app
+        .services
+        .webhooks_of(maecenas_services::webhooks::WebhookManager::Creator(
+            w.demo.creator_id,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    assert_eq!(hooks[0].uri, creators_receiver.url());
+    w.pledge("4242424242424242").await;
+    eventually("the creator's own webhook still works", || {
+        creators_receiver.of("pledges:create").len() == 5
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app_receiver.received().len(), 4);
+    app_receiver.stop().await;
+    creators_receiver.stop().await;
+    w.app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_with_a_nul_byte_is_logged_and_breaks_nobody_elses_record(
+    #[case] backend: Backend,
+) {
+    let mut w = world(backend).await;
+    let odd = Receiver::start().await;
+    *odd.answer.lock().unwrap() = "ok\0";
+    let fine = Receiver::start().await;
+    let (odd_hook, _) = w.webhook(&odd.url(), &["pledges:create"]).await;
+    let (fine_hook, _) = w.webhook(&fine.url(), &["pledges:create"]).await;
+    for _ in 0..5 {
+        w.pledge("4242424242424242").await;
+    }
+    for (hook, what) in [
+        (&odd_hook, "the NUL answer"),
+        (&fine_hook, "the plain answer"),
+    ] {
+        let log = log_until(&w, hook, what, |log| log.counts.delivered == 5).await;
+        assert_eq!(log.counts.pending, 0, "{log:?}");
+        assert_eq!(log.attempts.len(), 5, "one attempt each: {log:?}");
+    }
+    let log = log_until(&w, &odd_hook, "the log", |_| true).await;
+    assert_eq!(
+        log.attempts[0].response_start.as_deref(),
+        Some("ok\u{fffd}"),
+        "the NUL is kept as U+FFFD"
+    );
+    // Recorded, so never sent again.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(odd.received().len(), 5);
+    assert_eq!(fine.received().len(), 5);
+    odd.stop().await;
+    fine.stop().await;
+    w.app.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_creators_webhooks_stop(#[case] backend: Backend) {
+    let w = world(backend).await;
+    let receiver = Receiver::start().await;
+    let (hook, _) = w.webhook(&receiver.url(), &["pledges:create"]).await;
+    let creator = w.app.services.user_by_id(w.demo.creator_id).await.unwrap();
+    w.app
+        .services
+        .moderate(
+            creator.id,
+            maecenas_services::records::Moderation {
+                is_suspended: false,
+                is_deleted: true,
+                is_nuked: false,
+            },
+        )
+        .await
+        .unwrap();
+    let row = w.creators_webhook(&hook).await;
+    assert!(row.paused);
+    assert_eq!(row.paused_reason.as_deref(), Some("account_closed"));
+    let (status, _) = w
+        .api(reqwest::Method::GET, "/api/oauth2/v2/webhooks", None)
+        .await;
+    assert_eq!(status, 401, "the creator's tokens died with the account");
     receiver.stop().await;
     w.app.stop().await;
 }

@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use maecenas_domain::WebhookId;
 use maecenas_domain::webhooks::{TargetError, retry_delay};
+use maecenas_domain::{Scope, WebhookId};
 use maecenas_store::webhooks::{self as store, AttemptOutcome, ClaimedDelivery, NextStep};
 use time::OffsetDateTime;
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
@@ -129,11 +129,14 @@ impl Services {
                 let done = done_tx.clone();
                 let lanes = lanes.clone();
                 let finished = finished.clone();
+                let worker = worker.clone();
                 tokio::spawn(async move {
                     let mut next = Some(delivery);
                     while let Some(delivery) = next {
-                        let outcome = services.attempt_delivery(delivery).await;
-                        let _ = done.send(outcome);
+                        if let Some(outcome) = services.attempt_if_allowed(&worker, delivery).await
+                        {
+                            let _ = done.send(outcome);
+                        }
                         let mut lanes = lanes.lock().expect("lanes");
                         let lane = lanes.entry(webhook).or_default();
                         next = lane.queued.pop_front();
@@ -201,6 +204,44 @@ impl Services {
         Ok(claimed)
     }
 
+    /// An app's webhook is sent to only while the app still holds the
+    /// creator's grant (asked again before every attempt, so nothing claimed
+    /// before a revocation goes out after it); otherwise the delivery goes
+    /// back unsent and `None` is returned.
+    async fn attempt_if_allowed(&self, worker: &str, d: ClaimedDelivery) -> Option<AttemptOutcome> {
+        if d.oauth_client_id.is_some() {
+            match self.may_deliver(d.webhook_id).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::info!(webhook = %d.webhook_id, delivery = %d.id, "webhook's app lost access: delivery withheld");
+                    if let Err(e) = self.withhold(worker, &d).await {
+                        tracing::warn!(error = %e, delivery = %d.id, "withholding a delivery failed; its lease will run out");
+                    }
+                    return None;
+                }
+                Err(e) => {
+                    // Unknown is not allowed: the lease runs out and it is tried again.
+                    tracing::warn!(error = %e, delivery = %d.id, "checking a webhook's access failed");
+                    return None;
+                }
+            }
+        }
+        Some(self.attempt_delivery(d).await)
+    }
+
+    async fn may_deliver(&self, webhook: WebhookId) -> Result<bool, ServiceError> {
+        let mut tx = self.store.read().await?;
+        Ok(store::may_deliver(&mut tx, webhook, Scope::CampaignsWebhook.as_str()).await?)
+    }
+
+    async fn withhold(&self, worker: &str, d: &ClaimedDelivery) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        store::withhold_delivery(&mut tx, d.id, d.webhook_id, worker, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// One attempt: send, then decide what comes next.
     async fn attempt_delivery(&self, d: ClaimedDelivery) -> AttemptOutcome {
         let settings = &self.webhooks.settings;
@@ -247,8 +288,8 @@ impl Services {
             started_at,
             latency_ms,
             status_code,
-            error,
-            response_start,
+            error: error.map(loggable),
+            response_start: response_start.map(loggable),
             next,
         }
     }
@@ -314,6 +355,16 @@ impl Services {
     }
 }
 
+/// A receiver's words as the log may keep them: a text column takes no NUL
+/// (PostgreSQL refuses the whole statement), so each becomes U+FFFD.
+fn loggable(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\u{fffd}")
+    } else {
+        text
+    }
+}
+
 /// Writes finished attempts, a batch per transaction, until the worker is done.
 async fn record_loop(
     services: Services,
@@ -326,16 +377,41 @@ async fn record_loop(
         // failing the batch is dropped: its deliveries' leases run out and
         // they are sent again (at least once), rather than the worker
         // stalling behind one bad batch.
-        let mut tries = 0;
-        while let Err(e) = services.record_attempts(&worker, &batch).await {
-            tries += 1;
-            if tries >= RECORD_TRIES {
-                tracing::error!(error = %e, attempts = batch.len(), "recording webhook attempts failed; they will be sent again when their lease ends");
+        // A failed write is retried; one bad row must not keep the others
+        // from being recorded (and sent again), so after a failed batch each
+        // is written on its own and only those that still fail are retried.
+        // What keeps failing is dropped: its leases run out and it is sent
+        // again (at least once) rather than the worker stalling behind it.
+        let mut left = std::mem::take(&mut batch);
+        for tries in 1..=RECORD_TRIES {
+            let Err(e) = services.record_attempts(&worker, &left).await else {
+                left.clear();
                 break;
+            };
+            if left.len() > 1 {
+                let mut failed = Vec::new();
+                for outcome in left {
+                    if services
+                        .record_attempts(&worker, std::slice::from_ref(&outcome))
+                        .await
+                        .is_err()
+                    {
+                        failed.push(outcome);
+                    }
+                }
+                left = failed;
+                if left.is_empty() {
+                    break;
+                }
             }
-            tracing::warn!(error = %e, attempts = batch.len(), "recording webhook attempts failed; retrying");
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            if tries == RECORD_TRIES {
+                tracing::error!(error = %e, attempts = left.len(), "recording webhook attempts failed; they will be sent again when their lease ends");
+            } else {
+                tracing::warn!(error = %e, attempts = left.len(), "recording webhook attempts failed; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
         }
+        batch = left;
         batch.clear();
     }
 }

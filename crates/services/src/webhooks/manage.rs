@@ -19,6 +19,41 @@ use super::outbox::pledge_view;
 use crate::patreon::PledgeView;
 use crate::{ServiceError, Services};
 
+/// Who manages webhooks: the creator in the portal sees and changes all of
+/// their campaign's; an app, through the API with the creator's token, only
+/// those it registered (Patreon v2's rule: another app's are not found).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookManager {
+    Creator(UserId),
+    App {
+        creator: UserId,
+        client: OAuthClientId,
+    },
+}
+
+impl WebhookManager {
+    pub fn creator(self) -> UserId {
+        match self {
+            WebhookManager::Creator(creator) | WebhookManager::App { creator, .. } => creator,
+        }
+    }
+
+    fn client(self) -> Option<OAuthClientId> {
+        match self {
+            WebhookManager::Creator(_) => None,
+            WebhookManager::App { client, .. } => Some(client),
+        }
+    }
+
+    /// Whether this manager may see and change `hook`.
+    fn manages(self, hook: &WebhookRow) -> bool {
+        match self {
+            WebhookManager::Creator(_) => true,
+            WebhookManager::App { client, .. } => hook.client() == Some(client),
+        }
+    }
+}
+
 /// Most webhooks one campaign may have.
 pub const MAX_WEBHOOKS_PER_CAMPAIGN: usize = 20;
 
@@ -74,9 +109,8 @@ impl Services {
     /// allowed by the operator); nothing is sent to it yet.
     pub async fn create_webhook(
         &self,
-        owner: UserId,
+        by: WebhookManager,
         campaign: Option<CampaignId>,
-        client: Option<OAuthClientId>,
         uri: &str,
         triggers: &[String],
     ) -> Result<WebhookRow, ServiceError> {
@@ -87,7 +121,7 @@ impl Services {
             .map_err(|e| ServiceError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        let own = owned_campaign(&mut tx, owner, campaign).await?;
+        let own = owned_campaign(&mut tx, by.creator(), campaign).await?;
         if store::webhooks_of_campaign(&mut tx, own.id).await?.len() >= MAX_WEBHOOKS_PER_CAMPAIGN {
             return Err(ServiceError::Conflict(
                 "this campaign has as many webhooks as it may have (20)",
@@ -96,11 +130,12 @@ impl Services {
         let row = WebhookRow {
             id: self.ids.next(),
             campaign_id: own.id,
-            oauth_client_id: client.map(OAuthClientId::get),
+            oauth_client_id: by.client().map(OAuthClientId::get),
             uri,
             triggers: join_triggers(&triggers),
             secret: signing_secret(&key),
             paused: false,
+            paused_reason: None,
             num_consecutive_times_failed: 0,
             last_attempted_at: None,
             failing_since: None,
@@ -112,29 +147,34 @@ impl Services {
         Ok(row)
     }
 
-    /// The owner's campaign (if they have one) and its webhooks.
+    /// The creator's campaign (if they have one) and the webhooks `by` manages there.
     pub async fn webhooks_of(
         &self,
-        owner: UserId,
+        by: WebhookManager,
     ) -> Result<(Option<CampaignRow>, Vec<WebhookRow>), ServiceError> {
         let mut tx = self.store.read().await?;
-        let Some(campaign) = campaigns::campaign_by_creator(&mut tx, owner).await? else {
+        let Some(campaign) = campaigns::campaign_by_creator(&mut tx, by.creator()).await? else {
             return Ok((None, Vec::new()));
         };
-        let hooks = store::webhooks_of_campaign(&mut tx, campaign.id).await?;
+        let mut hooks = store::webhooks_of_campaign(&mut tx, campaign.id).await?;
+        hooks.retain(|hook| by.manages(hook));
         Ok((Some(campaign), hooks))
     }
 
-    pub async fn webhook(&self, owner: UserId, id: WebhookId) -> Result<WebhookRow, ServiceError> {
+    pub async fn webhook(
+        &self,
+        by: WebhookManager,
+        id: WebhookId,
+    ) -> Result<WebhookRow, ServiceError> {
         let mut tx = self.store.read().await?;
-        owned_webhook(&mut tx, owner, id).await
+        owned_webhook(&mut tx, by, id).await
     }
 
     /// Changes a webhook. Resuming a paused one puts the deliveries it gave
     /// up on back in line: no event is lost to an outage.
     pub async fn update_webhook(
         &self,
-        owner: UserId,
+        by: WebhookManager,
         id: WebhookId,
         patch: WebhookPatch,
     ) -> Result<WebhookRow, ServiceError> {
@@ -145,8 +185,13 @@ impl Services {
         };
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        let current = owned_webhook(&mut tx, owner, id).await?;
+        let current = owned_webhook(&mut tx, by, id).await?;
         let paused = patch.paused.unwrap_or(current.paused);
+        if current.paused && !paused && current.paused_reason.as_deref() == Some("access_revoked") {
+            return Err(ServiceError::Conflict(
+                "the app that registered this webhook no longer has your authorization; it resumes when you authorize the app again",
+            ));
+        }
         store::update_webhook(
             &mut tx,
             id,
@@ -162,7 +207,7 @@ impl Services {
                 store::requeue_failed(&mut tx, id, now, now + self.webhooks.settings.give_up_after)
                     .await?;
         }
-        let row = owned_webhook(&mut tx, owner, id).await?;
+        let row = owned_webhook(&mut tx, by, id).await?;
         tx.commit().await?;
         if !paused {
             self.webhooks_written(requeued.max(1) as usize);
@@ -170,9 +215,13 @@ impl Services {
         Ok(row)
     }
 
-    pub async fn delete_webhook(&self, owner: UserId, id: WebhookId) -> Result<(), ServiceError> {
+    pub async fn delete_webhook(
+        &self,
+        by: WebhookManager,
+        id: WebhookId,
+    ) -> Result<(), ServiceError> {
         let mut tx = self.store.write().await?;
-        owned_webhook(&mut tx, owner, id).await?;
+        owned_webhook(&mut tx, by, id).await?;
         store::delete_webhook(&mut tx, id).await?;
         tx.commit().await?;
         Ok(())
@@ -181,12 +230,12 @@ impl Services {
     /// The webhook, its delivery counts and its latest deliveries and attempts.
     pub async fn webhook_log(
         &self,
-        owner: UserId,
+        by: WebhookManager,
         id: WebhookId,
         limit: i64,
     ) -> Result<WebhookLog, ServiceError> {
         let mut tx = self.store.read().await?;
-        let webhook = owned_webhook(&mut tx, owner, id).await?;
+        let webhook = owned_webhook(&mut tx, by, id).await?;
         let counts = store::delivery_counts(&mut tx, id).await?;
         let deliveries = store::deliveries_of_webhook(&mut tx, id, limit).await?;
         let attempts = store::attempts_of_webhook(&mut tx, id, limit).await?;
@@ -201,13 +250,13 @@ impl Services {
     /// Sends one delivery again, now, whatever became of it.
     pub async fn redeliver(
         &self,
-        owner: UserId,
+        by: WebhookManager,
         webhook: WebhookId,
         delivery: DeliveryId,
     ) -> Result<(), ServiceError> {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        owned_webhook(&mut tx, owner, webhook).await?;
+        owned_webhook(&mut tx, by, webhook).await?;
         let found = store::delivery_by_id(&mut tx, delivery)
             .await?
             .filter(|d| d.webhook_id == webhook)
@@ -228,13 +277,13 @@ impl Services {
     /// pledge (or, before the first one, a sample pledge from the creator).
     pub async fn send_test_event(
         &self,
-        owner: UserId,
+        by: WebhookManager,
         webhook: WebhookId,
         trigger: Trigger,
     ) -> Result<DeliveryId, ServiceError> {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        let hook = owned_webhook(&mut tx, owner, webhook).await?;
+        let hook = owned_webhook(&mut tx, by, webhook).await?;
         let campaign = self.campaign_view_of(&mut tx, hook.campaign_id).await?;
         let pledge = match pledges::latest_pledge(&mut tx, hook.campaign_id).await? {
             Some(id) => pledge_view(&mut tx, id).await?,
@@ -296,11 +345,11 @@ async fn owned_campaign(
     }
 }
 
-/// A webhook of the owner's campaign; another's is not found (not forbidden:
-/// its existence is none of their business).
+/// A webhook of the creator's campaign that `by` manages; another's is not
+/// found (not forbidden: its existence is none of their business).
 async fn owned_webhook(
     tx: &mut Tx,
-    owner: UserId,
+    by: WebhookManager,
     id: WebhookId,
 ) -> Result<WebhookRow, ServiceError> {
     let hook = store::webhook_by_id(tx, id)
@@ -308,7 +357,7 @@ async fn owned_webhook(
         .ok_or(ServiceError::NotFound("webhook"))?;
     let campaign = campaigns::campaign_by_id(tx, hook.campaign_id).await?;
     match campaign {
-        Some(c) if c.creator_id == owner => Ok(hook),
+        Some(c) if c.creator_id == by.creator() && by.manages(&hook) => Ok(hook),
         _ => Err(ServiceError::NotFound("webhook")),
     }
 }

@@ -26,7 +26,7 @@ use crate::patreon::{CampaignView, PledgeView};
 use crate::records::ChargeRow;
 
 pub use delivery::DeliveryReport;
-pub use manage::{WebhookLog, WebhookPatch};
+pub use manage::{WebhookLog, WebhookManager, WebhookPatch};
 pub(crate) use outbox::PendingEvent;
 pub use signing::{SignedHeaders, sign};
 
