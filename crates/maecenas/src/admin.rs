@@ -437,6 +437,7 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), Failure> 
 pub async fn migrate(config: &Config, json: bool) -> Result<(), Failure> {
     let options = ConnectOptions {
         max_connections: 1,
+        session_limits: config.db_session_limits,
         ..ConnectOptions::default()
     };
     let store = Store::connect(&config.database_url, &options)

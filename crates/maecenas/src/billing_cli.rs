@@ -250,8 +250,21 @@ async fn billing_run(
             }
         )
     });
+    if report.unbilled > 0 {
+        // The summary above went to stdout; this says the job is not done.
+        return Err(Failure {
+            code: UNBILLED_EXIT,
+            message: format!(
+                "{} due pledges are still unbilled (held by another billing run, which may have stalled, or left for a later run); run billing again",
+                report.unbilled
+            ),
+        });
+    }
     Ok(())
 }
+
+/// `billing run`'s exit status when due pledges are left unbilled.
+pub const UNBILLED_EXIT: u8 = 5;
 
 struct Bar(ProgressBar);
 
@@ -275,6 +288,7 @@ fn run_json(r: &RunReport) -> Value {
         "unknown": r.unknown,
         "recovered": r.recovered,
         "ended": r.ended,
+        "unbilled": r.unbilled,
         "collected_minor": r.collected,
     })
 }

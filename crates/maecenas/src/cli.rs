@@ -53,7 +53,7 @@ pub struct Failure {
 }
 
 /// Exit codes (also in the README): 1 failure, 2 bad usage or input,
-/// 3 already exists, 4 not found.
+/// 3 already exists, 4 not found, 5 a billing run left due pledges unbilled.
 impl From<ServiceError> for Failure {
     fn from(err: ServiceError) -> Self {
         let code = match &err {

@@ -63,6 +63,30 @@ pub struct CommonArgs {
         value_name = "N"
     )]
     pub db_max_connections: Option<u32>,
+    /// PostgreSQL: the longest one statement may run, in seconds (0: no limit) [default: 120]
+    #[arg(
+        long,
+        env = "MAECENAS_DB_STATEMENT_TIMEOUT",
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub db_statement_timeout: Option<u64>,
+    /// PostgreSQL: the longest a statement waits for a lock, in seconds (0: no limit) [default: 30]
+    #[arg(
+        long,
+        env = "MAECENAS_DB_LOCK_TIMEOUT",
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub db_lock_timeout: Option<u64>,
+    /// PostgreSQL: a transaction left idle this many seconds is ended, and its locks released (0: never) [default: 30]
+    #[arg(
+        long,
+        env = "MAECENAS_DB_IDLE_IN_TRANSACTION_TIMEOUT",
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub db_idle_in_transaction_timeout: Option<u64>,
     /// Payment gateway: `test` (built in, Stripe's test card numbers) or `stripe` [default: test]
     #[arg(long, env = "MAECENAS_GATEWAY", global = true, value_enum)]
     pub gateway: Option<GatewayKind>,
@@ -248,6 +272,9 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     log_level: Option<String>,
     db_max_connections: Option<u32>,
+    db_statement_timeout: Option<u64>,
+    db_lock_timeout: Option<u64>,
+    db_idle_in_transaction_timeout: Option<u64>,
     listen: Option<String>,
     public_url: Option<String>,
     shutdown_grace: Option<u64>,
@@ -285,6 +312,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub db_max_connections: u32,
+    /// PostgreSQL's limits on each session of ours.
+    pub db_session_limits: maecenas_store::SessionLimits,
     pub listen: SocketAddr,
     pub public_url: Option<String>,
     pub shutdown_grace: Duration,
@@ -311,6 +340,7 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .field("db_max_connections", &self.db_max_connections)
+            .field("db_session_limits", &self.db_session_limits)
             .field("listen", &self.listen)
             .field("public_url", &self.public_url)
             .field("shutdown_grace", &self.shutdown_grace)
@@ -411,6 +441,29 @@ impl Config {
                 .or(file.log_level)
                 .unwrap_or_else(|| DEFAULT_LOG_LEVEL.to_owned()),
             db_max_connections,
+            db_session_limits: {
+                let defaults = maecenas_store::SessionLimits::default();
+                let seconds = |flag: Option<u64>, file: Option<u64>, default: Duration| {
+                    flag.or(file).map_or(default, Duration::from_secs)
+                };
+                maecenas_store::SessionLimits {
+                    statement_timeout: seconds(
+                        common.db_statement_timeout,
+                        file.db_statement_timeout,
+                        defaults.statement_timeout,
+                    ),
+                    lock_timeout: seconds(
+                        common.db_lock_timeout,
+                        file.db_lock_timeout,
+                        defaults.lock_timeout,
+                    ),
+                    idle_in_transaction_timeout: seconds(
+                        common.db_idle_in_transaction_timeout,
+                        file.db_idle_in_transaction_timeout,
+                        defaults.idle_in_transaction_timeout,
+                    ),
+                }
+            },
             listen,
             public_url: serve
                 .public_url

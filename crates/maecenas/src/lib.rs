@@ -167,26 +167,34 @@ fn spawn_billing_schedule(
     interval: std::time::Duration,
     payouts: config::PayoutSchedule,
 ) -> tokio::task::JoinHandle<()> {
+    // A run that could not finish (pledges held by a stalled run, a failure)
+    // is tried again soon, not an interval later.
+    let soon = interval.min(std::time::Duration::from_secs(30));
     tokio::spawn(async move {
-        let start = tokio::time::Instant::now() + interval;
-        let mut ticker = tokio::time::interval_at(start, interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut wait = interval;
         loop {
-            ticker.tick().await;
-            match services
+            tokio::time::sleep(wait).await;
+            wait = match services
                 .run_billing(None, &maecenas_services::billing::Quiet)
                 .await
             {
-                Ok(r) => tracing::info!(
-                    charged = r.succeeded,
-                    retrying = r.retrying,
-                    declined = r.declined,
-                    unknown = r.unknown,
-                    recovered = r.recovered,
-                    "scheduled billing run"
-                ),
-                Err(e) => tracing::error!(error = %e, "scheduled billing run failed"),
-            }
+                Ok(r) => {
+                    tracing::info!(
+                        charged = r.succeeded,
+                        retrying = r.retrying,
+                        declined = r.declined,
+                        unknown = r.unknown,
+                        recovered = r.recovered,
+                        unbilled = r.unbilled,
+                        "scheduled billing run"
+                    );
+                    if r.unbilled > 0 { soon } else { interval }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "scheduled billing run failed; trying again soon");
+                    soon
+                }
+            };
             if payouts == config::PayoutSchedule::Monthly {
                 let last_month =
                     maecenas_domain::BillingPeriod::containing(time::OffsetDateTime::now_utc())
@@ -216,6 +224,7 @@ async fn open_services_with_clock(
 ) -> anyhow::Result<Services> {
     let options = ConnectOptions {
         max_connections: config.db_max_connections,
+        session_limits: config.db_session_limits,
         ..ConnectOptions::default()
     };
     let store = Store::connect(&config.database_url, &options).await?;

@@ -71,6 +71,9 @@ const PER_CREATION_DUE_PG: &str = due_pledges!(
     " FOR UPDATE OF p SKIP LOCKED"
 );
 
+// The lock-free texts (`*_SQLITE`) are also what `due_pledges_unlocked`
+// runs on PostgreSQL. A suspended or closed creator's pledges are not due.
+//
 // "Has no charge for the period" is a scalar subquery, not NOT EXISTS:
 // PostgreSQL turns NOT EXISTS into an anti-join, and while a run fills
 // `charges` its statistics still say "empty", so it hashed every charge for
@@ -105,6 +108,39 @@ pub async fn due_pledges(
             .bind(period)
             .bind(limit);
         // The monthly query has no $5, and a bind too many is an error.
+        let query = if per_creation {
+            query.bind(period_start)
+        } else {
+            query
+        };
+        query.fetch_all(conn).await
+    })?)
+}
+
+/// As [`due_pledges`], without taking or skipping any lock: what is still
+/// due whoever holds it (a plain read waits on no row lock on PostgreSQL).
+/// For a run to say what it could not do.
+pub async fn due_pledges_unlocked(
+    tx: &mut Tx,
+    per_creation: bool,
+    period: &str,
+    period_start: OffsetDateTime,
+    period_end: OffsetDateTime,
+    after: Option<PledgeId>,
+    limit: i64,
+) -> Result<Vec<DuePledge>, StoreError> {
+    let after = after.map_or(0, PledgeId::get);
+    let sql = if per_creation {
+        PER_CREATION_DUE_SQLITE
+    } else {
+        MONTHLY_DUE_SQLITE
+    };
+    Ok(on_backend!(tx, |conn| {
+        let query = sqlx::query_as::<_, DuePledge>(sql)
+            .bind(period_end)
+            .bind(after)
+            .bind(period)
+            .bind(limit);
         let query = if per_creation {
             query.bind(period_start)
         } else {

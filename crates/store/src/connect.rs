@@ -67,6 +67,8 @@ pub struct ConnectOptions {
     pub max_connections: u32,
     /// How long to wait for a connection (and for an unreachable server) before giving up.
     pub acquire_timeout: Duration,
+    /// PostgreSQL: how long one session may stall others (see [`SessionLimits`]).
+    pub session_limits: SessionLimits,
 }
 
 impl Default for ConnectOptions {
@@ -74,7 +76,52 @@ impl Default for ConnectOptions {
         Self {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
+            session_limits: SessionLimits::default(),
         }
+    }
+}
+
+/// Limits PostgreSQL enforces on each of Maecenas' sessions, so a process
+/// that stalls (frozen, paused, partitioned) cannot hold rows hostage: its
+/// transaction is ended and its locks released. Zero turns one off.
+///
+/// Sized from what Maecenas does: no transaction waits on anything but the
+/// database (gateway and webhook calls run outside transactions), the
+/// longest statement (`billing verify` over a million charges) takes
+/// seconds, and a row lock is held for one batch (under a second).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// `statement_timeout`: the longest one statement may run.
+    pub statement_timeout: Duration,
+    /// `lock_timeout`: the longest a statement waits for a lock (migrations
+    /// of a starting node wait on the advisory lock this long).
+    pub lock_timeout: Duration,
+    /// `idle_in_transaction_session_timeout`: the longest a transaction may
+    /// sit open with nothing running; then PostgreSQL ends the session.
+    pub idle_in_transaction_timeout: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self {
+            statement_timeout: Duration::from_secs(120),
+            lock_timeout: Duration::from_secs(30),
+            idle_in_transaction_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl SessionLimits {
+    fn settings(&self) -> [(&'static str, String); 3] {
+        let ms = |d: Duration| d.as_millis().to_string();
+        [
+            ("statement_timeout", ms(self.statement_timeout)),
+            ("lock_timeout", ms(self.lock_timeout)),
+            (
+                "idle_in_transaction_session_timeout",
+                ms(self.idle_in_transaction_timeout),
+            ),
+        ]
     }
 }
 
@@ -272,9 +319,11 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
 }
 
 async fn connect_postgres(url: &str, options: &ConnectOptions) -> Result<Store, StoreError> {
-    let connect_options = PgConnectOptions::from_str(url).map_err(|e| {
-        StoreError::Config(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))
-    })?;
+    let connect_options = PgConnectOptions::from_str(url)
+        .map_err(|e| {
+            StoreError::Config(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))
+        })?
+        .options(options.session_limits.settings());
     // Name the server without the password, which must never reach a log.
     let target = format!(
         "{}:{}/{}",

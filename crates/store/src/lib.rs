@@ -22,7 +22,7 @@ pub mod test_gateway;
 pub mod users;
 pub mod webhooks;
 
-pub use connect::{Backend, ConnectOptions, Store};
+pub use connect::{Backend, ConnectOptions, SessionLimits, Store};
 pub use error::StoreError;
 pub use tx::Tx;
 

@@ -700,3 +700,80 @@ async fn the_stripe_gateway_charges_retries_and_recovers_against_localstripe(
     assert!(verify.status.success(), "{}", verify.stdout);
     app.stop().await;
 }
+
+/// The state letter of a process in /proc (`T` when stopped).
+fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// PostgreSQL only: SQLite has one writer, so nothing is skipped there; a
+/// frozen writer makes the others wait out the busy timeout and fail.
+#[tokio::test]
+async fn a_frozen_run_cannot_hide_unbilled_pledges() {
+    const PLEDGES: usize = 40;
+    let (app, _) = last_months_patrons(Backend::Postgres, PLEDGES).await;
+    let base = [
+        ("MAECENAS_BILLING_BATCH", "10"),
+        ("MAECENAS_DB_IDLE_IN_TRANSACTION_TIMEOUT", "8"),
+    ];
+    // The first run freezes while its second batch's pledges are locked.
+    let mut frozen_env = base.to_vec();
+    frozen_env.push(("MAECENAS_FAULT_STOP_AT", "billing.planning:2"));
+    let mut frozen = billing_command(&app, &frozen_env, &["billing", "run", "--json"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = frozen.id().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while process_state(pid) != Some('T') {
+        assert!(std::time::Instant::now() < deadline, "the run never froze");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let frozen_at = std::time::Instant::now();
+
+    // A run beside it bills what it can, and says what it could not.
+    let beside = billing(&app, &base, &["billing", "run", "--json"]).await;
+    assert_eq!(
+        beside.status.code(),
+        Some(5),
+        "{}\n{}",
+        beside.stdout,
+        beside.stderr
+    );
+    assert_eq!(beside.json()["unbilled"], 10, "{}", beside.stdout);
+    // The frozen run charged its first batch; this one the last two.
+    assert_eq!(beside.json()["charged"], 20, "{}", beside.stdout);
+    assert!(
+        beside.stderr.contains("10 due pledges are still unbilled"),
+        "{}",
+        beside.stderr
+    );
+    assert_eq!(this_month(&app).await.get("succeeded"), Some(&30));
+
+    // PostgreSQL ends the frozen session after the idle timeout, which
+    // releases its locks: the next run bills the rest.
+    let idle = Duration::from_secs(8) + Duration::from_millis(500);
+    if let Some(left) = idle.checked_sub(frozen_at.elapsed()) {
+        tokio::time::sleep(left).await;
+    }
+    let after = billing(&app, &base, &["billing", "run", "--json"]).await;
+    assert!(after.status.success(), "{}\n{}", after.stdout, after.stderr);
+    assert_eq!(after.json()["unbilled"], 0);
+    assert_eq!(after.json()["charged"], 10);
+
+    // Woken, the frozen run finds its session gone and charges nothing twice.
+    let status = std::process::Command::new("kill")
+        .args(["-CONT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let woke = tokio::time::timeout(Duration::from_secs(60), frozen.wait())
+        .await
+        .expect("the woken run ends")
+        .unwrap();
+    assert!(!woke.success(), "its transaction was ended under it");
+    assert_every_pledge_charged_once(&app, PLEDGES as i64).await;
+    app.stop().await;
+}
