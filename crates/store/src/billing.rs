@@ -522,13 +522,14 @@ pub async fn charges_with_cards(
 /// Successful attempts: (charge, the gateway's payment id).
 pub async fn record_successes(
     tx: &mut Tx,
+    run: &str,
     succeeded: &[(ChargeId, String)],
     now: OffsetDateTime,
-) -> Result<(), StoreError> {
+) -> Result<Vec<ChargeId>, StoreError> {
     if succeeded.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    on_backend!(tx, |conn| {
+    let ids: Vec<i64> = on_backend!(tx, |conn| {
         // One statement for the batch: UPDATE ... FROM (VALUES ...), which both backends speak.
         let mut qb = QueryBuilder::new("UPDATE charges SET status = 'succeeded', succeeded_at = ");
         qb.push_bind(now)
@@ -543,31 +544,76 @@ pub async fn record_successes(
                 .push_bind_unseparated(reference)
                 .push_unseparated(" AS TEXT)");
         });
-        qb.push(") AS v WHERE charges.id = v.column1 AND charges.status = 'pending'");
-        qb.build().execute(conn).await.map(|r| r.rows_affected())
+        qb.push(") AS v WHERE charges.id = v.column1 AND charges.status = 'pending' AND charges.claimed_by = ")
+            .push_bind(run)
+            .push(" RETURNING charges.id");
+        qb.build_query_scalar::<i64>().fetch_all(conn).await
     })?;
-    Ok(())
+    Ok(ids.into_iter().map(ChargeId::from).collect())
 }
 
-/// A failed attempt: retried at `retry_at`, or failed for good when `None`.
+/// Keeps `run`'s claim on charges it is still working on (a gateway round
+/// that outlives the lease must not be taken over under it).
+pub async fn renew_leases(
+    tx: &mut Tx,
+    run: &str,
+    charges: &[ChargeId],
+    until: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let mut renewed = 0;
+    for chunk in charges.chunks(1000) {
+        renewed += on_backend!(tx, |conn| {
+            let mut qb = QueryBuilder::new("UPDATE charges SET claimed_until = ");
+            qb.push_bind(until)
+                .push(" WHERE status = 'pending' AND claimed_by = ")
+                .push_bind(run)
+                .push(" AND id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(id.get());
+            }
+            qb.push(")");
+            qb.build().execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(renewed)
+}
+
+/// A declined attempt: why, since when the charge fails, and when to try again.
+#[derive(Debug, Clone, Copy)]
+pub struct Declined<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
+    pub first_failed_at: OffsetDateTime,
+    /// `None`: no retry is left; the charge fails for good.
+    pub retry_at: Option<OffsetDateTime>,
+}
+
+/// Records a declined attempt of a charge `run` holds: retried at
+/// `retry_at`, or failed for good. `false` when the charge is no longer
+/// pending under `run` (another run took it over or settled it).
 pub async fn record_failure(
     tx: &mut Tx,
+    run: &str,
     id: ChargeId,
-    code: &str,
-    message: &str,
-    first_failed_at: OffsetDateTime,
-    retry_at: Option<OffsetDateTime>,
+    declined: Declined<'_>,
     now: OffsetDateTime,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
+    let Declined {
+        code,
+        message,
+        first_failed_at,
+        retry_at,
+    } = declined;
     const SQL: &str = "UPDATE charges SET status = $2, failure_code = $3, failure_message = $4, \
          first_failed_at = coalesce(first_failed_at, $5), next_attempt_at = coalesce($6, next_attempt_at), \
-         claimed_until = NULL, updated_at = $7 WHERE id = $1 AND status = 'pending'";
+         claimed_until = NULL, updated_at = $7 WHERE id = $1 AND status = 'pending' AND claimed_by = $8";
     let status = if retry_at.is_some() {
         "retrying"
     } else {
         "failed"
     };
-    on_backend!(tx, |conn| sqlx::query(SQL)
+    let n = on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(id.get())
         .bind(status)
         .bind(code)
@@ -575,10 +621,11 @@ pub async fn record_failure(
         .bind(first_failed_at)
         .bind(retry_at)
         .bind(now)
+        .bind(run)
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
-    Ok(())
+    Ok(n == 1)
 }
 
 /// The outcome of an attempt is unknown (timeout, lost connection): the
@@ -586,16 +633,18 @@ pub async fn record_failure(
 /// attempt up at the gateway before trying again.
 pub async fn release_unknown(
     tx: &mut Tx,
+    run: &str,
     id: ChargeId,
     message: &str,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
     const SQL: &str = "UPDATE charges SET claimed_until = $2, failure_message = $3, updated_at = $2 \
-         WHERE id = $1 AND status = 'pending'";
+         WHERE id = $1 AND status = 'pending' AND claimed_by = $4";
     on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(id.get())
         .bind(now)
         .bind(message)
+        .bind(run)
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;

@@ -777,3 +777,52 @@ async fn a_frozen_run_cannot_hide_unbilled_pledges() {
     assert_every_pledge_charged_once(&app, PLEDGES as i64).await;
     app.stop().await;
 }
+
+/// Charges the gateway made but nobody recorded, recovered by two runs side
+/// by side whose lookups outlast the lease: the one working keeps its lease,
+/// the other does not take the batch over, and nothing is settled twice.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn recovery_runs_side_by_side_with_a_short_lease_settle_each_charge_once(
+    #[case] backend: Backend,
+) {
+    const PLEDGES: usize = 160;
+    let (app, _) = last_months_patrons(backend, PLEDGES).await;
+    // Every charge is made at the gateway, then its answer is lost.
+    let lost = billing(
+        &app,
+        &[("MAECENAS_TEST_GATEWAY_FAULT", "error-after-charge:1")],
+        &["billing", "run", "--json"],
+    )
+    .await;
+    assert!(lost.status.success(), "{}", lost.stderr);
+    assert_eq!(lost.json()["unknown"], PLEDGES, "{}", lost.stdout);
+    assert_eq!(
+        this_month(&app).await,
+        BTreeMap::from([("pending".to_owned(), PLEDGES as i64)])
+    );
+    // Two recovery runs at once; each batch of lookups takes about 2 s, the lease is 1 s.
+    let env = [
+        ("MAECENAS_BILLING_LEASE", "1"),
+        ("MAECENAS_BILLING_BATCH", "80"),
+        ("MAECENAS_TEST_GATEWAY_FAULT", "slow-lookups:200"),
+    ];
+    let runs = (0..2).map(|_| billing(&app, &env, &["billing", "run", "--json"]));
+    let reports = futures_util::future::join_all(runs).await;
+    let mut recovered = 0;
+    for r in &reports {
+        assert!(r.status.success(), "{}\n{}", r.stdout, r.stderr);
+        recovered += r.json()["recovered"].as_i64().unwrap();
+        assert_eq!(r.json()["charged"], r.json()["recovered"], "{}", r.stdout);
+    }
+    assert_eq!(
+        recovered,
+        PLEDGES as i64,
+        "each charge recovered by one run: {:?}",
+        reports.iter().map(|r| r.stdout.clone()).collect::<Vec<_>>()
+    );
+    assert_every_pledge_charged_once(&app, PLEDGES as i64).await;
+    app.stop().await;
+}

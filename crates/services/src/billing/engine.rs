@@ -336,18 +336,82 @@ impl Services {
         if claimed.is_empty() {
             return Ok(());
         }
+        // The claim is kept alive for as long as the gateway round takes, so
+        // another run cannot take the batch over (and settle it twice).
+        let settled = {
+            let work = self.gateway_round(claimed.clone());
+            tokio::pin!(work);
+            let renewing = self.keep_leases(&claimed);
+            tokio::pin!(renewing);
+            tokio::select! {
+                settled = &mut work => settled,
+                () = &mut renewing => work.await,
+            }
+        };
+        self.settle(settled, report).await?;
+        faults::point("billing.after_settle");
+        Ok(())
+    }
+
+    /// Renews the leases of `claimed` every third of a lease, until dropped.
+    async fn keep_leases(&self, claimed: &[ClaimedCharge]) {
+        let lease = self.billing.settings.lease;
+        let mut by_run: BTreeMap<String, Vec<ChargeId>> = BTreeMap::new();
+        for c in claimed {
+            if let Some(run) = &c.charge.claimed_by {
+                by_run.entry(run.clone()).or_default().push(c.charge.id);
+            }
+        }
+        let every = (lease / 3).max(std::time::Duration::from_millis(100));
+        loop {
+            tokio::time::sleep(every).await;
+            let until = self.clock.now() + lease;
+            let renewed = async {
+                let mut tx = self.store.write().await?;
+                for (run, ids) in &by_run {
+                    store::renew_leases(&mut tx, run, ids, until).await?;
+                }
+                tx.commit().await?;
+                Ok::<_, ServiceError>(())
+            };
+            if let Err(e) = renewed.await {
+                tracing::warn!(error = %e, "renewing billing leases failed; trying again");
+            }
+        }
+    }
+
+    /// Looks up what may already be done (several at a time), sends the
+    /// rest in one gateway call; what became of each charge.
+    async fn gateway_round(&self, claimed: Vec<ClaimedCharge>) -> Vec<(ChargeRow, Settled)> {
+        use futures_util::StreamExt;
+        const LOOKUPS_AT_ONCE: usize = 8;
         let gateway = &self.billing.gateway;
         let mut settled: Vec<(ChargeRow, Settled)> = Vec::with_capacity(claimed.len());
         let mut to_send: Vec<(ChargeRow, ChargeRequest)> = Vec::new();
-        for ClaimedCharge {
-            charge,
-            payment_method_ref,
-            resumed,
-        } in claimed
+        let looked_up: Vec<(ClaimedCharge, Option<_>)> = futures_util::stream::iter(claimed)
+            .map(|c| async move {
+                let found = if c.resumed {
+                    Some(gateway.lookup(&charge_reference(c.charge.id)).await)
+                } else {
+                    None
+                };
+                (c, found)
+            })
+            .buffered(LOOKUPS_AT_ONCE)
+            .collect()
+            .await;
+        for (
+            ClaimedCharge {
+                charge,
+                payment_method_ref,
+                ..
+            },
+            found,
+        ) in looked_up
         {
             let key = idempotency_key(&charge);
-            if resumed {
-                match gateway.lookup(&charge_reference(charge.id)).await {
+            if let Some(found) = found {
+                match found {
                     Ok(Lookup::Succeeded { payment_ref }) => {
                         settled.push((
                             charge,
@@ -400,6 +464,7 @@ impl Services {
         }
         if !to_send.is_empty() {
             let requests: Vec<ChargeRequest> = to_send.iter().map(|(_, r)| r.clone()).collect();
+            let gateway = &self.billing.gateway;
             let outcomes = gateway
                 .charge_many(&requests, self.billing.settings.gateway_timeout)
                 .await;
@@ -418,11 +483,13 @@ impl Services {
                 settled.push((charge, outcome));
             }
         }
-        self.settle(settled, report).await?;
-        faults::point("billing.after_settle");
-        Ok(())
+        settled
     }
 
+    /// Records what became of each charge, in one transaction. Only a
+    /// charge still pending and claimed by the run that attempted it is
+    /// settled: one another run took over (after its lease ran out) or
+    /// settled already is skipped, so settling twice is harmless.
     async fn settle(
         &self,
         settled: Vec<(ChargeRow, Settled)>,
@@ -430,11 +497,25 @@ impl Services {
     ) -> Result<(), ServiceError> {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        let mut succeeded = Vec::new();
+        // Successes first, in one statement per run: which of them are still ours.
+        let mut by_run: BTreeMap<&str, Vec<(ChargeId, String)>> = BTreeMap::new();
+        for (charge, outcome) in &settled {
+            if let Settled::Succeeded { payment_ref, .. } = outcome {
+                by_run
+                    .entry(run_of(charge))
+                    .or_default()
+                    .push((charge.id, payment_ref.clone()));
+            }
+        }
+        let mut recorded = std::collections::HashSet::new();
+        for (run, succeeded) in &by_run {
+            recorded.extend(store::record_successes(&mut tx, run, succeeded, now).await?);
+        }
         let mut lines = Vec::new();
         let mut tally = RunReport::default();
         let mut events = Vec::new();
-        for (charge, outcome) in settled {
+        let mut skipped = 0u64;
+        for (charge, outcome) in &settled {
             let pledge_event = |triggers: &[Trigger], with_charge: bool| {
                 charge.pledge_id.map(|pledge| PendingEvent {
                     pledge: PledgeId::from(pledge),
@@ -444,11 +525,12 @@ impl Services {
                 })
             };
             match outcome {
-                Settled::Succeeded {
-                    payment_ref,
-                    recovered,
-                } => {
-                    lines.extend(charge_posting(&charge, now));
+                Settled::Succeeded { recovered, .. } => {
+                    if !recorded.contains(&charge.id) {
+                        skipped += 1;
+                        continue;
+                    }
+                    lines.extend(charge_posting(charge, now));
                     if let Some(donation) = charge.donation_id {
                         store::set_donation_outcome(
                             &mut tx,
@@ -466,10 +548,9 @@ impl Services {
                         events.extend(pledge_event(&Trigger::ON_PLEDGE_UPDATED, false));
                     }
                     tally.succeeded += 1;
-                    tally.recovered += u64::from(recovered);
+                    tally.recovered += u64::from(*recovered);
                     *tally.collected.entry(charge.currency.clone()).or_default() +=
                         charge.amount_minor;
-                    succeeded.push((charge.id, payment_ref));
                 }
                 Settled::Declined { code, message } => {
                     let first_failure = charge.first_failed_at.unwrap_or(now);
@@ -479,16 +560,18 @@ impl Services {
                         }
                         _ => None,
                     };
-                    store::record_failure(
-                        &mut tx,
-                        charge.id,
-                        &code,
-                        &message,
-                        first_failure,
+                    let declined = store::Declined {
+                        code,
+                        message,
+                        first_failed_at: first_failure,
                         retry_at,
-                        now,
-                    )
-                    .await?;
+                    };
+                    if !store::record_failure(&mut tx, run_of(charge), charge.id, declined, now)
+                        .await?
+                    {
+                        skipped += 1;
+                        continue;
+                    }
                     events.extend(pledge_event(&[Trigger::ChargesFailed], true));
                     if retry_at.is_some() {
                         tally.retrying += 1;
@@ -509,12 +592,18 @@ impl Services {
                 }
                 Settled::Unknown { message } => {
                     tracing::warn!(charge = %charge.id, %message, "charge outcome unknown: the next run looks it up");
-                    store::release_unknown(&mut tx, charge.id, &message, now).await?;
+                    store::release_unknown(&mut tx, run_of(charge), charge.id, message, now)
+                        .await?;
                     tally.unknown += 1;
                 }
             }
         }
-        store::record_successes(&mut tx, &succeeded, now).await?;
+        if skipped > 0 {
+            tracing::info!(
+                skipped,
+                "charges settled by another run (it took them over) were left as it recorded them"
+            );
+        }
         store::insert_ledger_lines(&mut tx, &lines).await?;
         let deliveries = self.write_events(&mut tx, &events, now).await?;
         commit(tx).await?;
@@ -529,6 +618,11 @@ impl Services {
         }
         Ok(())
     }
+}
+
+/// The run holding a claimed charge.
+fn run_of(charge: &ChargeRow) -> &str {
+    charge.claimed_by.as_deref().unwrap_or_default()
 }
 
 /// The card reference of each planned charge's pledge.

@@ -24,15 +24,17 @@ pub enum TestGatewayFault {
     ErrorAfterCharge(u64),
     /// Every Nth charge is made, then never answered (the caller's timeout fires).
     TimeoutAfterCharge(u64),
+    /// Every lookup takes this many milliseconds (a far or busy gateway).
+    SlowLookups(u64),
 }
 
 impl std::str::FromStr for TestGatewayFault {
     type Err = String;
-    /// `error-after-charge:N`, `timeout-after-charge:N` or `none`.
+    /// `error-after-charge:N`, `timeout-after-charge:N`, `slow-lookups:MS` or `none`.
     fn from_str(s: &str) -> Result<Self, String> {
         let bad = || {
             format!(
-                "{s:?} is not a test gateway fault: use error-after-charge:N, timeout-after-charge:N or none"
+                "{s:?} is not a test gateway fault: use error-after-charge:N, timeout-after-charge:N, slow-lookups:MS or none"
             )
         };
         if s == "none" || s.is_empty() {
@@ -43,6 +45,7 @@ impl std::str::FromStr for TestGatewayFault {
         match kind {
             "error-after-charge" => Ok(Self::ErrorAfterCharge(every)),
             "timeout-after-charge" => Ok(Self::TimeoutAfterCharge(every)),
+            "slow-lookups" => Ok(Self::SlowLookups(every)),
             _ => Err(bad()),
         }
     }
@@ -304,6 +307,9 @@ impl TestGateway {
     }
 
     pub async fn lookup(&self, reference: &str) -> Result<Lookup, GatewayError> {
+        if let TestGatewayFault::SlowLookups(ms) = self.fault {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
         let mut tx = self
             .store
             .read()
