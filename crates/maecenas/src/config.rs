@@ -193,6 +193,14 @@ pub struct CommonArgs {
         value_name = "SECONDS"
     )]
     pub webhook_give_up_after: Option<u64>,
+    /// Seconds a process's claim on a delivery lasts, renewed while it works; a process that dies hands its deliveries to the others this long after [default: 15]
+    #[arg(
+        long,
+        env = "MAECENAS_WEBHOOK_LEASE",
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub webhook_lease: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -296,6 +304,7 @@ struct FileConfig {
     webhook_concurrency: Option<usize>,
     webhook_first_retry_ms: Option<u64>,
     webhook_give_up_after: Option<u64>,
+    webhook_lease: Option<u64>,
     webhook_delivery: Option<Switch>,
     login_attempts_per_account: Option<u32>,
     login_attempts_per_address: Option<u32>,
@@ -649,6 +658,11 @@ fn webhook_settings(common: &CommonArgs, file: &FileConfig) -> anyhow::Result<We
             .webhook_give_up_after
             .or(file.webhook_give_up_after)
             .map_or(defaults.give_up_after, Duration::from_secs),
+        lease: common
+            .webhook_lease
+            .or(file.webhook_lease)
+            .map_or(defaults.lease, Duration::from_secs)
+            .max(Duration::from_secs(1)),
         ..defaults
     })
 }

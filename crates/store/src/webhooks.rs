@@ -519,6 +519,57 @@ pub async fn withhold_delivery(
     Ok(())
 }
 
+/// Renews `worker`'s claims on the deliveries it holds (claimed, not yet recorded).
+pub async fn renew_claims(
+    tx: &mut Tx,
+    worker: &str,
+    until: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    const SQLITE: &str = "UPDATE webhook_deliveries SET claimed_until = $2 \
+         WHERE claimed_by = $1 AND status = 'pending' AND claimed_until IS NOT NULL";
+    // Rows the recorder holds are being recorded: skipped, not waited for
+    // (and no lock-order deadlock with it).
+    const PG: &str = "UPDATE webhook_deliveries SET claimed_until = $2 WHERE id IN \
+         (SELECT id FROM webhook_deliveries WHERE claimed_by = $1 AND status = 'pending' \
+          AND claimed_until IS NOT NULL FOR UPDATE SKIP LOCKED)";
+    let sql = match tx.backend() {
+        crate::Backend::Sqlite => SQLITE,
+        crate::Backend::Postgres => PG,
+    };
+    Ok(on_backend!(tx, |conn| sqlx::query(sql)
+        .bind(worker)
+        .bind(until)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
+/// Hands back deliveries `worker` claimed but never started (it is
+/// stopping), so that another process sends them at once.
+pub async fn release_claims(
+    tx: &mut Tx,
+    worker: &str,
+    deliveries: &[DeliveryId],
+) -> Result<u64, StoreError> {
+    let mut released = 0;
+    for chunk in deliveries.chunks(1000) {
+        released += on_backend!(tx, |conn| {
+            let mut qb = QueryBuilder::new(
+                "UPDATE webhook_deliveries SET attempts = attempts - 1, claimed_by = NULL, claimed_until = NULL \
+                 WHERE status = 'pending' AND claimed_by = ",
+            );
+            qb.push_bind(worker).push(" AND id IN (");
+            let mut list = qb.separated(", ");
+            for id in chunk {
+                list.push_bind(id.get());
+            }
+            qb.push(")");
+            qb.build().execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(released)
+}
+
 /// How one attempt ended.
 #[derive(Debug, Clone)]
 pub struct AttemptOutcome {
@@ -645,6 +696,8 @@ pub async fn record_attempts(
             }
         }
     }
+    // In id order: two batches written at once lock webhooks in the same order.
+    per_webhook.sort_by_key(|(webhook, ..)| *webhook);
     const STATS: &str = "UPDATE webhooks SET last_attempted_at = $2, \
          num_consecutive_times_failed = CASE WHEN $3 THEN $4 ELSE num_consecutive_times_failed + $4 END, \
          failing_since = CASE WHEN $5 THEN coalesce(failing_since, $2) WHEN $3 THEN NULL ELSE failing_since END, \

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use maecenas_domain::webhooks::{TargetError, retry_delay};
-use maecenas_domain::{Scope, WebhookId};
+use maecenas_domain::{DeliveryId, Scope, WebhookId};
 use maecenas_store::webhooks::{self as store, AttemptOutcome, ClaimedDelivery, NextStep};
 use time::OffsetDateTime;
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
@@ -28,6 +28,10 @@ const RESPONSE_START_BYTES: usize = 512;
 const CLAIM_BATCH: usize = 500;
 /// How many times a batch of finished attempts is written before it is given up.
 const RECORD_TRIES: u32 = 5;
+/// The most attempts recorded in one transaction.
+const RECORD_BATCH: usize = 256;
+/// Batches written at once on PostgreSQL.
+const RECORDERS_AT_ONCE: usize = 2;
 /// How many rounds of a webhook's lanes one claim may take (see the lease).
 const QUEUED_ROUNDS: usize = 4;
 
@@ -67,6 +71,7 @@ impl Services {
         let (done_tx, done_rx) = mpsc::unbounded_channel::<AttemptOutcome>();
         let recorder = tokio::spawn(record_loop(self.clone(), worker.clone(), done_rx));
         let mut recorder = AbortOnDrop(recorder);
+        let heartbeat = AbortOnDrop(tokio::spawn(renew_loop(self.clone(), worker.clone())));
         let mut report = DeliveryReport::default();
         // Claim in batches of at least half the slots while attempts are in
         // flight: one claim per finished attempt would make the claiming
@@ -163,15 +168,31 @@ impl Services {
                 }
             }
         }
-        // Stopping: no new claims; attempts in flight finish (each has a timeout).
+        // Stopping: no new claims, and what waits in lanes is handed back
+        // unsent for another process to send at once; attempts in flight
+        // finish (each has a timeout) and every one of them is recorded, so
+        // a graceful stop sends nothing twice.
+        let unstarted: Vec<DeliveryId> = lanes
+            .lock()
+            .expect("lanes")
+            .values_mut()
+            .flat_map(|lane| lane.queued.drain(..))
+            .map(|d| d.id)
+            .collect();
+        if !unstarted.is_empty()
+            && let Err(e) = self.release(&worker, &unstarted).await
+        {
+            tracing::warn!(error = %e, deliveries = unstarted.len(), "handing back unstarted deliveries failed; their lease will run out");
+        }
         let all = u32::try_from(all_slots).unwrap_or(u32::MAX);
         let _ = tokio::time::timeout(
-            settings.timeout * QUEUED_ROUNDS as u32 + std::time::Duration::from_secs(1),
+            settings.timeout + std::time::Duration::from_secs(1),
             slots.acquire_many(all),
         )
         .await;
         drop(done_tx);
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut recorder.0).await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), &mut recorder.0).await;
+        drop(heartbeat);
         tracing::info!(%worker, attempts = report.attempts, "webhook delivery worker stopped");
         report
     }
@@ -184,11 +205,8 @@ impl Services {
         per_webhook: usize,
     ) -> Result<Vec<ClaimedDelivery>, ServiceError> {
         let now = self.clock.now();
-        // The lease outlasts the attempts a delivery may wait behind in its
-        // lane plus its own, so only a dead worker loses one.
-        let lease_until = now
-            + self.webhooks.settings.timeout * (QUEUED_ROUNDS as u32 + 1)
-            + std::time::Duration::from_secs(60);
+        // Renewed every third of it while this worker lives (`renew_loop`).
+        let lease_until = now + self.webhooks.settings.lease;
         let mut tx = self.store.write().await?;
         let claimed = store::claim_deliveries(
             &mut tx,
@@ -342,6 +360,22 @@ impl Services {
         Ok((status, String::from_utf8_lossy(&start).into_owned()))
     }
 
+    async fn release(&self, worker: &str, deliveries: &[DeliveryId]) -> Result<(), ServiceError> {
+        let mut tx = self.store.write().await?;
+        let released = store::release_claims(&mut tx, worker, deliveries).await?;
+        tx.commit().await?;
+        tracing::info!(released, "stopping: handed back deliveries not yet started");
+        Ok(())
+    }
+
+    async fn renew_claims(&self, worker: &str) -> Result<(), ServiceError> {
+        let until = self.clock.now() + self.webhooks.settings.lease;
+        let mut tx = self.store.write().await?;
+        store::renew_claims(&mut tx, worker, until).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn record_attempts(
         &self,
         worker: &str,
@@ -352,6 +386,17 @@ impl Services {
         store::record_attempts(&mut tx, worker, outcomes, now).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// Keeps this worker's claims alive while it lives.
+async fn renew_loop(services: Services, worker: String) {
+    let every = (services.webhooks.settings.lease / 3).max(std::time::Duration::from_millis(100));
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(e) = services.renew_claims(&worker).await {
+            tracing::warn!(error = %e, "renewing webhook delivery claims failed; trying again");
+        }
     }
 }
 
@@ -371,48 +416,57 @@ async fn record_loop(
     worker: String,
     mut done: mpsc::UnboundedReceiver<AttemptOutcome>,
 ) {
-    let mut batch = Vec::with_capacity(1000);
-    while done.recv_many(&mut batch, 1000).await > 0 {
-        // A failed write is retried with the same outcomes. If it keeps
-        // failing the batch is dropped: its deliveries' leases run out and
-        // they are sent again (at least once), rather than the worker
-        // stalling behind one bad batch.
-        // A failed write is retried; one bad row must not keep the others
-        // from being recorded (and sent again), so after a failed batch each
-        // is written on its own and only those that still fail are retried.
-        // What keeps failing is dropped: its leases run out and it is sent
-        // again (at least once) rather than the worker stalling behind it.
-        let mut left = std::mem::take(&mut batch);
-        for tries in 1..=RECORD_TRIES {
-            let Err(e) = services.record_attempts(&worker, &left).await else {
-                left.clear();
-                break;
-            };
-            if left.len() > 1 {
-                let mut failed = Vec::new();
-                for outcome in left {
-                    if services
-                        .record_attempts(&worker, std::slice::from_ref(&outcome))
-                        .await
-                        .is_err()
-                    {
-                        failed.push(outcome);
-                    }
-                }
-                left = failed;
-                if left.is_empty() {
-                    break;
+    // An attempt answered but not yet recorded is sent again if this process
+    // dies, so recording keeps up: batches stay small (a short transaction),
+    // and on PostgreSQL the next batch is written while one commits.
+    let at_once = match services.store.backend() {
+        maecenas_store::Backend::Postgres => RECORDERS_AT_ONCE,
+        maecenas_store::Backend::Sqlite => 1,
+    };
+    let mut writing = tokio::task::JoinSet::new();
+    let mut batch = Vec::with_capacity(RECORD_BATCH);
+    while done.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+        while writing.len() >= at_once {
+            writing.join_next().await;
+        }
+        let outcomes = std::mem::replace(&mut batch, Vec::with_capacity(RECORD_BATCH));
+        writing.spawn(record_batch(services.clone(), worker.clone(), outcomes));
+    }
+    while writing.join_next().await.is_some() {}
+}
+
+/// Writes one batch. A failed write is retried; one bad row must not keep
+/// the others from being recorded (and sent again), so after a failed batch
+/// each is written on its own and only those that still fail are retried.
+/// What keeps failing is dropped: its leases run out and it is sent again
+/// (at least once) rather than the worker stalling behind it.
+async fn record_batch(services: Services, worker: String, mut left: Vec<AttemptOutcome>) {
+    for tries in 1..=RECORD_TRIES {
+        let Err(e) = services.record_attempts(&worker, &left).await else {
+            return;
+        };
+        if left.len() > 1 {
+            let mut failed = Vec::new();
+            for outcome in left {
+                if services
+                    .record_attempts(&worker, std::slice::from_ref(&outcome))
+                    .await
+                    .is_err()
+                {
+                    failed.push(outcome);
                 }
             }
-            if tries == RECORD_TRIES {
-                tracing::error!(error = %e, attempts = left.len(), "recording webhook attempts failed; they will be sent again when their lease ends");
-            } else {
-                tracing::warn!(error = %e, attempts = left.len(), "recording webhook attempts failed; retrying");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            left = failed;
+            if left.is_empty() {
+                return;
             }
         }
-        batch = left;
-        batch.clear();
+        if tries == RECORD_TRIES {
+            tracing::error!(error = %e, attempts = left.len(), "recording webhook attempts failed; they will be sent again when their lease ends");
+        } else {
+            tracing::warn!(error = %e, attempts = left.len(), "recording webhook attempts failed; retrying");
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
     }
 }
 

@@ -47,6 +47,10 @@ pub struct WebhookSettings {
     pub give_up_after: Duration,
     /// How often an idle worker looks for due deliveries another process wrote.
     pub poll: Duration,
+    /// How long a claim lasts. The worker renews its claims every third of
+    /// it, so only a process that died (or froze) loses them, and the
+    /// others send what it held this long after.
+    pub lease: Duration,
 }
 
 impl Default for WebhookSettings {
@@ -60,6 +64,7 @@ impl Default for WebhookSettings {
             longest_retry: Duration::from_secs(LONGEST_RETRY_SECS),
             give_up_after: Duration::from_secs(GIVE_UP_AFTER_SECS as u64),
             poll: Duration::from_secs(1),
+            lease: Duration::from_secs(15),
         }
     }
 }
