@@ -39,6 +39,8 @@ pub struct HttpOptions {
     pub request_timeout: std::time::Duration,
     pub max_body_bytes: usize,
     pub rate_limits: rate_limit::RateLimitSettings,
+    /// Where rate limits are counted when several nodes share them.
+    pub shared_limits: Option<maecenas_services::throttle::SharedLimiter>,
 }
 
 impl Default for HttpOptions {
@@ -47,6 +49,7 @@ impl Default for HttpOptions {
             request_timeout: std::time::Duration::from_secs(30),
             max_body_bytes: 1024 * 1024,
             rate_limits: rate_limit::RateLimitSettings::default(),
+            shared_limits: None,
         }
     }
 }
@@ -54,7 +57,7 @@ impl Default for HttpOptions {
 /// The whole application router, with its layers.
 pub fn router(state: AppState, options: &HttpOptions) -> Router {
     let pages = web::page_headers(web::routes().merge(oauth::page_routes()));
-    let limits = rate_limit::RateLimits::new(options.rate_limits);
+    let limits = rate_limit::RateLimits::new(options.rate_limits, options.shared_limits.clone());
     // Browser clients may call the resource APIs from any origin: they
     // authenticate with a header, never a cookie, so no credentials are
     // allowed and a page elsewhere gains nothing it could not do itself.

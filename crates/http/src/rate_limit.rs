@@ -18,6 +18,8 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
+use maecenas_services::throttle::{Quota as SharedQuota, SharedLimiter};
+
 use crate::web::kit::ClientAddr;
 
 /// Requests per minute; `0` turns a limit off.
@@ -64,13 +66,16 @@ impl Limit {
 pub struct RateLimits {
     pub api: Option<Arc<Limit>>,
     pub token: Option<Arc<Limit>>,
+    /// Where every node counts (PostgreSQL or Redis); `None`: this process alone.
+    pub shared: Option<SharedLimiter>,
 }
 
 impl RateLimits {
-    pub fn new(settings: RateLimitSettings) -> Self {
+    pub fn new(settings: RateLimitSettings, shared: Option<SharedLimiter>) -> Self {
         Self {
             api: Limit::new(settings.api_per_minute),
             token: Limit::new(settings.token_per_minute),
+            shared,
         }
     }
 }
@@ -104,15 +109,59 @@ fn key_of(headers: &HeaderMap, address: Option<std::net::IpAddr>, basic_only: bo
     Sha256::digest(material.as_bytes()).into()
 }
 
-async fn limited(limit: &Limit, key: [u8; 32], request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
-    let limit_header = HeaderValue::from(limit.per_minute);
-    match limit.limiter.check_key(&key) {
+/// Whether the request may go on: `Ok((remaining, seconds to full))` or
+/// `Err(seconds to wait)`. Shared state when there is one; a shared store
+/// that does not answer lets the request through (an outage of Redis must
+/// not take the APIs down) and says so in the log.
+async fn decide(
+    limit: &Limit,
+    shared: Option<&SharedLimiter>,
+    kind: &str,
+    key: [u8; 32],
+) -> Option<Result<(u32, u64), u64>> {
+    if let Some(shared) = shared {
+        return match shared
+            .check(kind, &key, SharedQuota::per_minute(limit.per_minute))
+            .await
+        {
+            Ok(d) if d.allowed => Some(Ok((d.remaining, d.reset.as_secs_f64().ceil() as u64))),
+            Ok(d) => Some(Err(d.wait.as_secs_f64().ceil().max(1.0) as u64)),
+            Err(e) => {
+                tracing::warn!(error = %e, "the shared rate limit did not answer: request let through");
+                None
+            }
+        };
+    }
+    Some(match limit.limiter.check_key(&key) {
         Ok(snapshot) => {
             let remaining = snapshot.remaining_burst_capacity();
             // Back to a full allowance after the used part refills.
             let reset = (u64::from(limit.per_minute - remaining.min(limit.per_minute)) * 60)
                 .div_ceil(u64::from(limit.per_minute));
+            Ok((remaining, reset))
+        }
+        Err(not_until) => Err(not_until
+            .wait_time_from(DefaultClock::default().now())
+            .as_secs()
+            .max(1)),
+    })
+}
+
+async fn limited(
+    limit: &Limit,
+    shared: Option<&SharedLimiter>,
+    kind: &str,
+    key: [u8; 32],
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    let limit_header = HeaderValue::from(limit.per_minute);
+    let Some(decision) = decide(limit, shared, kind, key).await else {
+        return next.run(request).await;
+    };
+    match decision {
+        Ok((remaining, reset)) => {
             let mut response = next.run(request).await;
             let headers = response.headers_mut();
             headers.insert("ratelimit-limit", limit_header);
@@ -120,11 +169,7 @@ async fn limited(limit: &Limit, key: [u8; 32], request: Request, next: Next) -> 
             headers.insert("ratelimit-reset", HeaderValue::from(reset));
             response
         }
-        Err(not_until) => {
-            let wait = not_until
-                .wait_time_from(DefaultClock::default().now())
-                .as_secs()
-                .max(1);
+        Err(wait) => {
             let message = format!(
                 "too many requests: at most {} a minute; try again in {wait} s",
                 limit.per_minute
@@ -157,7 +202,7 @@ pub async fn limit_api(
     match &limits.api {
         Some(limit) => {
             let key = key_of(request.headers(), address, false);
-            limited(limit, key, request, next).await
+            limited(limit, limits.shared.as_ref(), "api", key, request, next).await
         }
         None => next.run(request).await,
     }
@@ -173,7 +218,7 @@ pub async fn limit_token(
     match &limits.token {
         Some(limit) => {
             let key = key_of(request.headers(), address, true);
-            limited(limit, key, request, next).await
+            limited(limit, limits.shared.as_ref(), "token", key, request, next).await
         }
         None => next.run(request).await,
     }

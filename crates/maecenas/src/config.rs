@@ -228,6 +228,17 @@ pub struct ServeArgs {
     /// Public base URL, used in links the API returns [default: http://LISTEN]
     #[arg(long, env = "MAECENAS_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// Redis for state every node shares (rate limits, log-in throttling), e.g. redis://127.0.0.1:6379 [default: PostgreSQL's own table; in memory on SQLite]
+    #[arg(
+        long,
+        env = "MAECENAS_REDIS_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub redis_url: Option<String>,
+    /// Prefix of the keys Maecenas writes in Redis [default: maecenas]
+    #[arg(long, env = "MAECENAS_REDIS_PREFIX", value_name = "PREFIX")]
+    pub redis_prefix: Option<String>,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT [default: 30]
     #[arg(long, env = "MAECENAS_SHUTDOWN_GRACE", value_name = "SECONDS")]
     pub shutdown_grace: Option<u64>,
@@ -285,6 +296,8 @@ struct FileConfig {
     db_idle_in_transaction_timeout: Option<u64>,
     listen: Option<String>,
     public_url: Option<String>,
+    redis_url: Option<String>,
+    redis_prefix: Option<String>,
     shutdown_grace: Option<u64>,
     request_timeout: Option<u64>,
     max_body_bytes: Option<usize>,
@@ -325,6 +338,9 @@ pub struct Config {
     pub db_session_limits: maecenas_store::SessionLimits,
     pub listen: SocketAddr,
     pub public_url: Option<String>,
+    /// Where shared state lives when set (may hold a password: never printed).
+    pub redis_url: Option<String>,
+    pub redis_prefix: String,
     pub shutdown_grace: Duration,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
@@ -352,6 +368,8 @@ impl std::fmt::Debug for Config {
             .field("db_session_limits", &self.db_session_limits)
             .field("listen", &self.listen)
             .field("public_url", &self.public_url)
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "[set]"))
+            .field("redis_prefix", &self.redis_prefix)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("request_timeout", &self.request_timeout)
             .field("max_body_bytes", &self.max_body_bytes)
@@ -480,6 +498,12 @@ impl Config {
                 .or(file.public_url)
                 .map(|url| checked_public_url(&url))
                 .transpose()?,
+            redis_url: serve.redis_url.clone().or(file.redis_url),
+            redis_prefix: serve
+                .redis_prefix
+                .clone()
+                .or(file.redis_prefix)
+                .unwrap_or_else(|| "maecenas".to_owned()),
             shutdown_grace: Duration::from_secs(
                 serve.shutdown_grace.or(file.shutdown_grace).unwrap_or(30),
             ),

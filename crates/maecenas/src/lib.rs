@@ -28,6 +28,7 @@ pub struct App {
     listener: TcpListener,
     local_addr: SocketAddr,
     config: Config,
+    shared_limits: Option<maecenas_services::throttle::SharedLimiter>,
 }
 
 impl App {
@@ -60,11 +61,13 @@ impl App {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "database ready"
         );
+        let shared_limits = shared_limits(&config, &services).await?;
         Ok(App {
             services,
             listener,
             local_addr,
             config,
+            shared_limits,
         })
     }
 
@@ -92,14 +95,18 @@ impl App {
             services: self.services.clone(),
             public_url,
             secure_cookies,
-            login_throttle: std::sync::Arc::new(maecenas_http::web::throttle::LoginThrottle::new(
-                self.config.login_limits,
-            )),
+            login_throttle: std::sync::Arc::new(
+                maecenas_http::web::throttle::LoginThrottle::shared(
+                    self.config.login_limits,
+                    self.shared_limits.clone(),
+                ),
+            ),
         };
         let options = HttpOptions {
             request_timeout: self.config.request_timeout,
             max_body_bytes: self.config.max_body_bytes,
             rate_limits: self.config.rate_limits,
+            shared_limits: self.shared_limits.clone(),
         };
         let router = maecenas_http::router(state, &options);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
@@ -248,6 +255,28 @@ fn public_base(config: &Config) -> String {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", config.listen))
+}
+
+/// Where rate limits are counted: Redis when configured, else PostgreSQL's
+/// own table (several nodes may share it), else this process's memory.
+async fn shared_limits(
+    config: &Config,
+    services: &Services,
+) -> anyhow::Result<Option<maecenas_services::throttle::SharedLimiter>> {
+    use maecenas_services::throttle::SharedLimiter;
+    if let Some(url) = &config.redis_url {
+        let limiter = SharedLimiter::redis(url, &config.redis_prefix)
+            .await
+            .map_err(|e| anyhow::anyhow!("redis_url: {e}"))?;
+        tracing::info!("rate limits and log-in throttling are counted in Redis");
+        return Ok(Some(limiter));
+    }
+    Ok(match services.store().backend() {
+        maecenas_store::Backend::Postgres => {
+            Some(SharedLimiter::Database(services.store().clone()))
+        }
+        maecenas_store::Backend::Sqlite => None,
+    })
 }
 
 /// Without a configured node id, pick one at random: processes sharing a

@@ -17,6 +17,7 @@ pub mod patreon;
 pub mod secrets;
 pub mod sessions;
 pub mod sponsus;
+pub mod throttle;
 pub mod webhooks;
 
 use std::sync::Arc;

@@ -18,6 +18,7 @@ pub mod dashboard;
 pub mod oauth;
 pub mod oauth_clients;
 pub mod pledges;
+pub mod rate_limits;
 pub mod test_gateway;
 pub mod users;
 pub mod webhooks;

@@ -79,7 +79,7 @@ pub async fn submit(
             StatusCode::FORBIDDEN,
         );
     }
-    if let Err(wait) = state.login_throttle.attempt(&form.email, address) {
+    if let Err(wait) = state.login_throttle.attempt(&form.email, address).await {
         let seconds = wait.as_secs().max(1);
         let mut response = render_login(
             &state,

@@ -98,7 +98,7 @@ pub async fn submit(
         return render(&state, jar, &form, Some(&error), StatusCode::FORBIDDEN);
     }
     // Sign-ups share the log-in's limits: both cost an argon2 hash.
-    if let Err(wait) = state.login_throttle.attempt(&form.email, address) {
+    if let Err(wait) = state.login_throttle.attempt(&form.email, address).await {
         let error = ServiceError::invalid(
             "form",
             format!(

@@ -7,7 +7,8 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultKeyedRateLimiter, Quota as GovernorQuota, RateLimiter};
+use maecenas_services::throttle::{Quota, SharedLimiter};
 
 /// How many attempts may come in a burst, and how fast the allowance refills.
 #[derive(Debug, Clone, Copy)]
@@ -32,33 +33,92 @@ impl Default for LoginLimits {
     }
 }
 
+/// Per account and per address. With a shared store (several nodes) the
+/// counts live there; the in-memory limiters are what a node falls back on
+/// when that store does not answer, so an outage never turns the
+/// protection against password guessing off.
 pub struct LoginThrottle {
     accounts: DefaultKeyedRateLimiter<String>,
     addresses: DefaultKeyedRateLimiter<IpAddr>,
+    limits: LoginLimits,
+    shared: Option<SharedLimiter>,
 }
 
-fn quota(burst: u32, every: Duration) -> Quota {
+fn quota(burst: u32, every: Duration) -> GovernorQuota {
     let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
-    Quota::with_period(every.max(Duration::from_millis(1)))
-        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+    GovernorQuota::with_period(every.max(Duration::from_millis(1)))
+        .unwrap_or_else(|| GovernorQuota::per_second(NonZeroU32::MIN))
         .allow_burst(burst)
 }
 
 impl LoginThrottle {
     pub fn new(limits: LoginLimits) -> Self {
+        Self::shared(limits, None)
+    }
+
+    pub fn shared(limits: LoginLimits, shared: Option<SharedLimiter>) -> Self {
         Self {
             accounts: RateLimiter::keyed(quota(limits.per_account_burst, limits.per_account_every)),
             addresses: RateLimiter::keyed(quota(
                 limits.per_address_burst,
                 limits.per_address_every,
             )),
+            limits,
+            shared,
         }
     }
 
     /// Counts one attempt; `Err(wait)` when the account or the address must wait.
-    /// The account key is the email as typed, lower-cased: unknown emails are
-    /// limited like known ones, so the answer tells nothing about existence.
-    pub fn attempt(&self, email: &str, address: Option<IpAddr>) -> Result<(), Duration> {
+    pub async fn attempt(&self, email: &str, address: Option<IpAddr>) -> Result<(), Duration> {
+        let account = email.trim().to_lowercase();
+        if let Some(shared) = &self.shared {
+            match self.attempt_shared(shared, &account, address).await {
+                Ok(verdict) => return verdict,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the shared log-in throttle did not answer: counting in this process");
+                }
+            }
+        }
+        self.attempt_here(&account, address)
+    }
+
+    async fn attempt_shared(
+        &self,
+        shared: &SharedLimiter,
+        account: &str,
+        address: Option<IpAddr>,
+    ) -> Result<Result<(), Duration>, maecenas_services::ServiceError> {
+        let l = &self.limits;
+        if let Some(address) = address {
+            let quota = Quota {
+                every: l.per_address_every,
+                burst: l.per_address_burst.max(1),
+            };
+            let d = shared
+                .check("login-address", address.to_string().as_bytes(), quota)
+                .await?;
+            if !d.allowed {
+                return Ok(Err(d.wait.max(Duration::from_secs(1))));
+            }
+        }
+        let quota = Quota {
+            every: l.per_account_every,
+            burst: l.per_account_burst.max(1),
+        };
+        let d = shared
+            .check("login-account", account.as_bytes(), quota)
+            .await?;
+        Ok(if d.allowed {
+            Ok(())
+        } else {
+            Err(d.wait.max(Duration::from_secs(1)))
+        })
+    }
+
+    /// In this process's memory. The account key is the email as typed,
+    /// lower-cased: unknown emails are limited like known ones, so the
+    /// answer tells nothing about existence.
+    fn attempt_here(&self, account: &str, address: Option<IpAddr>) -> Result<(), Duration> {
         if self.accounts.len() > 100_000 {
             self.accounts.retain_recent();
         }
@@ -71,9 +131,8 @@ impl LoginThrottle {
         {
             return Err(wait.wait_time_from(now));
         }
-        let account = email.trim().to_lowercase();
         self.accounts
-            .check_key(&account)
+            .check_key(&account.to_owned())
             .map_err(|wait| wait.wait_time_from(now))
     }
 }

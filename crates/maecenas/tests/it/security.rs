@@ -500,3 +500,111 @@ async fn records_that_hold_secrets_do_not_print_them(#[case] backend: Backend) {
     drop(tx);
     app.stop().await;
 }
+
+/// Two `maecenas serve` processes on one PostgreSQL database, small limits,
+/// counting in `redis` when given (else in the database).
+async fn two_nodes(db: &TestDb, redis: Option<&str>) -> (Server, Server) {
+    let prefix = format!(
+        "maecenas-test-{}",
+        maecenas_services::secrets::random_hex(8)
+    );
+    let mut nodes = Vec::new();
+    for name in ["a", "b"] {
+        let mut command = maecenas(db.dir());
+        command
+            .env("DATABASE_URL", db.url())
+            .env("MAECENAS_LOGIN_ATTEMPTS_PER_ACCOUNT", "3")
+            .env("MAECENAS_TOKEN_REQUESTS_PER_MINUTE", "2")
+            .env("MAECENAS_API_REQUESTS_PER_MINUTE", "3")
+            .env("MAECENAS_BILLING_INTERVAL", "0")
+            .env("MAECENAS_WEBHOOK_DELIVERY", "off")
+            .env("MAECENAS_REDIS_PREFIX", &prefix)
+            .args(["serve", "--listen", "127.0.0.1:0"]);
+        if let Some(url) = redis {
+            command.env("MAECENAS_REDIS_URL", url);
+        }
+        nodes.push(Server::start(command, db.dir().join(format!("{name}.log"))).await);
+    }
+    let b = nodes.pop().unwrap();
+    let a = nodes.pop().unwrap();
+    (a, b)
+}
+
+#[rstest]
+#[case::database(None)]
+#[case::redis(Some("redis://127.0.0.1:6379"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttles_hold_across_nodes(#[case] redis: Option<&str>) {
+    if let Some(url) = redis {
+        let reachable = tokio::net::TcpStream::connect(url.trim_start_matches("redis://")).await;
+        assert!(
+            reachable.is_ok(),
+            "Redis must run at {url} for this test (.ci/run starts it)"
+        );
+    }
+    let db = TestDb::new(Backend::Postgres).await;
+    let (mut a, mut b) = two_nodes(&db, redis).await;
+    let email = format!(
+        "guess-{}@example.org",
+        maecenas_services::secrets::random_hex(6)
+    );
+
+    // Log-in: three tries on one node use up the account's allowance on both.
+    let browser = browser();
+    for _ in 0..3 {
+        let res = support::log_in(&browser, &a.url(""), &email, "not-the-password").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let refused = support::log_in(&browser, &b.url(""), &email, "not-the-password").await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+
+    // The token endpoint, per client: two on one node, the third refused on the other.
+    let http = reqwest::Client::new();
+    let token = |base: String| {
+        let http = http.clone();
+        async move {
+            http.post(format!("{base}/oauth2/token"))
+                .basic_auth("some-client", Some("wrong"))
+                .form(&[("grant_type", "authorization_code"), ("code", "x")])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..2 {
+        assert_eq!(token(a.url("")).await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let refused = token(b.url("")).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "too_many_requests", "{body}");
+
+    // The resource API, per token: three on one node, the fourth refused on the other.
+    let api = |base: String| {
+        let http = http.clone();
+        async move {
+            http.get(format!("{base}/api/oauth2/api/current_user"))
+                .bearer_auth("mat_not-a-real-token")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for left in [2, 1, 0] {
+        let res = api(a.url("")).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            res.headers()["ratelimit-remaining"],
+            left.to_string().as_str()
+        );
+    }
+    let refused = api(b.url("")).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers()["ratelimit-remaining"], "0");
+
+    for node in [&mut a, &mut b] {
+        node.signal("TERM");
+        assert!(node.wait().await.success(), "{}", node.stderr());
+    }
+}
