@@ -612,6 +612,56 @@ impl Services {
         Ok(issued)
     }
 
+    /// The apps a person authorized (each once, with every scope it holds).
+    pub async fn authorized_apps(&self, user: UserId) -> Result<Vec<AuthorizedApp>, ServiceError> {
+        let mut tx = self.store.read().await?;
+        let grants = store::live_grants_of_user(&mut tx, user).await?;
+        let mut apps: Vec<AuthorizedApp> = Vec::new();
+        for grant in grants {
+            let scopes: ScopeSet = grant.scope.parse().unwrap_or_default();
+            match apps.iter_mut().find(|a| a.client == grant.client_row_id) {
+                Some(app) => {
+                    for scope in scopes.iter() {
+                        if !app.scopes.contains(&scope) {
+                            app.scopes.push(scope);
+                        }
+                    }
+                }
+                None => apps.push(AuthorizedApp {
+                    client: grant.client_row_id,
+                    name: grant.client_name,
+                    scopes: scopes.iter().collect(),
+                    since: grant.created_at,
+                }),
+            }
+        }
+        Ok(apps)
+    }
+
+    /// A person takes back what they gave an app: every grant, so every token
+    /// of it, and the app's webhooks on their campaign pause.
+    pub async fn revoke_app(
+        &self,
+        user: UserId,
+        client: OAuthClientId,
+    ) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        if store::revoke_grants_of_app(&mut tx, user, client, now).await? == 0 {
+            return Err(ServiceError::NotFound("authorized app"));
+        }
+        webhooks::pause_webhooks_without_access(
+            &mut tx,
+            client,
+            user,
+            Scope::CampaignsWebhook.as_str(),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Deletes a client; its grants and tokens die with it.
     pub async fn delete_oauth_client(&self, client_id: &str) -> Result<(), ServiceError> {
         let mut tx = self.store.write().await?;
@@ -677,6 +727,15 @@ fn check_pkce(row: &CodeRow, params: &TokenParams) -> Result<(), TokenError> {
             "this code was issued without a code_challenge",
         )),
     }
+}
+
+/// An app a person authorized, for their settings.
+#[derive(Debug, Clone)]
+pub struct AuthorizedApp {
+    pub client: OAuthClientId,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub since: OffsetDateTime,
 }
 
 /// Constant-time check of the client secret against its stored hash.

@@ -221,6 +221,51 @@ pub async fn revoke_grants_of_account(
         .map(|r| r.rows_affected()))?)
 }
 
+/// A live grant of a user's and the name of the app it was given to.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AppGrantRow {
+    #[sqlx(try_from = "i64")]
+    pub client_row_id: OAuthClientId,
+    pub client_name: String,
+    pub scope: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// The live grants a user gave, oldest first.
+pub async fn live_grants_of_user(
+    tx: &mut Tx,
+    user: UserId,
+) -> Result<Vec<AppGrantRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, AppGrantRow>(
+        "SELECT g.client_row_id, c.name AS client_name, g.scope, g.created_at FROM oauth_grants g \
+         JOIN oauth_clients c ON c.id = g.client_row_id \
+         WHERE g.user_id = $1 AND g.revoked_at IS NULL ORDER BY g.created_at, g.id"
+    )
+    .bind(user.get())
+    .fetch_all(conn)
+    .await)?)
+}
+
+/// Revokes every live grant a user gave one app; how many.
+pub async fn revoke_grants_of_app(
+    tx: &mut Tx,
+    user: UserId,
+    client: OAuthClientId,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    Ok(on_backend!(tx, |conn| {
+        sqlx::query(
+        "UPDATE oauth_grants SET revoked_at = $3 WHERE user_id = $1 AND client_row_id = $2 AND revoked_at IS NULL"
+    )
+    .bind(user.get())
+    .bind(client.get())
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected())
+    })?)
+}
+
 // ---- tokens ---------------------------------------------------------------
 
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow)]

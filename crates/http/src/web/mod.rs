@@ -2,6 +2,7 @@
 //! carries a CSRF token; pages cannot be framed.
 
 pub mod admin;
+pub mod apps;
 pub mod creator;
 pub mod dashboard;
 pub mod developers;
@@ -40,6 +41,8 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/avatar", post(settings::upload_avatar))
         .route("/settings/password", post(settings::change_password))
         .route("/settings/delete", post(settings::delete_account))
+        .route("/settings/apps", get(apps::show))
+        .route("/settings/apps/{client}/revoke", post(apps::revoke))
         .route("/dashboard", get(dashboard::show))
         .route("/dashboard/patrons", get(dashboard::patrons))
         .route("/dashboard/patrons.csv", get(dashboard::patrons_csv))

@@ -153,6 +153,10 @@ fn render(
             }
         }
         section.card {
+            h2 { "Apps" }
+            p { a href="/settings/apps" { "Apps you authorized" } ": see what each may do, and revoke its access." }
+        }
+        section.card {
             h2 { "Password" }
             form method="post" action="/settings/password" {
                 input type="hidden" name="csrf" value=(csrf);

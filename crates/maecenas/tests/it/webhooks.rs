@@ -1750,3 +1750,75 @@ async fn a_killed_server_resends_at_most_what_was_in_flight(#[case] backend: Bac
         "{duplicates} of {total} deliveries arrived twice"
     );
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_creator_revokes_an_app_in_settings_and_its_webhooks_stop(#[case] backend: Backend) {
+    let w = world(backend).await;
+    let receiver = Receiver::start().await;
+    let other = w.other_app("Discord roles").await;
+    let hook = w
+        .webhook_as(&other.access_token, &receiver.url(), &["pledges:create"])
+        .await;
+    let (browser, _) = w.portal().await;
+    let page = browser
+        .get(w.app.url("/settings/apps"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Discord roles"), "{page}");
+    let csrf = support::hidden(&page, "csrf").unwrap();
+    // The page lists the demo client (the creator's own token) and this app;
+    // revoke the one named "Discord roles".
+    let section = page.split("<h2>Discord roles</h2>").nth(1).unwrap();
+    let action = section
+        .split("action=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert!(action.ends_with("/revoke"), "{action}");
+    let forged = browser
+        .post(w.app.url(&action))
+        .form(&[("csrf", "not-the-token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(!w.creators_webhook(&hook).await.paused);
+    let revoked = browser
+        .post(w.app.url(&action))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 303);
+    let row = w.creators_webhook(&hook).await;
+    assert!(row.paused);
+    assert_eq!(row.paused_reason.as_deref(), Some("access_revoked"));
+    let (status, _) = w
+        .api_as(
+            &other.access_token,
+            reqwest::Method::GET,
+            "/api/oauth2/v2/webhooks",
+            None,
+        )
+        .await;
+    assert_eq!(status, 401, "the app's tokens are dead");
+    let page = browser
+        .get(w.app.url("/settings/apps"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("Discord roles"), "{page}");
+    receiver.stop().await;
+    w.app.stop().await;
+}

@@ -1,0 +1,78 @@
+//! `/settings/apps`: the apps a person authorized, and taking that back.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use maecenas_domain::OAuthClientId;
+use maecenas_services::ServiceError;
+use maud::html;
+
+use super::kit;
+use super::layout::{Viewer, user_page};
+use super::portal::{CsrfOnly, failure, forged_form, signed_in};
+use super::session::MaybeUser;
+use crate::AppState;
+
+const HERE: &str = "/settings/apps";
+
+pub async fn show(State(state): State<AppState>, user: MaybeUser) -> Response {
+    let (user, csrf) = match signed_in(user, HERE) {
+        Ok(found) => found,
+        Err(redirect) => return redirect.into_response(),
+    };
+    let apps = match state.services.authorized_apps(user.id).await {
+        Ok(apps) => apps,
+        Err(err) => return failure(err),
+    };
+    let body = html! {
+        p { a href="/settings" { "← Settings" } }
+        h1 { "Apps you authorized" }
+        p.muted {
+            "Each of these apps can act for you within what you allowed it. Revoking one ends every "
+            "token it holds at once; webhooks it registered on your campaign stop until you authorize it again."
+        }
+        @if apps.is_empty() { p.muted { "You have not authorized any app." } }
+        @for app in &apps {
+            section.card {
+                h2 { (app.name) }
+                p.muted { "Authorized on " (kit::date(app.since)) ". It may:" }
+                ul { @for scope in &app.scopes { li { (scope.describe()) } } }
+                form method="post" action={ (HERE) "/" (app.client) "/revoke" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button.secondary type="submit" { "Revoke access" }
+                }
+            }
+        }
+    };
+    user_page(
+        &Viewer {
+            user: &user,
+            csrf: &csrf,
+        },
+        "Apps you authorized",
+        body,
+    )
+    .into_response()
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    user: MaybeUser,
+    Path(client): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let (user, csrf) = match signed_in(user, HERE) {
+        Ok(found) => found,
+        Err(redirect) => return redirect.into_response(),
+    };
+    if let Some(refused) = forged_form(&csrf, &form.csrf) {
+        return refused;
+    }
+    let Ok(client) = client.parse::<OAuthClientId>() else {
+        return failure(ServiceError::NotFound("authorized app"));
+    };
+    match state.services.revoke_app(user.id, client).await {
+        Ok(()) => crate::redirect::see_other(HERE),
+        Err(err) => failure(err),
+    }
+}
