@@ -1,4 +1,4 @@
-//! The command line: `maecenas serve | migrate | admin ...`.
+//! The command line: `maecenas serve | migrate | admin | billing | backup | restore`.
 
 use std::process::ExitCode;
 
@@ -8,7 +8,7 @@ use maecenas_services::ServiceError;
 use crate::admin::AdminCommand;
 use crate::billing_cli::{self, BillingCommand};
 use crate::config::{CommonArgs, Config, ServeArgs};
-use crate::{App, admin, logging, shutdown_signal};
+use crate::{App, admin, backup, logging, shutdown_signal};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -42,6 +42,28 @@ pub enum Command {
     Billing {
         #[command(subcommand)]
         command: BillingCommand,
+    },
+    /// Write a consistent copy of the SQLite database to FILE, while it is in use
+    /// (PostgreSQL: use pg_dump)
+    Backup {
+        /// Where the copy goes; written under a temporary name, then renamed
+        file: std::path::PathBuf,
+        /// Replace FILE if it exists
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a backup in place of the SQLite database, after checking it; refused
+    /// while any process has the database open (PostgreSQL: use pg_restore)
+    Restore {
+        /// A file `maecenas backup` wrote
+        file: std::path::PathBuf,
+        /// Replace an existing database (never one in use)
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -96,6 +118,12 @@ pub async fn run(cli: Cli) -> ExitCode {
             Command::Migrate { json } => admin::migrate(&config, json).await,
             Command::Admin { command } => admin::run(&config, command).await,
             Command::Billing { command } => billing_cli::run_billing(&config, command).await,
+            Command::Backup { file, force, json } => {
+                backup::backup(&config, &file, force, json).await
+            }
+            Command::Restore { file, force, json } => {
+                backup::restore(&config, &file, force, json).await
+            }
         }
     }
     .await;

@@ -1,5 +1,6 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use backon::{ConstantBuilder, Retryable};
@@ -8,6 +9,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::backup::InUseLock;
 use crate::{StoreError, Tx};
 
 /// Begins a transaction on a task of its own, so that a request dropped
@@ -142,6 +144,8 @@ enum Pools {
         writer: SqlitePool,
         reader: SqlitePool,
         path: PathBuf,
+        /// The shared lock that tells `maecenas restore` the file is in use.
+        in_use: Arc<Mutex<Option<InUseLock>>>,
     },
     Postgres(PgPool),
 }
@@ -227,9 +231,16 @@ impl Store {
 
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { writer, reader, .. } => {
+            Pools::Sqlite {
+                writer,
+                reader,
+                in_use,
+                ..
+            } => {
                 reader.close().await;
                 writer.close().await;
+                // Closed, this store no longer keeps a restore out.
+                in_use.lock().map(|mut held| held.take()).ok();
             }
             Pools::Postgres(pool) => pool.close().await,
         }
@@ -250,7 +261,9 @@ impl Store {
     }
 }
 
-async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, StoreError> {
+/// The options an SQLite `DATABASE_URL` gives, and the file it names (an
+/// in-memory database is refused: the server's connections could not share it).
+fn sqlite_options(url: &str) -> Result<(SqliteConnectOptions, PathBuf), StoreError> {
     let invalid =
         |e: sqlx::Error| StoreError::Config(format!("DATABASE_URL is not a valid SQLite URL: {e}"));
     let base = SqliteConnectOptions::from_str(url).map_err(invalid)?;
@@ -261,6 +274,16 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
             "an in-memory SQLite database cannot be shared by the server's connections: give a file (--data-dir DIR)".into(),
         ));
     }
+    Ok((base, path))
+}
+
+/// The file an SQLite `DATABASE_URL` names, without opening it.
+pub fn sqlite_file(url: &str) -> Result<PathBuf, StoreError> {
+    sqlite_options(url).map(|(_, path)| path)
+}
+
+async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, StoreError> {
+    let (base, path) = sqlite_options(url)?;
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
             StoreError::Config(format!(
@@ -269,6 +292,9 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
             ))
         })?;
     }
+    // Before the file is opened: a restore in progress holds this lock
+    // exclusively, and the database must not be read half-replaced.
+    let in_use = InUseLock::shared(&path).await?;
     let base = base
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -314,6 +340,7 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
             writer,
             reader,
             path,
+            in_use: Arc::new(Mutex::new(Some(in_use))),
         },
     })
 }

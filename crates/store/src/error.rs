@@ -21,6 +21,12 @@ pub enum StoreError {
         "migration {version} applied to the database differs from this binary's: the migration files were edited after they were applied"
     )]
     MigrationModified { version: i64 },
+    /// The SQLite file is open elsewhere (restore), or being restored (open).
+    #[error("{0}")]
+    InUse(String),
+    /// A file offered as a backup is not a database this binary can run.
+    #[error("{0}")]
+    InvalidCopy(String),
     #[error("migrating the database failed: {0}")]
     Migrate(String),
     #[error("database error: {0}")]

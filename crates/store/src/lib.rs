@@ -6,6 +6,7 @@
 //! The backends differ only where SQL must: connection set-up, migrations,
 //! and (later) how background jobs are claimed.
 
+pub mod backup;
 mod connect;
 mod error;
 pub mod migrate;
@@ -23,7 +24,7 @@ pub mod test_gateway;
 pub mod users;
 pub mod webhooks;
 
-pub use connect::{Backend, ConnectOptions, SessionLimits, Store};
+pub use connect::{Backend, ConnectOptions, SessionLimits, Store, sqlite_file};
 pub use error::StoreError;
 pub use tx::Tx;
 

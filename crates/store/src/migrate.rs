@@ -13,6 +13,11 @@ use crate::{Store, StoreError};
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
 
+/// This binary's SQLite migrations (a backup is checked against them).
+pub(crate) fn sqlite_migrator() -> &'static Migrator {
+    &SQLITE
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationReport {
     /// Versions this call applied, oldest first.
