@@ -240,6 +240,31 @@ async fn a_creator_and_a_patron_go_through_the_pages_in_chromium(#[case] backend
         .await;
     assert!(b.text("p.notice").await.contains("Published"));
     b.shot("01-campaign-setup").await;
+
+    // An app the creator authorized, and where they can take that back.
+    let app_client = app
+        .services
+        .create_oauth_client(maecenas_services::developers::NewClient {
+            owner_email: "ada@example.com".into(),
+            name: "Discord roles".into(),
+            redirect_uris: vec!["https://roles.example/cb".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    app.services
+        .mint_tokens(
+            &app_client.client.client_id,
+            "ada@example.com",
+            "users my-campaign w:campaigns.webhook",
+        )
+        .await
+        .unwrap();
+    b.go("/settings/apps").await;
+    assert!(b.page().await.contains("Discord roles"));
+    b.shot("01b-authorized-apps").await;
+    b.follow("form[action$='/revoke'] button").await;
+    assert!(b.page().await.contains("You have not authorized any app"));
     b.log_out().await;
 
     // The public page, as anyone sees it.
