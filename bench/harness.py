@@ -105,6 +105,9 @@ class Sqlite(Database):
         return done.stdout.strip()
 
     def ts(self, value: str) -> str:
+        # Maecenas keeps SQLite times in one fixed width (store/src/db_time.rs).
+        if "." not in value:
+            value = value.replace("Z", ".000000Z")
         return f"'{value}'"
 
     def series(self, first: int, last: int) -> str:

@@ -3,6 +3,7 @@
 use maecenas_domain::{ApiKeyId, UserId};
 use time::OffsetDateTime;
 
+use crate::db_time::db;
 use crate::{StoreError, Tx, on_backend};
 
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -64,7 +65,7 @@ pub async fn insert_api_key(tx: &mut Tx, k: &NewApiKey) -> Result<(), StoreError
         .bind(&k.name)
         .bind(&k.prefix)
         .bind(&k.key_hash)
-        .bind(k.created_at)
+        .bind(db(k.created_at))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -114,7 +115,7 @@ pub async fn revoke_api_key(
 ) -> Result<bool, StoreError> {
     let done = on_backend!(tx, |conn| sqlx::query(REVOKE)
         .bind(id.get())
-        .bind(now)
+        .bind(db(now))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -131,7 +132,7 @@ pub async fn touch_api_key(
 ) -> Result<(), StoreError> {
     on_backend!(tx, |conn| sqlx::query(TOUCH)
         .bind(id.get())
-        .bind(now)
+        .bind(db(now))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;

@@ -10,6 +10,7 @@ use maecenas_domain::{CampaignId, ChargeId, PayoutId, PledgeId, UserId};
 use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
+use crate::db_time::db;
 use crate::{Backend, StoreError, Tx, on_backend};
 
 /// A pledge owing a charge for a period.
@@ -103,13 +104,13 @@ pub async fn due_pledges(
     };
     Ok(on_backend!(tx, |conn| {
         let query = sqlx::query_as::<_, DuePledge>(sql)
-            .bind(period_end)
+            .bind(db(period_end))
             .bind(after)
             .bind(period)
             .bind(limit);
         // The monthly query has no $5, and a bind too many is an error.
         let query = if per_creation {
-            query.bind(period_start)
+            query.bind(db(period_start))
         } else {
             query
         };
@@ -137,12 +138,12 @@ pub async fn due_pledges_unlocked(
     };
     Ok(on_backend!(tx, |conn| {
         let query = sqlx::query_as::<_, DuePledge>(sql)
-            .bind(period_end)
+            .bind(db(period_end))
             .bind(after)
             .bind(period)
             .bind(limit);
         let query = if per_creation {
-            query.bind(period_start)
+            query.bind(db(period_start))
         } else {
             query
         };
@@ -245,12 +246,12 @@ pub async fn insert_charges(
                     .push_bind(c.creator_net_minor)
                     .push_bind("pending")
                     .push_bind(1_i32)
-                    .push_bind(c.created_at)
+                    .push_bind(db(c.created_at))
                     .push_bind(&c.gateway)
                     .push_bind(&c.claimed_by)
-                    .push_bind(c.claimed_until)
-                    .push_bind(c.created_at)
-                    .push_bind(c.created_at);
+                    .push_bind(db(c.claimed_until))
+                    .push_bind(db(c.created_at))
+                    .push_bind(db(c.created_at));
             });
             qb.push(" ON CONFLICT DO NOTHING RETURNING id");
             qb.build_query_scalar::<i64>().fetch_all(conn).await
@@ -458,7 +459,7 @@ pub async fn claim_due_charges(
         Backend::Postgres => CLAIMABLE_PG,
     };
     let found: Vec<(i64, String)> = on_backend!(tx, |conn| sqlx::query_as(sql)
-        .bind(now)
+        .bind(db(now))
         .bind(run)
         .bind(patron)
         .bind(limit)
@@ -474,9 +475,9 @@ pub async fn claim_due_charges(
         );
         qb.push_bind(run)
             .push(", claimed_until = ")
-            .push_bind(lease_until)
+            .push_bind(db(lease_until))
             .push(", updated_at = ")
-            .push_bind(now)
+            .push_bind(db(now))
             .push(" WHERE id IN (");
         let mut list = qb.separated(", ");
         for id in &ids {
@@ -532,9 +533,9 @@ pub async fn record_successes(
     let ids: Vec<i64> = on_backend!(tx, |conn| {
         // One statement for the batch: UPDATE ... FROM (VALUES ...), which both backends speak.
         let mut qb = QueryBuilder::new("UPDATE charges SET status = 'succeeded', succeeded_at = ");
-        qb.push_bind(now)
+        qb.push_bind(db(now))
             .push(", updated_at = ")
-            .push_bind(now)
+            .push_bind(db(now))
             .push(", claimed_until = NULL, failure_code = NULL, failure_message = NULL, gateway_ref = v.column2 FROM (");
         qb.push_values(succeeded, |mut b, (id, reference)| {
             b.push("CAST(")
@@ -564,7 +565,7 @@ pub async fn renew_leases(
     for chunk in charges.chunks(1000) {
         renewed += on_backend!(tx, |conn| {
             let mut qb = QueryBuilder::new("UPDATE charges SET claimed_until = ");
-            qb.push_bind(until)
+            qb.push_bind(db(until))
                 .push(" WHERE status = 'pending' AND claimed_by = ")
                 .push_bind(run)
                 .push(" AND id IN (");
@@ -618,9 +619,9 @@ pub async fn record_failure(
         .bind(status)
         .bind(code)
         .bind(message)
-        .bind(first_failed_at)
-        .bind(retry_at)
-        .bind(now)
+        .bind(db(first_failed_at))
+        .bind(db(retry_at))
+        .bind(db(now))
         .bind(run)
         .execute(conn)
         .await
@@ -642,7 +643,7 @@ pub async fn release_unknown(
          WHERE id = $1 AND status = 'pending' AND claimed_by = $4";
     on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(id.get())
-        .bind(now)
+        .bind(db(now))
         .bind(message)
         .bind(run)
         .execute(conn)
@@ -667,7 +668,7 @@ pub async fn reopen_charges_of_patron(
     Ok(on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(patron.get())
         .bind(payment_method)
-        .bind(now)
+        .bind(db(now))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?)
@@ -703,7 +704,7 @@ pub async fn insert_ledger_lines(tx: &mut Tx, lines: &[LedgerLine]) -> Result<()
                     .push_bind(&l.currency)
                     .push_bind(l.charge_id.map(ChargeId::get))
                     .push_bind(l.payout_id.map(PayoutId::get))
-                    .push_bind(l.created_at);
+                    .push_bind(db(l.created_at));
             });
             qb.build().execute(conn).await.map(|r| r.rows_affected())
         })?;
@@ -752,7 +753,7 @@ pub async fn decline_pledge(
     const SQL: &str = "UPDATE pledges SET status = 'declined', updated_at = $2 WHERE id = $1 AND status = 'active'";
     let n = on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(pledge.get())
-        .bind(now)
+        .bind(db(now))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -769,7 +770,7 @@ pub async fn reactivate_pledge(
     const SQL: &str = "UPDATE pledges SET status = 'active', updated_at = $2 WHERE id = $1 AND status = 'declined'";
     let n = on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(pledge.get())
-        .bind(now)
+        .bind(db(now))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -794,7 +795,7 @@ pub async fn end_cancelled_pledges(
     const SQL: &str = "UPDATE pledges SET ended_at = $1, updated_at = $1 \
          WHERE status = 'cancelled' AND ended_at IS NULL AND cancelled_at < $1";
     Ok(on_backend!(tx, |conn| sqlx::query(SQL)
-        .bind(period_start)
+        .bind(db(period_start))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?)
@@ -812,7 +813,7 @@ pub async fn set_pledges_card(
     let rows: Vec<(i64, i64)> = on_backend!(tx, |conn| sqlx::query_as(SQL)
         .bind(patron.get())
         .bind(payment_method)
-        .bind(now)
+        .bind(db(now))
         .fetch_all(conn)
         .await)?;
     Ok(rows
@@ -850,7 +851,7 @@ pub async fn insert_payout(tx: &mut Tx, p: &PayoutRow) -> Result<bool, StoreErro
         .bind(&p.currency)
         .bind(p.amount_minor)
         .bind(&p.gateway)
-        .bind(p.created_at)
+        .bind(db(p.created_at))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -874,7 +875,7 @@ pub async fn finish_payout(
         .bind(status)
         .bind(reference)
         .bind(failure)
-        .bind(paid_at)
+        .bind(db(paid_at))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -892,7 +893,7 @@ pub async fn pending_payouts(
     Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PayoutRow>(
         PENDING_PAYOUTS
     )
-    .bind(before)
+    .bind(db(before))
     .fetch_all(conn)
     .await)?)
 }
@@ -1058,7 +1059,7 @@ pub async fn set_donation_outcome(
     on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(donation)
         .bind(status)
-        .bind(active_until)
+        .bind(db(active_until))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -1093,7 +1094,7 @@ pub async fn stop_open_charges_of_pledge(
          WHERE pledge_id = $1 AND status = 'retrying'";
     Ok(on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(pledge.get())
-        .bind(now)
+        .bind(db(now))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?)
@@ -1110,7 +1111,7 @@ pub async fn stop_open_charges_of_campaign(
          WHERE campaign_id = $1 AND status = 'retrying'";
     Ok(on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(campaign.get())
-        .bind(now)
+        .bind(db(now))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?)
@@ -1125,7 +1126,7 @@ pub async fn mark_refunded(
     const SQL: &str = "UPDATE charges SET status = 'refunded', updated_at = $2 WHERE id = $1 AND status = 'succeeded'";
     let n = on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(id.get())
-        .bind(now)
+        .bind(db(now))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;

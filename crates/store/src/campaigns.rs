@@ -3,6 +3,7 @@
 use maecenas_domain::{CampaignId, CreationId, GoalId, TierId, UserId};
 use time::OffsetDateTime;
 
+use crate::db_time::db;
 use crate::{StoreError, Tx, on_backend};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -92,8 +93,8 @@ pub async fn insert_campaign(
         .bind(fields.is_monthly)
         .bind(fields.is_nsfw)
         .bind(fields.show_earnings)
-        .bind(now)
-        .bind(published_at)
+        .bind(db(now))
+        .bind(db(published_at))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -208,7 +209,7 @@ pub async fn insert_tier(tx: &mut Tx, tier: &NewTier) -> Result<(), StoreError> 
         .bind(tier.requires_shipping)
         .bind(&tier.image_url)
         .bind(tier.position)
-        .bind(tier.created_at)
+        .bind(db(tier.created_at))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -264,7 +265,7 @@ pub async fn insert_goal(
         .bind(amount_minor)
         .bind(title)
         .bind(description)
-        .bind(now)
+        .bind(db(now))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -309,8 +310,8 @@ pub async fn insert_creation(tx: &mut Tx, creation: &CreationRow) -> Result<(), 
         .bind(&creation.title)
         .bind(&creation.body)
         .bind(creation.is_paid)
-        .bind(creation.created_at)
-        .bind(creation.published_at)
+        .bind(db(creation.created_at))
+        .bind(db(creation.published_at))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -390,7 +391,7 @@ pub async fn update_campaign(
         .bind(f.is_monthly)
         .bind(f.is_nsfw)
         .bind(f.show_earnings)
-        .bind(now)
+        .bind(db(now))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -408,8 +409,8 @@ pub async fn set_published(
         "UPDATE campaigns SET published_at = $2, updated_at = $3 WHERE id = $1"
     )
     .bind(id.get())
-    .bind(published_at)
-    .bind(now)
+    .bind(db(published_at))
+    .bind(db(now))
     .execute(conn)
     .await
     .map(|r| r.rows_affected()))?;
@@ -442,7 +443,7 @@ pub async fn update_tier(
     .bind(f.amount_minor)
     .bind(f.patron_limit)
     .bind(f.requires_shipping)
-    .bind(now)
+    .bind(db(now))
     .execute(conn)
     .await
     .map(|r| r.rows_affected()))?;
@@ -460,7 +461,7 @@ pub async fn set_tier_position(
     )
     .bind(id.get())
     .bind(position)
-    .bind(now)
+    .bind(db(now))
     .execute(conn)
     .await
     .map(|r| r.rows_affected()))?;
@@ -473,7 +474,7 @@ pub async fn retire_tier(tx: &mut Tx, id: TierId, now: OffsetDateTime) -> Result
         "UPDATE tiers SET retired_at = $2, updated_at = $2 WHERE id = $1 AND retired_at IS NULL"
     )
     .bind(id.get())
-    .bind(now)
+    .bind(db(now))
     .execute(conn)
     .await
     .map(|r| r.rows_affected()))?;

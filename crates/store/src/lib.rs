@@ -8,6 +8,7 @@
 
 pub mod backup;
 mod connect;
+pub mod db_time;
 mod error;
 pub mod migrate;
 mod tx;

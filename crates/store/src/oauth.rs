@@ -5,6 +5,7 @@
 use maecenas_domain::{OAuthClientId, UserId};
 use time::OffsetDateTime;
 
+use crate::db_time::db;
 use crate::{StoreError, Tx, on_backend};
 
 // ---- sessions -------------------------------------------------------------
@@ -21,8 +22,8 @@ pub async fn insert_session(
     )
     .bind(token_hash)
     .bind(user.get())
-    .bind(now)
-    .bind(expires_at)
+    .bind(db(now))
+    .bind(db(expires_at))
     .execute(conn)
     .await
     .map(|r| r.rows_affected()))?;
@@ -39,7 +40,7 @@ pub async fn session_user(
         "SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2"
     )
     .bind(token_hash)
-    .bind(now)
+    .bind(db(now))
     .fetch_optional(conn)
     .await)?;
     Ok(row.map(|(id,)| UserId::from(id)))
@@ -98,7 +99,7 @@ pub async fn insert_grant(
     .bind(client.get())
     .bind(user.get())
     .bind(scope)
-    .bind(now)
+    .bind(db(now))
     .execute(conn)
     .await
     .map(|r| r.rows_affected())
@@ -123,7 +124,7 @@ pub async fn revoke_grant(tx: &mut Tx, id: i64, now: OffsetDateTime) -> Result<(
         "UPDATE oauth_grants SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL"
     )
     .bind(id)
-    .bind(now)
+    .bind(db(now))
     .execute(conn)
     .await
     .map(|r| r.rows_affected()))?;
@@ -131,7 +132,7 @@ pub async fn revoke_grant(tx: &mut Tx, id: i64, now: OffsetDateTime) -> Result<(
         "UPDATE oauth_tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL"
     )
     .bind(id)
-    .bind(now)
+    .bind(db(now))
     .execute(conn)
     .await
     .map(|r| r.rows_affected()))?;
@@ -167,8 +168,8 @@ pub async fn insert_code(tx: &mut Tx, code: &CodeRow) -> Result<(), StoreError> 
     .bind(code.grant_id)
     .bind(&code.redirect_uri)
     .bind(&code.code_challenge)
-    .bind(code.expires_at)
-    .bind(code.used_at)
+    .bind(db(code.expires_at))
+    .bind(db(code.used_at))
     .execute(conn)
     .await
     .map(|r| r.rows_affected())
@@ -197,7 +198,7 @@ pub async fn use_code(
         "UPDATE oauth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL"
     )
     .bind(code_hash)
-    .bind(now)
+    .bind(db(now))
     .execute(conn)
     .await
     .map(|r| r.rows_affected()))?;
@@ -215,7 +216,7 @@ pub async fn revoke_grants_of_account(
          AND (user_id = $1 OR client_row_id IN (SELECT id FROM oauth_clients WHERE owner_id = $1))";
     Ok(on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(user.get())
-        .bind(now)
+        .bind(db(now))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?)
@@ -259,7 +260,7 @@ pub async fn revoke_grants_of_app(
     )
     .bind(user.get())
     .bind(client.get())
-    .bind(now)
+    .bind(db(now))
     .execute(conn)
     .await
     .map(|r| r.rows_affected())
@@ -304,8 +305,8 @@ pub async fn insert_token(tx: &mut Tx, token: &TokenRow) -> Result<(), StoreErro
     .bind(token.grant_id)
     .bind(&token.access_hash)
     .bind(&token.refresh_hash)
-    .bind(token.created_at)
-    .bind(token.access_expires_at)
+    .bind(db(token.created_at))
+    .bind(db(token.access_expires_at))
     .execute(conn)
     .await
     .map(|r| r.rows_affected())
@@ -344,7 +345,7 @@ pub async fn mark_refreshed(tx: &mut Tx, id: i64, now: OffsetDateTime) -> Result
         "UPDATE oauth_tokens SET refreshed_at = $2 WHERE id = $1 AND refreshed_at IS NULL AND revoked_at IS NULL"
     )
     .bind(id)
-    .bind(now)
+    .bind(db(now))
     .execute(conn)
     .await
     .map(|r| r.rows_affected())
@@ -357,7 +358,7 @@ pub async fn revoke_token(tx: &mut Tx, id: i64, now: OffsetDateTime) -> Result<(
         "UPDATE oauth_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL"
     )
     .bind(id)
-    .bind(now)
+    .bind(db(now))
     .execute(conn)
     .await
     .map(|r| r.rows_affected()))?;

@@ -3,6 +3,7 @@
 use maecenas_domain::{OAuthClientId, UserId};
 use time::OffsetDateTime;
 
+use crate::db_time::db;
 use crate::{StoreError, Tx, on_backend};
 
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -78,7 +79,7 @@ pub async fn insert_client(tx: &mut Tx, c: &NewOAuthClient) -> Result<(), StoreE
         .bind(&c.description)
         .bind(&c.icon_url)
         .bind(&c.secret_hash)
-        .bind(c.created_at)
+        .bind(db(c.created_at))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -150,7 +151,7 @@ pub async fn rotate_secret(
     let done = on_backend!(tx, |conn| sqlx::query(ROTATE_SECRET)
         .bind(client.get())
         .bind(secret_hash)
-        .bind(now)
+        .bind(db(now))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;

@@ -5,6 +5,7 @@ use maecenas_domain::{
 };
 use time::OffsetDateTime;
 
+use crate::db_time::db;
 use crate::{Backend, StoreError, Tx, on_backend};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -41,8 +42,8 @@ pub async fn insert_address(tx: &mut Tx, a: &AddressRow) -> Result<(), StoreErro
         .bind(&a.state)
         .bind(&a.country)
         .bind(&a.phone_number)
-        .bind(a.created_at)
-        .bind(a.updated_at)
+        .bind(db(a.created_at))
+        .bind(db(a.updated_at))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -95,8 +96,8 @@ pub async fn insert_payment_method(tx: &mut Tx, m: &PaymentMethodRow) -> Result<
         .bind(m.exp_year)
         .bind(m.is_verified)
         .bind(m.has_failed_payment)
-        .bind(m.created_at)
-        .bind(m.removed_at)
+        .bind(db(m.created_at))
+        .bind(db(m.removed_at))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -195,7 +196,7 @@ pub async fn insert_pledge(tx: &mut Tx, p: &NewPledge) -> Result<(), StoreError>
         .bind(p.address_id.map(AddressId::get))
         .bind(p.payment_method_id.map(PaymentMethodId::get))
         .bind(&p.vat_country)
-        .bind(p.created_at)
+        .bind(db(p.created_at))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -303,8 +304,8 @@ pub async fn insert_donation(tx: &mut Tx, d: &DonationRow) -> Result<(), StoreEr
         .bind(&d.message)
         .bind(d.payment_method_id)
         .bind(&d.status)
-        .bind(d.active_until)
-        .bind(d.created_at)
+        .bind(db(d.active_until))
+        .bind(db(d.created_at))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -352,7 +353,7 @@ pub async fn donation_totals(
         sqlx::query_as::<_, DonationTotals>(DONATION_TOTALS)
             .bind(campaign.get())
             .bind(donor.get())
-            .bind(now)
+            .bind(db(now))
             .fetch_one(conn)
             .await
     })?)
@@ -369,7 +370,7 @@ pub async fn cancel_pledge(
 ) -> Result<bool, StoreError> {
     let n = on_backend!(tx, |conn| sqlx::query(CANCEL)
         .bind(id.get())
-        .bind(now)
+        .bind(db(now))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -387,7 +388,7 @@ pub async fn cancel_pledges_to_campaign(
          WHERE campaign_id = $1 AND status IN ('active', 'declined') AND ended_at IS NULL";
     Ok(on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(campaign.get())
-        .bind(now)
+        .bind(db(now))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?)
@@ -547,7 +548,7 @@ pub async fn change_pledge_terms(
     .bind(t.amount_minor)
     .bind(t.pledge_cap_minor)
     .bind(t.patron_pays_fees)
-    .bind(now)
+    .bind(db(now))
     .execute(conn)
     .await
     .map(|r| r.rows_affected()))?;

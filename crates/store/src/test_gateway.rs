@@ -4,6 +4,7 @@
 
 use time::OffsetDateTime;
 
+use crate::db_time::db;
 use crate::{StoreError, Tx, on_backend};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -71,7 +72,7 @@ pub async fn insert(tx: &mut Tx, op: &Operation) -> Result<(), StoreError> {
         .bind(&op.currency)
         .bind(&op.status)
         .bind(&op.failure_code)
-        .bind(op.created_at)
+        .bind(db(op.created_at))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -125,7 +126,7 @@ pub async fn insert_many(tx: &mut Tx, ops: &[Operation]) -> Result<(), StoreErro
                     .push_bind(&op.currency)
                     .push_bind(&op.status)
                     .push_bind(&op.failure_code)
-                    .push_bind(op.created_at);
+                    .push_bind(db(op.created_at));
             });
             qb.build().execute(conn).await.map(|r| r.rows_affected())
         })?;

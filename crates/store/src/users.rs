@@ -3,6 +3,7 @@
 use maecenas_domain::UserId;
 use time::OffsetDateTime;
 
+use crate::db_time::db;
 use crate::{StoreError, Tx, on_backend};
 
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -108,7 +109,7 @@ pub async fn insert_user(tx: &mut Tx, user: &NewUser) -> Result<(), StoreError> 
         .bind(&user.description)
         .bind(user.is_creator)
         .bind(user.is_admin)
-        .bind(user.created_at)
+        .bind(db(user.created_at))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -204,7 +205,7 @@ pub async fn update_profile(
         .bind(&p.about)
         .bind(&p.description)
         .bind(&p.status)
-        .bind(now)
+        .bind(db(now))
         .bind(&p.first_name)
         .bind(&p.last_name)
         .bind(&p.youtube)
@@ -242,7 +243,7 @@ pub async fn put_avatar(tx: &mut Tx, a: &AvatarRow) -> Result<(), StoreError> {
         .bind(a.height)
         .bind(&a.bytes)
         .bind(&a.etag)
-        .bind(a.updated_at)
+        .bind(db(a.updated_at))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -269,7 +270,7 @@ pub async fn set_password_hash(
     )
     .bind(id.get())
     .bind(password_hash)
-    .bind(now)
+    .bind(db(now))
     .execute(conn)
     .await
     .map(|r| r.rows_affected()))?;
@@ -298,7 +299,7 @@ pub async fn set_moderation(
     .bind(m.is_suspended)
     .bind(m.is_deleted)
     .bind(m.is_nuked)
-    .bind(now)
+    .bind(db(now))
     .execute(conn)
     .await
     .map(|r| r.rows_affected())
@@ -323,7 +324,7 @@ pub async fn erase_personal_data(
     )
     .bind(id.get())
     .bind(placeholder_email)
-    .bind(now)
+    .bind(db(now))
     .execute(conn)
     .await
     .map(|r| r.rows_affected()))?;
@@ -338,7 +339,7 @@ pub async fn erase_personal_data(
         "UPDATE oauth_grants SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL"
     )
     .bind(id.get())
-    .bind(now)
+    .bind(db(now))
     .execute(conn)
     .await
     .map(|r| r.rows_affected()))?;
@@ -346,7 +347,7 @@ pub async fn erase_personal_data(
         "UPDATE api_keys SET revoked_at = $2 WHERE owner_id = $1 AND revoked_at IS NULL"
     )
     .bind(id.get())
-    .bind(now)
+    .bind(db(now))
     .execute(conn)
     .await
     .map(|r| r.rows_affected()))?;

@@ -7,6 +7,7 @@ use maecenas_domain::{CampaignId, DeliveryId, OAuthClientId, UserId, WebhookEven
 use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
+use crate::db_time::db;
 use crate::{StoreError, Tx, on_backend};
 
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -74,10 +75,10 @@ pub async fn insert_webhook(tx: &mut Tx, w: &WebhookRow) -> Result<(), StoreErro
         .bind(w.paused)
         .bind(&w.paused_reason)
         .bind(w.num_consecutive_times_failed)
-        .bind(w.last_attempted_at)
-        .bind(w.failing_since)
-        .bind(w.created_at)
-        .bind(w.updated_at)
+        .bind(db(w.last_attempted_at))
+        .bind(db(w.failing_since))
+        .bind(db(w.created_at))
+        .bind(db(w.updated_at))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -163,7 +164,7 @@ pub async fn update_webhook(
         .bind(uri)
         .bind(triggers)
         .bind(paused)
-        .bind(now)
+        .bind(db(now))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -188,7 +189,7 @@ pub async fn pause_webhooks_without_access(
     Ok(on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(client.get())
         .bind(creator.get())
-        .bind(now)
+        .bind(db(now))
         .bind(scope_pattern(scope))
         .execute(conn)
         .await
@@ -209,7 +210,7 @@ pub async fn resume_webhooks_with_access(
     Ok(on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(client.get())
         .bind(creator.get())
-        .bind(now)
+        .bind(db(now))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?)
@@ -227,7 +228,7 @@ pub async fn pause_webhooks_of_campaign(
     Ok(on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(campaign.get())
         .bind(reason)
-        .bind(now)
+        .bind(db(now))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?)
@@ -243,7 +244,7 @@ pub async fn pause_webhooks_of_clients_owned_by(
          WHERE NOT paused AND oauth_client_id IN (SELECT id FROM oauth_clients WHERE owner_id = $1)";
     Ok(on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(owner.get())
-        .bind(now)
+        .bind(db(now))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?)
@@ -336,7 +337,7 @@ pub async fn insert_events(
                     .push_bind(e.charge_id)
                     .push_bind(e.is_test)
                     .push_bind(&e.body)
-                    .push_bind(e.created_at);
+                    .push_bind(db(e.created_at));
             });
             qb.build().execute(conn).await.map(|r| r.rows_affected())
         })?;
@@ -352,9 +353,9 @@ pub async fn insert_events(
                     .push_bind(d.event_id.get())
                     .push_bind("pending")
                     .push_bind(0i32)
-                    .push_bind(d.next_attempt_at)
-                    .push_bind(d.give_up_at)
-                    .push_bind(d.next_attempt_at);
+                    .push_bind(db(d.next_attempt_at))
+                    .push_bind(db(d.give_up_at))
+                    .push_bind(db(d.next_attempt_at));
             });
             qb.build().execute(conn).await.map(|r| r.rows_affected())
         })?;
@@ -442,7 +443,7 @@ pub async fn claim_deliveries(
         Tx::Sqlite(tx) => {
             let busy = serde_json::to_string(&busy).unwrap_or_else(|_| "[]".into());
             sqlx::query_scalar(CLAIMABLE_SQLITE)
-                .bind(now)
+                .bind(db(now))
                 .bind(busy)
                 .bind(limit)
                 .bind(per_webhook)
@@ -451,7 +452,7 @@ pub async fn claim_deliveries(
         }
         Tx::Postgres(tx) => {
             sqlx::query_scalar(CLAIMABLE_PG)
-                .bind(now)
+                .bind(db(now))
                 .bind(&busy)
                 .bind(limit)
                 .bind(per_webhook)
@@ -466,7 +467,7 @@ pub async fn claim_deliveries(
         let mut qb = QueryBuilder::new("UPDATE webhook_deliveries SET attempts = attempts + 1, claimed_by = ");
         qb.push_bind(worker)
             .push(", claimed_until = ")
-            .push_bind(lease_until)
+            .push_bind(db(lease_until))
             .push(" WHERE id IN (");
         let mut list = qb.separated(", ");
         for id in &ids {
@@ -511,7 +512,7 @@ pub async fn withhold_delivery(
             .await?;
         sqlx::query(WEBHOOK)
             .bind(webhook.get())
-            .bind(now)
+            .bind(db(now))
             .execute(&mut *conn)
             .await
             .map(|_| ())
@@ -538,7 +539,7 @@ pub async fn renew_claims(
     };
     Ok(on_backend!(tx, |conn| sqlx::query(sql)
         .bind(worker)
-        .bind(until)
+        .bind(db(until))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?)
@@ -611,7 +612,7 @@ pub async fn record_attempts(
                     .push_bind(o.delivery_id.get())
                     .push_bind(o.webhook_id.get())
                     .push_bind(o.attempt)
-                    .push_bind(o.started_at)
+                    .push_bind(db(o.started_at))
                     .push_bind(o.latency_ms)
                     .push_bind(o.status_code)
                     .push_bind(&o.error)
@@ -637,7 +638,8 @@ pub async fn record_attempts(
             let mut qb = QueryBuilder::new(
                 "UPDATE webhook_deliveries SET status = 'delivered', last_error = NULL, claimed_until = NULL, delivered_at = ",
             );
-            qb.push_bind(now).push(", last_status = v.column2 FROM (");
+            qb.push_bind(db(now))
+                .push(", last_status = v.column2 FROM (");
             qb.push_values(chunk, |mut b, (id, status)| {
                 b.push("CAST(")
                     .push_bind_unseparated(*id)
@@ -658,7 +660,7 @@ pub async fn record_attempts(
             NextStep::RetryAt(at) => sqlx::query(RETRY)
                 .bind(o.delivery_id.get())
                 .bind(worker)
-                .bind(at)
+                .bind(db(at))
                 .bind(o.status_code)
                 .bind(&o.error)
                 .execute(conn)
@@ -705,7 +707,7 @@ pub async fn record_attempts(
     for (webhook, failures_since_success, any_success, gave_up) in per_webhook {
         on_backend!(tx, |conn| sqlx::query(STATS)
             .bind(webhook.get())
-            .bind(now)
+            .bind(db(now))
             .bind(any_success)
             .bind(failures_since_success)
             .bind(gave_up)
@@ -813,8 +815,8 @@ pub async fn redeliver(
          claimed_until = NULL, delivered_at = NULL WHERE id = $1";
     let n = on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(id.get())
-        .bind(now)
-        .bind(give_up_at)
+        .bind(db(now))
+        .bind(db(give_up_at))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -832,8 +834,8 @@ pub async fn requeue_failed(
          claimed_until = NULL WHERE webhook_id = $1 AND status = 'failed'";
     Ok(on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(webhook.get())
-        .bind(now)
-        .bind(give_up_at)
+        .bind(db(now))
+        .bind(db(give_up_at))
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?)

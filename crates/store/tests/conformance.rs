@@ -693,3 +693,52 @@ async fn transactions_abandoned_while_they_begin_leave_the_pool_usable(#[case] b
         tx.commit().await.expect("and ends");
     }
 }
+
+/// Times within one second compare as times, not as text of varying width
+/// (on SQLite `…:00Z` used to sort after `…:00.5Z`).
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn times_within_one_second_compare_as_times(#[case] backend: Backend) {
+    use maecenas_store::oauth;
+    use time::macros::datetime;
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let ids = ids();
+    let user = new_user(&ids, "clock@example.org", None);
+    insert(&store, &user).await.unwrap();
+    let whole = datetime!(2026-12-01 10:00:00 UTC);
+    let half = datetime!(2026-12-01 10:00:00.5 UTC);
+    let mut tx = store.write().await.unwrap();
+    // One session ends on the whole second, one half a second later.
+    oauth::insert_session(&mut tx, b"ends-whole", user.id, whole, whole)
+        .await
+        .unwrap();
+    oauth::insert_session(&mut tx, b"ends-half", user.id, whole, half)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    // At 10:00:00.3 the first has ended and the second has not.
+    let now = datetime!(2026-12-01 10:00:00.3 UTC);
+    assert_eq!(
+        oauth::session_user(&mut tx, b"ends-whole", now)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        oauth::session_user(&mut tx, b"ends-half", now)
+            .await
+            .unwrap(),
+        Some(user.id)
+    );
+    // At the whole second exactly, the half-second one is still live.
+    assert_eq!(
+        oauth::session_user(&mut tx, b"ends-half", whole)
+            .await
+            .unwrap(),
+        Some(user.id)
+    );
+}

@@ -236,10 +236,14 @@ async fn a_backup_taken_while_serve_writes_restores_everything_committed_before_
     let report = backed_up.json();
     assert!(report["bytes"].as_u64().unwrap() > 0, "{report}");
     assert!(report["migration"].as_i64().is_some(), "{report}");
-    assert!(
-        !during.is_empty(),
-        "serve committed writes while the backup ran"
-    );
+    // Whether a write lands while the copy runs depends on timing (a busy
+    // machine may fit none in); that serve goes on writing after it does not:
+    // wait for one, which the backup cannot hold.
+    let after_backup = tokio::time::timeout(std::time::Duration::from_secs(30), rx.recv())
+        .await
+        .expect("serve commits writes after the backup")
+        .expect("the writers are running");
+    during.insert(after_backup);
     assert_eq!(
         files_in(backup_file.parent().unwrap()),
         BTreeSet::from(["nightly.db".to_owned()]),
@@ -279,7 +283,7 @@ async fn a_backup_taken_while_serve_writes_restores_everything_committed_before_
     assert_eq!(verify.json()["ok"], true, "{}", verify.stdout);
     let in_backup = writes_in(&fresh.join("maecenas.db")).await;
     eprintln!(
-        "committed: {} before the backup, {while_it_ran} while it ran, {} in all; {} in the backup",
+        "committed: {} before the backup, {while_it_ran} while it ran or just after, {} in all; {} in the backup",
         before.len(),
         all.len(),
         in_backup.len()
