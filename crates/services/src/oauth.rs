@@ -662,12 +662,31 @@ impl Services {
         Ok(())
     }
 
-    /// Deletes a client; its grants and tokens die with it.
+    /// Deletes a client; its grants, tokens and webhooks die with it.
     pub async fn delete_oauth_client(&self, client_id: &str) -> Result<(), ServiceError> {
+        // Rows the delivery worker is recording are locked in its order, so a
+        // deadlock should not happen; should PostgreSQL still pick this
+        // transaction as a deadlock's victim, it is simply run again.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.delete_oauth_client_once(client_id).await {
+                Err(ServiceError::Internal(e))
+                    if tries < 3 && format!("{e:#}").contains("deadlock") =>
+                {
+                    tracing::warn!(error = %e, "deleting a client met a deadlock; trying again");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn delete_oauth_client_once(&self, client_id: &str) -> Result<(), ServiceError> {
         let mut tx = self.store.write().await?;
         let client = oauth_clients::client_by_client_id(&mut tx, client_id)
             .await?
             .ok_or(ServiceError::NotFound("client"))?;
+        webhooks::delete_webhooks_of_client(&mut tx, client.id).await?;
         oauth_clients::delete_client(&mut tx, client.id).await?;
         tx.commit().await?;
         Ok(())

@@ -274,6 +274,27 @@ fn scope_pattern(scope: &str) -> String {
     format!("% {scope} %")
 }
 
+/// Deletes every webhook an app registered, with their deliveries and logs,
+/// deliveries before webhooks: the order the delivery recorder locks them in,
+/// so deleting an app while its webhooks deliver cannot deadlock with it
+/// (the foreign key's cascade would lock the webhook first).
+pub async fn delete_webhooks_of_client(
+    tx: &mut Tx,
+    client: OAuthClientId,
+) -> Result<u64, StoreError> {
+    let ids: Vec<i64> = on_backend!(tx, |conn| sqlx::query_scalar(
+        "SELECT id FROM webhooks WHERE oauth_client_id = $1 ORDER BY id"
+    )
+    .bind(client.get())
+    .fetch_all(conn)
+    .await)?;
+    let mut deleted = 0;
+    for id in ids {
+        deleted += u64::from(delete_webhook(tx, WebhookId::from(id)).await?);
+    }
+    Ok(deleted)
+}
+
 /// Deletes a webhook with its deliveries and their log (the events stay).
 pub async fn delete_webhook(tx: &mut Tx, id: WebhookId) -> Result<bool, StoreError> {
     const ATTEMPTS: &str = "DELETE FROM webhook_attempts WHERE webhook_id = $1";
