@@ -1092,12 +1092,7 @@ pub async fn stop_open_charges_of_pledge(
     const SQL: &str = "UPDATE charges SET status = 'failed', failure_code = coalesce(failure_code, 'cancelled'), \
          failure_message = 'The pledge was cancelled.', updated_at = $2 \
          WHERE pledge_id = $1 AND status = 'retrying'";
-    Ok(on_backend!(tx, |conn| sqlx::query(SQL)
-        .bind(pledge.get())
-        .bind(db(now))
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?)
+    stop_retries(tx, SQL, pledge.get(), now).await
 }
 
 /// Stops the retries of every charge to a campaign whose creator's account closed.
@@ -1109,8 +1104,17 @@ pub async fn stop_open_charges_of_campaign(
     const SQL: &str = "UPDATE charges SET status = 'failed', failure_code = coalesce(failure_code, 'cancelled'), \
          failure_message = 'The creator closed their account.', updated_at = $2 \
          WHERE campaign_id = $1 AND status = 'retrying'";
-    Ok(on_backend!(tx, |conn| sqlx::query(SQL)
-        .bind(campaign.get())
+    stop_retries(tx, SQL, campaign.get(), now).await
+}
+
+async fn stop_retries(
+    tx: &mut Tx,
+    sql: &str,
+    id: i64,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query(sql)
+        .bind(id)
         .bind(db(now))
         .execute(conn)
         .await
