@@ -477,22 +477,31 @@ pub fn print_demo_access(access: &DemoAccess, address: SocketAddr) {
         "\
 == Maecenas demo ==
 {seeded}
-Demo accounts use the password {password:?} (sample data: do not expose this server).
-  creator: {creator} (username {username}, user id {creator_id}, campaign id {campaign_id})
-  patron:  {patron} (and patron002 … patron{last:03})
-OAuth client (redirect URI {redirect}):
-  client_id:     {client_id}
-  client_secret: {client_secret}
-API key of the creator (send as `Authorization: <key>`):
-  {api_key}
-Try:
-  curl {base}/healthz
-  open {base}/oauth2/authorize?response_type=code&client_id={client_id}&redirect_uri={redirect}&scope=identify
-  curl -X POST {base}/oauth2/token -d grant_type=authorization_code -d code=CODE \\
-       -d client_id={client_id} -d client_secret=SECRET -d redirect_uri={redirect}
-  curl -H 'Authorization: Bearer ACCESS_TOKEN' {base}/v1/oauth/@me/profile
-  open {base}/developers/webhooks   (log in as the creator; webhooks to loopback need
-                                    MAECENAS_WEBHOOK_ALLOW_NETS=127.0.0.0/8)
+
+Start here: {base}/{username}   (the demo creator's public page: tiers, goals, \"Join\")
+
+Log in at {base}/login with the password {password:?} (sample data: do not expose this server):
+  the creator: {creator}   then {base}/dashboard (campaign, tiers, patrons)
+  a patron:    {patron}   then {base}/panel (what they sponsor)
+               (patron002 … patron{last:03} are patrons too)
+
+For developers:
+  developer portal:  {base}/developers/clients   (OAuth clients, API keys, webhooks; log in first)
+  API documentation: {base}/docs
+  OpenAPI document:  {base}/openapi.json
+  The creator's ids: user {creator_id}, campaign {campaign_id}
+  The demo's OAuth client (redirect URI {redirect}):
+    client_id:     {client_id}
+    client_secret: {client_secret}
+  The creator's API key (send as `Authorization: <key>`):
+    {api_key}
+  Try:
+    curl {base}/healthz
+    open {base}/oauth2/authorize?response_type=code&client_id={client_id}&redirect_uri={redirect}&scope=identify
+    curl -X POST {base}/oauth2/token -d grant_type=authorization_code -d code=CODE \\
+         -d client_id={client_id} -d client_secret=SECRET -d redirect_uri={redirect}
+    curl -H 'Authorization: Bearer ACCESS_TOKEN' {base}/v1/oauth/@me/profile
+  Webhooks to this machine (loopback) need MAECENAS_WEBHOOK_ALLOW_NETS=127.0.0.0/8.
 ",
         password = access.password,
         creator = access.creator_email,

@@ -52,7 +52,7 @@ impl App {
             .transpose()?;
         let listener = TcpListener::bind(config.listen)
             .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
+            .map_err(|e| cannot_listen(config.listen, e))?;
         let local_addr = listener
             .local_addr()
             .context("reading the listening address")?;
@@ -317,4 +317,23 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+/// Why `serve` cannot listen, with what to do about the two common causes.
+fn cannot_listen(address: std::net::SocketAddr, error: std::io::Error) -> anyhow::Error {
+    let advice = match error.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            ": another program listens on port {port} (an earlier `maecenas serve`?). \
+             Stop it, or choose another port: --listen {ip}:{next} (or MAECENAS_LISTEN)",
+            port = address.port(),
+            ip = address.ip(),
+            next = address.port().wrapping_add(1).max(1),
+        ),
+        std::io::ErrorKind::PermissionDenied if address.port() < 1024 => {
+            ": ports below 1024 need privileges; choose one above, e.g. --listen 127.0.0.1:8080"
+                .to_owned()
+        }
+        _ => String::new(),
+    };
+    anyhow::anyhow!("cannot listen on {address}: {error}{advice}")
 }

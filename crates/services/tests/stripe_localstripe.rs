@@ -2,132 +2,22 @@
 //! starts its own localstripe on a free port and kills it when done.
 //!
 //! The binary is `$MAECENAS_LOCALSTRIPE`, else `target/pyenv/bin/localstripe`
-//! under the workspace root (`python3 -m venv target/pyenv &&
-//! target/pyenv/bin/pip install localstripe`). Without it these tests fail:
-//! they never skip quietly.
+//! under the workspace root, which `scripts/test` installs. Without it these
+//! tests fail and say so: they never skip quietly.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use maecenas_testkit::localstripe::{LocalStripe, SECRET_KEY, free_port};
 
 use maecenas_services::billing::{
     CardInput, ChargeOutcome, ChargeRequest, GatewayError, Lookup, PayoutRequest, StripeGateway,
 };
 
-const SECRET_KEY: &str = "sk_test_maecenasLocalstripeSecret4242";
 const GOOD: &str = "4242424242424242";
 const DECLINED_AT_ATTACH: &str = "4000000000000002";
 const INSUFFICIENT_AT_ATTACH: &str = "4000000000009995";
 const DECLINED_WHEN_CHARGED: &str = "4000000000000341";
 
-/// A running localstripe; killed on drop, panics included.
-struct LocalStripe {
-    child: Child,
-    port: u16,
-}
-
-impl LocalStripe {
-    /// Starts localstripe and waits until it answers as Stripe does. A port
-    /// that was free when picked can be taken before localstripe binds it (by
-    /// a parallel test), so a child that dies early is restarted on another.
-    fn start() -> Self {
-        let binary = localstripe_binary();
-        for _ in 0..5 {
-            let port = free_port();
-            let mut child = Command::new(&binary)
-                .args(["--port", &port.to_string(), "--from-scratch"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| {
-                    panic!("cannot start localstripe at {}: {e}", binary.display())
-                });
-            let deadline = Instant::now() + Duration::from_secs(20);
-            loop {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // exited: most likely the port was taken; try another
-                }
-                if answers_like_stripe(port) {
-                    return LocalStripe { child, port };
-                }
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!(
-                        "localstripe ({}) did not answer on port {port} within 20 s",
-                        binary.display()
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        panic!(
-            "localstripe ({}) exited before answering, five times",
-            binary.display()
-        );
-    }
-
-    fn api_base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn gateway(&self) -> StripeGateway {
-        StripeGateway::new(SECRET_KEY.to_owned(), self.api_base()).expect("gateway")
-    }
-}
-
-impl Drop for LocalStripe {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn localstripe_binary() -> PathBuf {
-    let (binary, origin) = match std::env::var_os("MAECENAS_LOCALSTRIPE") {
-        Some(path) => (PathBuf::from(path), "MAECENAS_LOCALSTRIPE"),
-        None => (
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/pyenv/bin/localstripe"),
-            "the default location",
-        ),
-    };
-    assert!(
-        binary.is_file(),
-        "localstripe not found at {} ({origin}). Install it with \
-         `python3 -m venv target/pyenv && target/pyenv/bin/pip install localstripe` \
-         in the workspace root, or point MAECENAS_LOCALSTRIPE at the binary.",
-        binary.display()
-    );
-    binary
-}
-
-/// Whether the process on `port` answers an authenticated Stripe request with
-/// Stripe's JSON: a bare TCP connect can succeed before the application is
-/// ready, or reach another test's listener.
-fn answers_like_stripe(port: u16) -> bool {
-    let address = SocketAddr::from(([127, 0, 0, 1], port));
-    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_millis(200)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let request = format!(
-        "GET /v1/customers?limit=1 HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {SECRET_KEY}\r\n\r\n"
-    );
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer.starts_with("HTTP/1.") && answer.contains(" 200 ") && answer.contains("\"object\"")
-}
-
-/// A port nothing listens on (just now).
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local addr").port()
+fn gateway(stripe: &LocalStripe) -> StripeGateway {
+    StripeGateway::new(SECRET_KEY.to_owned(), stripe.api_base()).expect("gateway")
 }
 
 fn card(number: &str) -> CardInput {
@@ -188,7 +78,7 @@ fn assert_error_clean(error: &GatewayError) {
 #[tokio::test]
 async fn a_good_card_is_charged_and_found_by_its_reference() {
     let stripe = LocalStripe::start();
-    let gateway = stripe.gateway();
+    let gateway = gateway(&stripe);
 
     let attached = gateway
         .attach_card(&card(GOOD), "patron@example.com")
@@ -229,7 +119,7 @@ async fn a_good_card_is_charged_and_found_by_its_reference() {
 #[tokio::test]
 async fn declined_cards_are_refused_at_attach() {
     let stripe = LocalStripe::start();
-    let gateway = stripe.gateway();
+    let gateway = gateway(&stripe);
 
     for number in [DECLINED_AT_ATTACH, INSUFFICIENT_AT_ATTACH] {
         let error = gateway
@@ -259,7 +149,7 @@ async fn declined_cards_are_refused_at_attach() {
 #[tokio::test]
 async fn a_card_declined_when_charged_is_declined_and_looked_up_as_failed() {
     let stripe = LocalStripe::start();
-    let gateway = stripe.gateway();
+    let gateway = gateway(&stripe);
 
     let attached = gateway
         .attach_card(&card(DECLINED_WHEN_CHARGED), "patron@example.com")
@@ -310,7 +200,7 @@ async fn a_card_declined_when_charged_is_declined_and_looked_up_as_failed() {
 #[tokio::test]
 async fn many_charges_keep_their_order() {
     let stripe = LocalStripe::start();
-    let gateway = stripe.gateway();
+    let gateway = gateway(&stripe);
     let good = gateway
         .attach_card(&card(GOOD), "a@example.com")
         .await
@@ -373,7 +263,7 @@ async fn many_charges_keep_their_order() {
 #[tokio::test]
 async fn an_unknown_reference_is_not_found() {
     let stripe = LocalStripe::start();
-    let gateway = stripe.gateway();
+    let gateway = gateway(&stripe);
     // Something to page past.
     let attached = gateway
         .attach_card(&card(GOOD), "patron@example.com")
@@ -467,7 +357,7 @@ async fn a_wrong_key_is_unavailable_not_a_decline() {
 #[tokio::test]
 async fn a_payout_in_eur_is_made() {
     let stripe = LocalStripe::start();
-    let gateway = stripe.gateway();
+    let gateway = gateway(&stripe);
     let id = gateway
         .payout(&PayoutRequest {
             idempotency_key: unique("key"),

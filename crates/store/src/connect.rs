@@ -358,17 +358,33 @@ async fn connect_postgres(url: &str, options: &ConnectOptions) -> Result<Store, 
         connect_options.get_port(),
         connect_options.get_database().unwrap_or("")
     );
-    let pool = PgPoolOptions::new()
+    let pool = match PgPoolOptions::new()
         .max_connections(options.max_connections.max(1))
         .acquire_timeout(options.acquire_timeout)
-        .connect_with(connect_options)
+        .connect_with(connect_options.clone())
         .await
-        .map_err(|e| {
-            StoreError::Config(format!(
-                "cannot connect to PostgreSQL at {target}: {}",
-                describe(&e)
-            ))
-        })?;
+    {
+        Ok(pool) => pool,
+        Err(err) => {
+            // The pool retries until its timeout and then only says it timed
+            // out: one direct attempt tells why (refused, bad password, …).
+            let reason = match err {
+                sqlx::Error::PoolTimedOut => {
+                    use sqlx::ConnectOptions as _;
+                    match tokio::time::timeout(Duration::from_secs(3), connect_options.connect())
+                        .await
+                    {
+                        Ok(Err(direct)) => describe(&direct),
+                        _ => describe(&err),
+                    }
+                }
+                other => describe(&other),
+            };
+            return Err(StoreError::Config(format!(
+                "cannot connect to PostgreSQL at {target}: {reason}"
+            )));
+        }
+    };
     Ok(Store {
         pools: Pools::Postgres(pool),
     })
@@ -383,6 +399,11 @@ fn is_busy(err: &sqlx::Error) -> bool {
 fn describe(err: &sqlx::Error) -> String {
     match err {
         sqlx::Error::PoolTimedOut => "timed out (is the server running and reachable?)".into(),
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => format!(
+            "{io}: nothing listens there. Is PostgreSQL running? (On Debian: \
+             `pg_ctlcluster --skip-systemctl-redirect 15 main start`, your version in \
+             place of 15; `pg_lsclusters` lists them.)"
+        ),
         other => other.to_string(),
     }
 }

@@ -10,6 +10,9 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod localstripe;
+pub use localstripe::LocalStripe;
+
 pub use maecenas_store::Backend;
 use maecenas_store::{ConnectOptions, Store};
 
@@ -17,6 +20,22 @@ pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test"
 
 pub fn postgres_admin_url() -> String {
     std::env::var("MAECENAS_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
+}
+
+/// A program or file that `scripts/test` installs under `target/` (the
+/// Python and npm clients the tests drive, pinned in `scripts/test-clients/`),
+/// by its path from the workspace root. A test run by plain `cargo test` on a
+/// machine without it stops with a sentence saying how to get it.
+pub fn installed_by_scripts_test(relative: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative);
+    assert!(
+        path.exists(),
+        "{relative} is missing: run the tests with `scripts/test`, which installs \
+         the test clients under target/ (once) and then runs `cargo test --workspace`"
+    );
+    path
 }
 
 pub struct TestDb {
@@ -127,7 +146,7 @@ async fn run_on_postgres(url: &str, sql: &str) {
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap_or_else(|e| {
         panic!(
             "PostgreSQL tests need a server at {url} ({e}). Start it with \
-             `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, \
+             `scripts/test` (it starts PostgreSQL and creates the database), \
              or point MAECENAS_TEST_DATABASE_URL elsewhere."
         )
     });

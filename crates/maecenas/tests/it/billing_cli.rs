@@ -12,6 +12,8 @@ use rstest::rstest;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use maecenas_testkit::LocalStripe;
+
 use crate::support::{Backend, Ran, TestApp, maecenas, run};
 
 /// A server whose clock sits in last month, with `n` patrons who pledged
@@ -407,101 +409,45 @@ async fn admin_pledge_create_charges_through_the_gateway_and_prints_both(#[case]
     app.stop().await;
 }
 
-/// `localstripe` (PyPI), the fake Stripe the `stripe` gateway is tested
-/// against; `.ci/run` installs it into target/pyenv.
-struct LocalStripe {
-    child: std::process::Child,
-    port: u16,
+/// The server's settings for the `stripe` gateway against this localstripe.
+fn stripe_env(stripe: &LocalStripe) -> Vec<(&'static str, String)> {
+    vec![
+        ("MAECENAS_GATEWAY", "stripe".into()),
+        (
+            "MAECENAS_STRIPE_SECRET_KEY",
+            "sk_test_maecenas_ci_key".into(),
+        ),
+        ("MAECENAS_STRIPE_API_BASE", stripe.api_base()),
+    ]
 }
 
-impl LocalStripe {
-    fn start() -> LocalStripe {
-        let binary = std::env::var_os("MAECENAS_LOCALSTRIPE")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| {
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../target/pyenv/bin/localstripe")
-            });
-        assert!(
-            binary.exists(),
-            "localstripe is missing at {}: run `target/pyenv/bin/pip install localstripe` (as .ci/run does)",
-            binary.display()
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new(&binary)
-            .args(["--port", &port.to_string(), "--from-scratch"])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start localstripe");
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "localstripe did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
+/// Payment intents carrying `reference` in their metadata, as localstripe holds them.
+async fn intents_for(stripe: &LocalStripe, reference: &str) -> usize {
+    let mut found = 0;
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = format!("{}/v1/payment_intents?limit=100", stripe.api_base());
+        if let Some(id) = &after {
+            url.push_str(&format!("&starting_after={id}"));
         }
-        LocalStripe { child, port }
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("MAECENAS_GATEWAY", "stripe".into()),
-            (
-                "MAECENAS_STRIPE_SECRET_KEY",
-                "sk_test_maecenas_ci_key".into(),
-            ),
-            (
-                "MAECENAS_STRIPE_API_BASE",
-                format!("http://127.0.0.1:{}", self.port),
-            ),
-        ]
-    }
-
-    /// Payment intents carrying `reference` in their metadata, as Stripe holds them.
-    async fn intents_for(&self, reference: &str) -> usize {
-        let mut found = 0;
-        let mut after: Option<String> = None;
-        loop {
-            let mut url = format!(
-                "http://127.0.0.1:{}/v1/payment_intents?limit=100",
-                self.port
-            );
-            if let Some(id) = &after {
-                url.push_str(&format!("&starting_after={id}"));
-            }
-            let page: Value = reqwest::Client::new()
-                .get(url)
-                .basic_auth("sk_test_maecenas_ci_key", Some(""))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let data = page["data"].as_array().unwrap();
-            found += data
-                .iter()
-                .filter(|pi| pi["metadata"]["reference"] == reference)
-                .count();
-            if page["has_more"] != true || data.is_empty() {
-                return found;
-            }
-            after = data.last().unwrap()["id"].as_str().map(str::to_owned);
+        let page: Value = reqwest::Client::new()
+            .get(url)
+            .basic_auth("sk_test_maecenas_ci_key", Some(""))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let data = page["data"].as_array().unwrap();
+        found += data
+            .iter()
+            .filter(|pi| pi["metadata"]["reference"] == reference)
+            .count();
+        if page["has_more"] != true || data.is_empty() {
+            return found;
         }
-    }
-}
-
-impl Drop for LocalStripe {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        after = data.last().unwrap()["id"].as_str().map(str::to_owned);
     }
 }
 
@@ -514,7 +460,7 @@ async fn the_stripe_gateway_charges_retries_and_recovers_against_localstripe(
 ) {
     let stripe = LocalStripe::start();
     let app = TestApp::spawn_with(backend, |c| c.billing_interval = Duration::ZERO).await;
-    let stripe_env = stripe.env();
+    let stripe_env = stripe_env(&stripe);
     let with = |extra: &[(&'static str, &'static str)]| {
         let mut env: Vec<(&str, &str)> = stripe_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         env.extend_from_slice(extra);
@@ -594,9 +540,11 @@ async fn the_stripe_gateway_charges_retries_and_recovers_against_localstripe(
         "{charge}"
     );
     assert_eq!(
-        stripe
-            .intents_for(&format!("charge:{}", charge["id"].as_str().unwrap()))
-            .await,
+        intents_for(
+            &stripe,
+            &format!("charge:{}", charge["id"].as_str().unwrap())
+        )
+        .await,
         1
     );
 
@@ -667,7 +615,7 @@ async fn the_stripe_gateway_charges_retries_and_recovers_against_localstripe(
         .remove(0);
     drop(tx);
     assert_eq!(
-        stripe.intents_for(&format!("charge:{}", r_charge.id)).await,
+        intents_for(&stripe, &format!("charge:{}", r_charge.id)).await,
         1,
         "charged once at Stripe"
     );

@@ -28,7 +28,7 @@ impl Browser {
         let driver_path = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
-            .expect("chromedriver is installed (Debian's chromium-driver; .ci/run installs it)");
+            .expect("chromedriver is missing (Debian's chromium-driver): run the tests with `scripts/test`, which installs it");
         let port = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             probe.local_addr().unwrap().port()

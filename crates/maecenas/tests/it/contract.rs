@@ -15,14 +15,7 @@ use rstest::rstest;
 use crate::support::{Backend, TestApp};
 
 fn schemathesis() -> PathBuf {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/pyenv/bin/schemathesis");
-    assert!(
-        path.exists(),
-        "schemathesis is missing at {}: run `target/pyenv/bin/pip install schemathesis` (as .ci/run does)",
-        path.display()
-    );
-    path
+    maecenas_testkit::installed_by_scripts_test("target/pyenv/bin/schemathesis")
 }
 
 /// Runs one campaign; returns how many requests it generated.

@@ -7,6 +7,7 @@ mod billing;
 mod billing_cli;
 mod browser;
 mod contract;
+mod docs;
 mod health;
 mod limits;
 mod oauth;

@@ -1021,7 +1021,7 @@ async fn the_official_python_client_exchanges_and_refreshes(#[case] backend: Bac
     let code = w
         .code("/oauth2/authorize", &[("scope", "users identify")])
         .await;
-    let python = crate::support::python_with_patreon().await;
+    let python = crate::support::test_python();
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/patreon_oauth.py");
     let output = tokio::process::Command::new(python)

@@ -65,6 +65,14 @@ async fn an_occupied_port_is_one_clear_line() {
         ran.stderr
     );
     assert!(
+        ran.stderr.contains(&format!(
+            "choose another port: --listen 127.0.0.1:{}",
+            port + 1
+        )),
+        "says what to do: {}",
+        ran.stderr
+    );
+    assert!(
         !cwd.path().join("data").exists(),
         "fails before touching the database"
     );
@@ -78,6 +86,7 @@ async fn an_occupied_port_is_one_clear_line() {
     "postgres://postgres@127.0.0.1:1/test",
     "cannot connect to PostgreSQL at 127.0.0.1:1/test"
 )]
+#[case::postgres_not_running("postgres://postgres@127.0.0.1:1/test", "Is PostgreSQL running?")]
 #[case::unopenable_sqlite(
     "sqlite:/proc/maecenas/x.db",
     "cannot create the data directory /proc/maecenas"
@@ -449,6 +458,7 @@ async fn demo_seeds_once_and_prints_working_credentials(#[case] backend: Backend
         .find_map(|l| l.trim().strip_prefix("client_secret: "))
         .expect("a client secret")
         .to_owned();
+    the_banner_names_pages_that_exist(&server, &printed).await;
     server.signal("TERM");
     assert!(server.wait().await.success());
 
@@ -532,4 +542,72 @@ async fn demo_seeds_once_and_prints_working_credentials(#[case] backend: Backend
             .len(),
         2
     );
+}
+
+/// Every address the demo banner names answers: a page (200), or a page that
+/// asks to log in first (303 to `/login`); the two log-ins it names work and
+/// lead to the pages it says they do.
+async fn the_banner_names_pages_that_exist(server: &Server, printed: &str) {
+    let start_here = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("Start here: "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the banner says where to start");
+    assert_eq!(start_here, server.url("/cerulean"), "{printed}");
+    let base = server.url("");
+    let anyone = crate::support::browser();
+    let mut named = 0;
+    // Lines that show a request to type (`curl -X POST`, `curl -H`) are not pages.
+    for line in printed.lines().filter(|l| !l.contains("curl -")) {
+        for url in line
+            .split_whitespace()
+            .filter(|word| word.starts_with(&base))
+        {
+            let answer = anyone.get(url).send().await.unwrap();
+            let status = answer.status().as_u16();
+            let location = answer
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            assert!(
+                status == 200 || (status == 303 && location.starts_with("/login")),
+                "{url} answers {status} {location}"
+            );
+            named += 1;
+        }
+    }
+    assert!(named >= 8, "{named} addresses in:\n{printed}");
+    let docs = anyone
+        .get(server.url("/docs"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        docs.contains("href=\"/openapi.json\""),
+        "/docs links the OpenAPI document"
+    );
+
+    let password = "maecenas-demo";
+    for (email, page, shows) in [
+        ("creator@demo.maecenas.test", "/dashboard", "Patrons"),
+        ("patron001@demo.maecenas.test", "/panel", "cerulean"),
+    ] {
+        assert!(
+            printed.contains(email) && printed.contains(page),
+            "{printed}"
+        );
+        let browser = crate::support::browser();
+        let logged = crate::support::log_in(&browser, &base, email, password).await;
+        assert_eq!(logged.status(), 303, "{email} logs in");
+        let (status, body) = crate::support::get(&browser, server.url(page)).await;
+        assert_eq!(status, 200, "{page} for {email}");
+        assert!(
+            body.contains(shows),
+            "{page} for {email} shows {shows}:\n{body}"
+        );
+    }
 }

@@ -9,7 +9,7 @@ use maecenas_services::creators::NewTierRequest;
 use maecenas_services::records::UserRow;
 use rstest::rstest;
 
-use crate::support::{self, Backend, TestApp, browser, hidden};
+use crate::support::{self, Backend, TestApp, browser, get, hidden};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -39,11 +39,6 @@ async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
     let answer = support::log_in(&b, &app.url(""), email, PASSWORD).await;
     assert_eq!(answer.status(), 303, "log-in of {email}");
     b
-}
-
-async fn get(b: &reqwest::Client, url: String) -> (u16, String) {
-    let r = b.get(url).send().await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
 }
 
 /// A published campaign with one tier, and a patron pledging to it.

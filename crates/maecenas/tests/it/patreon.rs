@@ -450,7 +450,7 @@ async fn access_rules_and_errors_are_json_api(#[case] backend: Backend) {
 #[tokio::test]
 async fn the_official_python_client_fetches_and_pages_everything(#[case] backend: Backend) {
     let w = world(backend).await;
-    let python = crate::support::python_with_patreon().await;
+    let python = crate::support::test_python();
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/patreon_api.py");
     let output = tokio::process::Command::new(python)
@@ -509,7 +509,7 @@ async fn the_official_javascript_client_fetches_pages_and_refreshes(#[case] back
         .unwrap();
     let code = w.app.services.issue_code(&creator, &context).await.unwrap();
 
-    let modules = crate::support::node_modules_with_patreon().await;
+    let modules = crate::support::node_modules();
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/patreon_client.js");
     let output = tokio::process::Command::new("node")

@@ -539,7 +539,7 @@ async fn throttles_hold_across_nodes(#[case] redis: Option<&str>) {
         let reachable = tokio::net::TcpStream::connect(url.trim_start_matches("redis://")).await;
         assert!(
             reachable.is_ok(),
-            "Redis must run at {url} for this test (.ci/run starts it)"
+            "Redis must run at {url} for this test: run the tests with `scripts/test`, which starts it"
         );
     }
     let db = TestDb::new(Backend::Postgres).await;

@@ -266,101 +266,17 @@ pub async fn admin(db: &TestDb, args: &[&str]) -> Ran {
     run(command).await
 }
 
-/// A Python with the official `patreon` package, in a virtual environment
-/// under `target/` made on first use (`.ci/run` makes it up front).
-pub async fn python_with_patreon() -> PathBuf {
-    static READY: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
-    READY
-        .get_or_init(|| async {
-            let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/pyenv");
-            let python = venv.join("bin/python");
-            let has_patreon = |python: PathBuf| async move {
-                Command::new(python)
-                    .args(["-c", "import patreon"])
-                    .status()
-                    .await
-                    .is_ok_and(|s| s.success())
-            };
-            if !has_patreon(python.clone()).await {
-                let made = Command::new("python3")
-                    .arg("-m")
-                    .arg("venv")
-                    .arg(&venv)
-                    .status()
-                    .await
-                    .expect("python3 is installed");
-                assert!(made.success(), "python3 -m venv {}", venv.display());
-                // `import patreon` needs pkg_resources, gone from setuptools 82.
-                let installed = Command::new(&python)
-                    .args([
-                        "-m",
-                        "pip",
-                        "install",
-                        "--quiet",
-                        "patreon",
-                        "setuptools<82",
-                    ])
-                    .status()
-                    .await
-                    .expect("pip runs");
-                assert!(installed.success(), "pip install patreon");
-            }
-            python
-        })
-        .await
-        .clone()
+/// The test Python (`target/pyenv`, made by `scripts/test`): the official
+/// `patreon` client, `standardwebhooks`, localstripe, schemathesis, aiosmtpd.
+pub fn test_python() -> PathBuf {
+    maecenas_testkit::installed_by_scripts_test("target/pyenv/bin/python")
 }
 
-/// The test Python with `standardwebhooks` (PyPI) too, the independent
-/// verifier of webhook signatures (`.ci/run` installs it up front).
-pub async fn python_with_standardwebhooks() -> PathBuf {
-    static READY: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
-    READY
-        .get_or_init(|| async {
-            let python = python_with_patreon().await;
-            let present = Command::new(&python)
-                .args(["-c", "import standardwebhooks"])
-                .status()
-                .await
-                .is_ok_and(|s| s.success());
-            if !present {
-                let installed = Command::new(&python)
-                    .args(["-m", "pip", "install", "--quiet", "standardwebhooks==1.1.0"])
-                    .status()
-                    .await
-                    .expect("pip runs");
-                assert!(installed.success(), "pip install standardwebhooks");
-            }
-            python
-        })
-        .await
-        .clone()
-}
-
-/// `node_modules` with the official `patreon` npm package, under `target/`,
-/// installed on first use (`.ci/run` installs it up front).
-pub async fn node_modules_with_patreon() -> PathBuf {
-    static READY: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
-    READY
-        .get_or_init(|| async {
-            let prefix = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/npm");
-            let modules = prefix.join("node_modules");
-            if !modules.join("patreon/package.json").exists() {
-                std::fs::create_dir_all(&prefix).unwrap();
-                let installed = Command::new("npm")
-                    .arg("install")
-                    .arg("--prefix")
-                    .arg(&prefix)
-                    .args(["--no-audit", "--no-fund", "patreon@0.4.1"])
-                    .status()
-                    .await
-                    .expect("npm runs");
-                assert!(installed.success(), "npm install patreon");
-            }
-            modules
-        })
-        .await
-        .clone()
+/// `node_modules` with the official `patreon` npm package (`target/npm`, made
+/// by `scripts/test`).
+pub fn node_modules() -> PathBuf {
+    maecenas_testkit::installed_by_scripts_test("target/npm/node_modules/patreon/package.json");
+    maecenas_testkit::installed_by_scripts_test("target/npm/node_modules")
 }
 
 /// A browser for page tests: keeps cookies and never follows redirects, so
@@ -371,6 +287,12 @@ pub fn browser() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
+}
+
+/// A page as `b` sees it: status and body.
+pub async fn get(b: &reqwest::Client, url: String) -> (u16, String) {
+    let r = b.get(url).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
 }
 
 /// The value of a hidden input on a page maud rendered.

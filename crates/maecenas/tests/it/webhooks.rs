@@ -372,7 +372,7 @@ async fn verify_signatures(secret: &str, got: &[Received]) {
             } })
         })
         .collect();
-    let python = support::python_with_standardwebhooks().await;
+    let python = support::test_python();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/python/verify_webhooks.py"
