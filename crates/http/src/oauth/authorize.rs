@@ -10,31 +10,32 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::web::guard::Visitor;
 use crate::web::layout::page;
-use crate::web::session::{self, MaybeUser};
+use crate::web::session;
 
 pub async fn patreon(
     state: State<AppState>,
-    user: MaybeUser,
+    visitor: Visitor,
     query: RawQuery,
     uri: OriginalUri,
 ) -> Response {
-    show(state, Dialect::Patreon, user, query, uri).await
+    show(state, Dialect::Patreon, visitor, query, uri).await
 }
 
 pub async fn sponsus(
     state: State<AppState>,
-    user: MaybeUser,
+    visitor: Visitor,
     query: RawQuery,
     uri: OriginalUri,
 ) -> Response {
-    show(state, Dialect::Sponsus, user, query, uri).await
+    show(state, Dialect::Sponsus, visitor, query, uri).await
 }
 
 async fn show(
     State(state): State<AppState>,
     dialect: Dialect,
-    user: MaybeUser,
+    visitor: Visitor,
     RawQuery(query): RawQuery,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
@@ -50,7 +51,7 @@ async fn show(
         Ok(context) => context,
         Err(rejection) => return reject(&state, rejection),
     };
-    let (Some(user), Some(token)) = (user.user, user.session_token) else {
+    let Visitor(Some(signed)) = visitor else {
         // Log in first, then come back to this very request.
         let next = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
         let login = format!(
@@ -59,7 +60,7 @@ async fn show(
         );
         return crate::redirect::see_other(&login);
     };
-    let csrf = session::csrf_for_session(&token);
+    let (user, csrf) = (&signed.user, &signed.csrf);
     let client = &context.client;
     let body = html! {
         h1 { "Allow " (client.name) " to access your account?" }
@@ -103,16 +104,16 @@ pub struct ConsentForm {
 
 pub async fn decide(
     State(state): State<AppState>,
-    user: MaybeUser,
+    visitor: Visitor,
     Form(form): Form<ConsentForm>,
 ) -> Response {
-    let (Some(user), Some(token)) = (user.user, user.session_token) else {
+    let Visitor(Some(signed)) = visitor else {
         return error_page_with(
             StatusCode::UNAUTHORIZED,
             "Your session ended. Please start again from the application.",
         );
     };
-    if !session::csrf_matches(&session::csrf_for_session(&token), &form.csrf) {
+    if !session::csrf_matches(&signed.csrf, &form.csrf) {
         return error_page_with(
             StatusCode::FORBIDDEN,
             "This form did not come from this site. Please start again from the application.",
@@ -147,7 +148,7 @@ pub async fn decide(
             },
         );
     }
-    match state.services.issue_code(&user, &context).await {
+    match state.services.issue_code(&signed.user, &context).await {
         Ok(code) => redirect_back(&state, &context, &[("code", code.as_str())]),
         Err(err) => {
             tracing::error!(error = ?err, "issuing an authorization code");

@@ -6,31 +6,18 @@
 //!   cancelled. Reversible (pledges stay cancelled).
 //! - nuked: as deleted, and every personal detail is erased for good.
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maecenas_domain::UserId;
 use maecenas_services::ServiceError;
-use maecenas_services::records::{Moderation, UserRow};
+use maecenas_services::records::Moderation;
 use maud::html;
 use serde::Deserialize;
 
+use super::guard::{Admin, Button, SignedForm, SignedIn, refusal};
 use super::kit::date;
 use super::layout::{Viewer, wide_page};
-use super::portal::{CsrfOnly, failure, forged_form, signed_in};
-use super::session::MaybeUser;
 use crate::AppState;
-
-fn admin(user: MaybeUser) -> Result<(UserRow, String), Box<Response>> {
-    let (user, csrf) = signed_in(user, "/admin/users").map_err(|r| Box::new(r.into_response()))?;
-    if !user.is_admin {
-        return Err(Box::new(
-            (StatusCode::FORBIDDEN, failure(ServiceError::Forbidden)).into_response(),
-        ));
-    }
-    Ok((user, csrf))
-}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct UsersQuery {
@@ -44,20 +31,16 @@ const PAGE_SIZE: i64 = 50;
 
 pub async fn list(
     State(state): State<AppState>,
-    user: MaybeUser,
+    Admin(SignedIn { user, csrf }): Admin,
     Query(query): Query<UsersQuery>,
 ) -> Response {
-    let (user, csrf) = match admin(user) {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
     let users = match state
         .services
         .search_users(&query.q, query.after.map(UserId::from), PAGE_SIZE + 1)
         .await
     {
         Ok(users) => users,
-        Err(err) => return failure(err),
+        Err(err) => return refusal(&user, &csrf, err),
     };
     let more = users.len() as i64 > PAGE_SIZE;
     let shown = &users[..users.len().min(PAGE_SIZE as usize)];
@@ -127,27 +110,23 @@ pub async fn list(
 
 pub async fn act(
     State(state): State<AppState>,
-    user: MaybeUser,
     Path((id, action)): Path<(i64, String)>,
-    Form(form): Form<CsrfOnly>,
+    SignedForm {
+        who: Admin(SignedIn { user, csrf }),
+        form: _,
+    }: SignedForm<Button, Admin>,
 ) -> Response {
-    let (user, csrf) = match admin(user) {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
     let target = UserId::from(id);
     if target == user.id {
-        return failure(ServiceError::invalid(
-            "user",
-            "you cannot moderate your own account",
-        ));
+        return refusal(
+            &user,
+            &csrf,
+            ServiceError::invalid("user", "you cannot moderate your own account"),
+        );
     }
     let current = match state.services.user_by_id(target).await {
         Ok(found) => found,
-        Err(err) => return failure(err),
+        Err(err) => return refusal(&user, &csrf, err),
     };
     let keep = Moderation {
         is_suspended: current.is_suspended,
@@ -192,10 +171,10 @@ pub async fn act(
             },
             "nuked",
         ),
-        _ => return failure(ServiceError::NotFound("action")),
+        _ => return refusal(&user, &csrf, ServiceError::NotFound("action")),
     };
     match state.services.moderate(target, flags).await {
         Ok(()) => Redirect::to(&format!("/admin/users?done={done}")).into_response(),
-        Err(err) => failure(err),
+        Err(err) => refusal(&user, &csrf, err),
     }
 }

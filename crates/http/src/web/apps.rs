@@ -1,29 +1,24 @@
 //! `/settings/apps`: the apps a person authorized, and taking that back.
 
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use maecenas_domain::OAuthClientId;
 use maecenas_services::ServiceError;
 use maud::html;
 
+use super::guard::{Button, SignedForm, SignedIn};
 use super::kit;
-use super::layout::{Viewer, user_page};
-use super::portal::{CsrfOnly, failure, forged_form, signed_in};
-use super::session::MaybeUser;
+use super::layout::user_page;
 use crate::AppState;
 
 const HERE: &str = "/settings/apps";
 
-pub async fn show(State(state): State<AppState>, user: MaybeUser) -> Response {
-    let (user, csrf) = match signed_in(user, HERE) {
-        Ok(found) => found,
-        Err(redirect) => return redirect.into_response(),
-    };
-    let apps = match state.services.authorized_apps(user.id).await {
+pub async fn show(State(state): State<AppState>, signed: SignedIn) -> Response {
+    let apps = match state.services.authorized_apps(signed.user.id).await {
         Ok(apps) => apps,
-        Err(err) => return failure(err),
+        Err(err) => return signed.refusal(err),
     };
+    let csrf = &signed.csrf;
     let body = html! {
         p { a href="/settings" { "← Settings" } }
         h1 { "Apps you authorized" }
@@ -44,35 +39,19 @@ pub async fn show(State(state): State<AppState>, user: MaybeUser) -> Response {
             }
         }
     };
-    user_page(
-        &Viewer {
-            user: &user,
-            csrf: &csrf,
-        },
-        "Apps you authorized",
-        body,
-    )
-    .into_response()
+    user_page(&signed.viewer(), "Apps you authorized", body).into_response()
 }
 
 pub async fn revoke(
     State(state): State<AppState>,
-    user: MaybeUser,
     Path(client): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    SignedForm { who, .. }: SignedForm<Button>,
 ) -> Response {
-    let (user, csrf) = match signed_in(user, HERE) {
-        Ok(found) => found,
-        Err(redirect) => return redirect.into_response(),
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
     let Ok(client) = client.parse::<OAuthClientId>() else {
-        return failure(ServiceError::NotFound("authorized app"));
+        return who.refusal(ServiceError::NotFound("authorized app"));
     };
-    match state.services.revoke_app(user.id, client).await {
+    match state.services.revoke_app(who.user.id, client).await {
         Ok(()) => crate::redirect::see_other(HERE),
-        Err(err) => failure(err),
+        Err(err) => who.refusal(err),
     }
 }

@@ -2,7 +2,6 @@
 //! attribute of the Patreon seed a creator sets), publish and unpublish,
 //! tiers (create, edit, reorder, retire) and goals.
 
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,35 +13,21 @@ use maecenas_services::records::{CampaignFields, TierRow, UserRow};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::guard::{Button, Creator, SignedForm, SignedIn, failure, refusal};
 use super::kit::{field_error, form_error, money, optional, parse_amount, plain_amount};
 use super::layout::{Viewer, wide_page};
-use super::portal::{CsrfOnly, failure, forged_form, signed_in};
-use super::session::MaybeUser;
 use crate::AppState;
 
 const HERE: &str = "/dashboard/campaign";
 
-/// A signed-in creator, or the answer to give instead.
-fn creator(user: MaybeUser) -> Result<(UserRow, String), Box<Response>> {
-    let (user, csrf) = signed_in(user, HERE).map_err(|r| Box::new(r.into_response()))?;
-    if !user.is_creator {
-        return Err(Box::new(failure(ServiceError::invalid(
-            "account",
-            "only creator accounts have a campaign",
-        ))));
-    }
-    Ok((user, csrf))
-}
-
-pub async fn show(State(state): State<AppState>, user: MaybeUser) -> Response {
-    let (user, csrf) = match creator(user) {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
+pub async fn show(
+    State(state): State<AppState>,
+    Creator(SignedIn { user, csrf }): Creator,
+) -> Response {
     match state.services.campaign_setup(user.id).await {
         Ok(view) => render(&user, &csrf, &view, None, None, StatusCode::OK),
         Err(ServiceError::NotFound(_)) => render_new(&user, &csrf, None, StatusCode::OK),
-        Err(err) => failure(err),
+        Err(err) => refusal(&user, &csrf, err),
     }
 }
 
@@ -100,8 +85,6 @@ fn render_new(
 #[derive(Debug, Deserialize)]
 pub struct NewCampaignForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     currency: String,
     #[serde(default)]
     billing: String,
@@ -109,16 +92,11 @@ pub struct NewCampaignForm {
 
 pub async fn create(
     State(state): State<AppState>,
-    user: MaybeUser,
-    Form(form): Form<NewCampaignForm>,
+    SignedForm {
+        who: Creator(SignedIn { user, csrf }),
+        form,
+    }: SignedForm<NewCampaignForm, Creator>,
 ) -> Response {
-    let (user, csrf) = match creator(user) {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
     let created = state
         .services
         .create_campaign(
@@ -365,8 +343,6 @@ const CAMPAIGN_FIELDS: &[&str] = &[
 #[derive(Debug, Default, Deserialize)]
 pub struct CampaignForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     summary: String,
     #[serde(default)]
     creation_name: String,
@@ -418,7 +394,6 @@ impl CampaignForm {
     fn of(f: &CampaignFields) -> Self {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
         Self {
-            csrf: String::new(),
             summary: text(&f.summary),
             creation_name: text(&f.creation_name),
             pay_per_name: text(&f.pay_per_name),
@@ -498,16 +473,11 @@ async fn after<T>(
 
 pub async fn save(
     State(state): State<AppState>,
-    user: MaybeUser,
-    Form(form): Form<CampaignForm>,
+    SignedForm {
+        who: Creator(SignedIn { user, csrf }),
+        form,
+    }: SignedForm<CampaignForm, Creator>,
 ) -> Response {
-    let (user, csrf) = match creator(user) {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
     let outcome = state.services.update_campaign(user.id, form.fields()).await;
     after(
         &state,
@@ -522,24 +492,19 @@ pub async fn save(
 
 pub async fn publish(
     State(state): State<AppState>,
-    user: MaybeUser,
     Path(action): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    SignedForm {
+        who: Creator(SignedIn { user, csrf }),
+        form: _,
+    }: SignedForm<Button, Creator>,
 ) -> Response {
-    let (user, csrf) = match creator(user) {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
     let (published, notice) = match action.as_str() {
         "publish" => (true, "Published: your page is live."),
         "unpublish" => (
             false,
             "Unpublished: your page is hidden. Current patrons keep their pledges.",
         ),
-        _ => return failure(ServiceError::NotFound("action")),
+        _ => return refusal(&user, &csrf, ServiceError::NotFound("action")),
     };
     let outcome = state
         .services
@@ -550,8 +515,6 @@ pub async fn publish(
 
 #[derive(Debug, Default, Deserialize)]
 pub struct TierForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     title: String,
     #[serde(default)]
@@ -584,16 +547,11 @@ impl TierForm {
 
 pub async fn create_tier(
     State(state): State<AppState>,
-    user: MaybeUser,
-    Form(form): Form<TierForm>,
+    SignedForm {
+        who: Creator(SignedIn { user, csrf }),
+        form,
+    }: SignedForm<TierForm, Creator>,
 ) -> Response {
-    let (user, csrf) = match creator(user) {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
     let outcome = async {
         let campaign = state.services.campaign_of_creator(user.id).await?;
         let request = form.request(&campaign.currency)?;
@@ -613,22 +571,17 @@ pub async fn create_tier(
 
 pub async fn edit_tier(
     State(state): State<AppState>,
-    user: MaybeUser,
+    Creator(SignedIn { user, csrf }): Creator,
     Path(id): Path<i64>,
 ) -> Response {
-    let (user, csrf) = match creator(user) {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
     let view = match state.services.campaign_setup(user.id).await {
         Ok(view) => view,
-        Err(err) => return failure(err),
+        Err(err) => return refusal(&user, &csrf, err),
     };
     let Some(tier) = view.tiers.iter().find(|t| t.id.get() == id) else {
-        return failure(ServiceError::NotFound("tier"));
+        return refusal(&user, &csrf, ServiceError::NotFound("tier"));
     };
     let form = TierForm {
-        csrf: String::new(),
         title: tier.title.clone(),
         amount: plain_amount(tier.amount_minor, &view.campaign.currency),
         description: tier.description.clone(),
@@ -669,20 +622,15 @@ fn render_tier(
 
 pub async fn save_tier(
     State(state): State<AppState>,
-    user: MaybeUser,
     Path(id): Path<i64>,
-    Form(form): Form<TierForm>,
+    SignedForm {
+        who: Creator(SignedIn { user, csrf }),
+        form,
+    }: SignedForm<TierForm, Creator>,
 ) -> Response {
-    let (user, csrf) = match creator(user) {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
     let campaign = match state.services.campaign_of_creator(user.id).await {
         Ok(campaign) => campaign,
-        Err(err) => return failure(err),
+        Err(err) => return refusal(&user, &csrf, err),
     };
     let outcome = async {
         let request = form.request(&campaign.currency)?;
@@ -694,7 +642,7 @@ pub async fn save_tier(
     .await;
     match outcome {
         Ok(_) => Redirect::to(HERE).into_response(),
-        Err(ServiceError::NotFound(what)) => failure(ServiceError::NotFound(what)),
+        Err(ServiceError::NotFound(what)) => refusal(&user, &csrf, ServiceError::NotFound(what)),
         Err(err) => render_tier(
             &user,
             &csrf,
@@ -709,17 +657,12 @@ pub async fn save_tier(
 
 pub async fn tier_action(
     State(state): State<AppState>,
-    user: MaybeUser,
     Path((id, action)): Path<(i64, String)>,
-    Form(form): Form<CsrfOnly>,
+    SignedForm {
+        who: Creator(SignedIn { user, csrf }),
+        form: _,
+    }: SignedForm<Button, Creator>,
 ) -> Response {
-    let (user, csrf) = match creator(user) {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
     let tier = TierId::from(id);
     let (outcome, notice) = match action.as_str() {
         "up" => (
@@ -734,15 +677,13 @@ pub async fn tier_action(
             state.services.retire_tier(user.id, tier).await,
             "Tier retired: it takes no new patrons; its patrons keep it.",
         ),
-        _ => return failure(ServiceError::NotFound("action")),
+        _ => return refusal(&user, &csrf, ServiceError::NotFound("action")),
     };
     after(&state, &user, &csrf, outcome, notice, Section::Top).await
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct GoalForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     title: String,
     #[serde(default)]
@@ -753,16 +694,11 @@ pub struct GoalForm {
 
 pub async fn create_goal(
     State(state): State<AppState>,
-    user: MaybeUser,
-    Form(form): Form<GoalForm>,
+    SignedForm {
+        who: Creator(SignedIn { user, csrf }),
+        form,
+    }: SignedForm<GoalForm, Creator>,
 ) -> Response {
-    let (user, csrf) = match creator(user) {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
     let outcome = async {
         let campaign = state.services.campaign_of_creator(user.id).await?;
         let amount = parse_amount("amount", &form.amount, &campaign.currency)?;
@@ -785,17 +721,12 @@ pub async fn create_goal(
 
 pub async fn delete_goal(
     State(state): State<AppState>,
-    user: MaybeUser,
     Path(id): Path<i64>,
-    Form(form): Form<CsrfOnly>,
+    SignedForm {
+        who: Creator(SignedIn { user, csrf }),
+        form: _,
+    }: SignedForm<Button, Creator>,
 ) -> Response {
-    let (user, csrf) = match creator(user) {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
     let outcome = state.services.delete_goal(user.id, GoalId::from(id)).await;
     after(&state, &user, &csrf, outcome, "Goal removed.", Section::Top).await
 }

@@ -8,40 +8,27 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maecenas_domain::PledgeId;
 use maecenas_services::ServiceError;
-use maecenas_services::records::{MonthIncome, PatronLine, UserRow};
+use maecenas_services::records::{MonthIncome, PatronLine};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
+use super::guard::{Creator, SignedIn, refusal};
 use super::kit::{date, money};
 use super::layout::{Viewer, wide_page};
-use super::portal::{failure, signed_in};
-use super::session::MaybeUser;
 use crate::AppState;
 
 const PAGE_SIZE: i64 = 50;
 
-fn creator(user: MaybeUser, here: &str) -> Result<(UserRow, String), Box<Response>> {
-    let (user, csrf) = signed_in(user, here).map_err(|r| Box::new(r.into_response()))?;
-    if !user.is_creator {
-        return Err(Box::new(failure(ServiceError::invalid(
-            "account",
-            "only creator accounts have a dashboard",
-        ))));
-    }
-    Ok((user, csrf))
-}
-
-pub async fn show(State(state): State<AppState>, user: MaybeUser) -> Response {
-    let (user, csrf) = match creator(user, "/dashboard") {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
+pub async fn show(
+    State(state): State<AppState>,
+    Creator(SignedIn { user, csrf }): Creator,
+) -> Response {
     let dash = match state.services.creator_dashboard(user.id).await {
         Ok(dash) => dash,
         Err(ServiceError::NotFound(_)) => {
             return Redirect::to("/dashboard/campaign").into_response();
         }
-        Err(err) => return failure(err),
+        Err(err) => return refusal(&user, &csrf, err),
     };
     let currency = dash.view.campaign.currency.as_str();
     let username = user.username.clone().unwrap_or_default();
@@ -180,13 +167,9 @@ pub struct PatronQuery {
 
 pub async fn patrons(
     State(state): State<AppState>,
-    user: MaybeUser,
+    Creator(SignedIn { user, csrf }): Creator,
     Query(query): Query<PatronQuery>,
 ) -> Response {
-    let (user, csrf) = match creator(user, "/dashboard/patrons") {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
     let lines = match state
         .services
         .campaign_patrons(
@@ -199,7 +182,7 @@ pub async fn patrons(
         .await
     {
         Ok(lines) => lines,
-        Err(err) => return failure(err),
+        Err(err) => return refusal(&user, &csrf, err),
     };
     let more = lines.len() as i64 > PAGE_SIZE;
     let shown = &lines[..lines.len().min(PAGE_SIZE as usize)];
@@ -238,20 +221,16 @@ pub async fn patrons(
 /// not sit in memory.
 pub async fn patrons_csv(
     State(state): State<AppState>,
-    user: MaybeUser,
+    Creator(SignedIn { user, csrf }): Creator,
     Query(query): Query<PatronQuery>,
 ) -> Response {
-    let (user, _) = match creator(user, "/dashboard/patrons") {
-        Ok(found) => found,
-        Err(response) => return *response,
-    };
     let services = state.services.clone();
     // Refusals (no campaign, a bad status) before the first byte is sent.
     if let Err(err) = services
         .campaign_patrons(user.id, &query.q, &query.status, None, 1)
         .await
     {
-        return failure(err);
+        return refusal(&user, &csrf, err);
     }
     let header_line = "pledge_id,patron_id,username,first_name,last_name,email,tier,amount,currency,status,since\n".to_owned();
     let stream = futures_util::stream::unfold(

@@ -1,33 +1,28 @@
 //! The developer portal: register OAuth clients, see a secret once, rotate
 //! it, delete a client, generate an authorize URL, mint the creator's own token.
 
-use axum::Form;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maecenas_domain::Scope;
 use maecenas_services::ServiceError;
 use maecenas_services::developers::{ClientWithUris, NewClient};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::layout::page;
-use super::portal::{failure, forged_form, signed_in};
-use super::session::MaybeUser;
+use super::guard::{Button, SignedForm, SignedIn};
+use super::layout::user_page;
 use crate::AppState;
 
-pub async fn list(State(state): State<AppState>, user: MaybeUser) -> Response {
-    let (user, csrf) = match signed_in(user, "/developers/clients") {
-        Ok(v) => v,
-        Err(redirect) => return redirect.into_response(),
-    };
-    match state.services.clients_owned_by(user.id).await {
-        Ok(clients) => page(
+pub async fn list(State(state): State<AppState>, signed: SignedIn) -> Response {
+    match state.services.clients_owned_by(signed.user.id).await {
+        Ok(clients) => user_page(
+            &signed.viewer(),
             "OAuth clients",
-            list_body(&clients, &csrf, None, &NewClientForm::default()),
+            list_body(&clients, &signed.csrf, None, &NewClientForm::default()),
         )
         .into_response(),
-        Err(err) => failure(err),
+        Err(err) => signed.refusal(err),
     }
 }
 
@@ -61,8 +56,6 @@ fn list_body(
 #[derive(Debug, Default, Deserialize)]
 pub struct NewClientForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
     #[serde(default)]
     description: String,
@@ -74,18 +67,10 @@ pub struct NewClientForm {
 
 pub async fn create(
     State(state): State<AppState>,
-    user: MaybeUser,
-    Form(form): Form<NewClientForm>,
+    SignedForm { who, form }: SignedForm<NewClientForm>,
 ) -> Response {
-    let (user, csrf) = match signed_in(user, "/developers/clients") {
-        Ok(v) => v,
-        Err(redirect) => return redirect.into_response(),
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
     let new = NewClient {
-        owner_email: user.email.clone(),
+        owner_email: who.user.email.clone(),
         name: form.name.clone(),
         description: form.description.clone(),
         icon_url: Some(form.icon_url.trim().to_owned()).filter(|s| !s.is_empty()),
@@ -106,41 +91,43 @@ pub async fn create(
                 p.error { "Copy the secret now: it is shown only once. Maecenas keeps only its hash." }
                 p { a href={"/developers/clients/" (created.client.client_id)} { "Go to the client's page" } }
             };
-            page("Client registered", body).into_response()
+            user_page(&who.viewer(), "Client registered", body).into_response()
         }
         Err(ServiceError::Invalid { reason, .. }) => {
             let clients = state
                 .services
-                .clients_owned_by(user.id)
+                .clients_owned_by(who.user.id)
                 .await
                 .unwrap_or_default();
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                page(
+                user_page(
+                    &who.viewer(),
                     "OAuth clients",
-                    list_body(&clients, &csrf, Some(&reason), &form),
+                    list_body(&clients, &who.csrf, Some(&reason), &form),
                 ),
             )
                 .into_response()
         }
-        Err(err) => failure(err),
+        Err(err) => who.refusal(err),
     }
 }
 
 pub async fn show(
     State(state): State<AppState>,
-    user: MaybeUser,
+    signed: SignedIn,
     Path(client_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let (user, csrf) = match signed_in(user, &format!("/developers/clients/{client_id}")) {
-        Ok(v) => v,
-        Err(redirect) => return redirect.into_response(),
-    };
-    let client = match state.services.owned_client(user.id, &client_id).await {
+    let client = match state
+        .services
+        .owned_client(signed.user.id, &client_id)
+        .await
+    {
         Ok(client) => client,
-        Err(err) => return failure(err),
+        Err(err) => return signed.refusal(err),
     };
+    let csrf = &signed.csrf;
     // The URL generator works without JavaScript: the form submits to this page.
     let chosen: Vec<(String, String)> =
         serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
@@ -222,39 +209,31 @@ pub async fn show(
             button.secondary type="submit" { "Delete this client (its tokens stop working)" }
         }
     };
-    page(&c.name, body).into_response()
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
+    user_page(&signed.viewer(), &c.name, body).into_response()
 }
 
 pub async fn rotate(
     state: State<AppState>,
-    user: MaybeUser,
     path: Path<String>,
-    form: Form<CsrfForm>,
+    SignedForm { who, .. }: SignedForm<Button>,
 ) -> Response {
-    owner_action(state, user, path, form, Action::Rotate).await
+    owner_action(state, who, path, Action::Rotate).await
 }
 
 pub async fn delete(
     state: State<AppState>,
-    user: MaybeUser,
     path: Path<String>,
-    form: Form<CsrfForm>,
+    SignedForm { who, .. }: SignedForm<Button>,
 ) -> Response {
-    owner_action(state, user, path, form, Action::Delete).await
+    owner_action(state, who, path, Action::Delete).await
 }
 
 pub async fn token(
     state: State<AppState>,
-    user: MaybeUser,
     path: Path<String>,
-    form: Form<CsrfForm>,
+    SignedForm { who, .. }: SignedForm<Button>,
 ) -> Response {
-    owner_action(state, user, path, form, Action::Token).await
+    owner_action(state, who, path, Action::Token).await
 }
 
 enum Action {
@@ -265,39 +244,31 @@ enum Action {
 
 async fn owner_action(
     State(state): State<AppState>,
-    user: MaybeUser,
+    who: SignedIn,
     Path(client_id): Path<String>,
-    Form(form): Form<CsrfForm>,
     action: Action,
 ) -> Response {
-    let (user, csrf) = match signed_in(user, &format!("/developers/clients/{client_id}")) {
-        Ok(v) => v,
-        Err(redirect) => return redirect.into_response(),
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
-    if let Err(err) = state.services.owned_client(user.id, &client_id).await {
-        return failure(err);
+    if let Err(err) = state.services.owned_client(who.user.id, &client_id).await {
+        return who.refusal(err);
     }
     let back = html! { p { a href={"/developers/clients/" (client_id)} { "Back to the client" } } };
     match action {
         Action::Rotate => match state.services.rotate_client_secret(&client_id).await {
-            Ok(secret) => page("Secret rotated", html! {
+            Ok(secret) => user_page(&who.viewer(), "Secret rotated", html! {
                 h1 { "New client secret" }
                 p { code { (secret.plaintext) } }
                 p.error { "Copy it now: it is shown only once. The old secret no longer works." }
                 (back)
             })
             .into_response(),
-            Err(err) => failure(err),
+            Err(err) => who.refusal(err),
         },
         Action::Delete => match state.services.delete_oauth_client(&client_id).await {
-            Ok(()) => Redirect::to("/developers/clients").into_response(),
-            Err(err) => failure(err),
+            Ok(()) => crate::redirect::see_other("/developers/clients"),
+            Err(err) => who.refusal(err),
         },
-        Action::Token => match state.services.mint_tokens(&client_id, &user.email, "").await {
-            Ok(tokens) => page("Your access token", html! {
+        Action::Token => match state.services.mint_tokens(&client_id, &who.user.email, "").await {
+            Ok(tokens) => user_page(&who.viewer(), "Your access token", html! {
                 h1 { "Your access token" }
                 p { "Access token: " code { (tokens.access_token) } }
                 p { "Refresh token: " code { (tokens.refresh_token) } }
@@ -306,7 +277,7 @@ async fn owner_action(
                 (back)
             })
             .into_response(),
-            Err(err) => failure(err),
+            Err(err) => who.refusal(err),
         },
     }
 }

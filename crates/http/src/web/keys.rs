@@ -1,10 +1,9 @@
 //! The developer portal's personal API keys: create (shown once), list with
 //! created and last-used times, revoke.
 
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maecenas_domain::ApiKeyId;
 use maecenas_services::ServiceError;
 use maecenas_services::records::ApiKeyRow;
@@ -12,9 +11,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 
-use super::layout::page;
-use super::portal::{failure, forged_form, signed_in};
-use super::session::MaybeUser;
+use super::guard::{Button, SignedForm, SignedIn};
+use super::layout::user_page;
 use crate::AppState;
 
 fn when(at: Option<time::OffsetDateTime>) -> String {
@@ -62,37 +60,32 @@ fn keys_body(keys: &[ApiKeyRow], csrf: &str, fresh: Option<&str>, error: Option<
     }
 }
 
-pub async fn list(State(state): State<AppState>, user: MaybeUser) -> Response {
-    let (user, csrf) = match signed_in(user, "/developers/keys") {
-        Ok(v) => v,
-        Err(redirect) => return redirect.into_response(),
-    };
-    match state.services.api_keys_owned_by(user.id).await {
-        Ok(keys) => page("API keys", keys_body(&keys, &csrf, None, None)).into_response(),
-        Err(err) => failure(err),
+pub async fn list(State(state): State<AppState>, signed: SignedIn) -> Response {
+    match state.services.api_keys_owned_by(signed.user.id).await {
+        Ok(keys) => user_page(
+            &signed.viewer(),
+            "API keys",
+            keys_body(&keys, &signed.csrf, None, None),
+        )
+        .into_response(),
+        Err(err) => signed.refusal(err),
     }
 }
 
 #[derive(Debug, Deserialize)]
 pub struct CreateForm {
-    csrf: String,
     #[serde(default)]
     name: String,
 }
 
 pub async fn create(
     State(state): State<AppState>,
-    user: MaybeUser,
-    Form(form): Form<CreateForm>,
+    SignedForm { who, form }: SignedForm<CreateForm>,
 ) -> Response {
-    let (user, csrf) = match signed_in(user, "/developers/keys") {
-        Ok(v) => v,
-        Err(redirect) => return redirect.into_response(),
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
-    let (fresh, error, status) = match state.services.create_api_key(&user.email, &form.name).await
+    let (fresh, error, status) = match state
+        .services
+        .create_api_key(&who.user.email, &form.name)
+        .await
     {
         Ok(created) => (Some(created.plaintext.plaintext), None, StatusCode::OK),
         Err(ServiceError::Invalid { field, reason }) => (
@@ -100,44 +93,32 @@ pub async fn create(
             Some(format!("{field}: {reason}")),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
-        Err(err) => return failure(err),
+        Err(err) => return who.refusal(err),
     };
-    match state.services.api_keys_owned_by(user.id).await {
+    match state.services.api_keys_owned_by(who.user.id).await {
         Ok(keys) => (
             status,
-            page(
+            user_page(
+                &who.viewer(),
                 "API keys",
-                keys_body(&keys, &csrf, fresh.as_deref(), error.as_deref()),
+                keys_body(&keys, &who.csrf, fresh.as_deref(), error.as_deref()),
             ),
         )
             .into_response(),
-        Err(err) => failure(err),
+        Err(err) => who.refusal(err),
     }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 pub async fn revoke(
     State(state): State<AppState>,
-    user: MaybeUser,
     Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
+    SignedForm { who, .. }: SignedForm<Button>,
 ) -> Response {
-    let (user, csrf) = match signed_in(user, "/developers/keys") {
-        Ok(v) => v,
-        Err(redirect) => return redirect.into_response(),
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
     let Ok(id) = id.parse::<ApiKeyId>() else {
-        return failure(ServiceError::NotFound("api key"));
+        return who.refusal(ServiceError::NotFound("api key"));
     };
-    match state.services.revoke_api_key(Some(user.id), id).await {
-        Ok(()) => Redirect::to("/developers/keys").into_response(),
-        Err(err) => failure(err),
+    match state.services.revoke_api_key(Some(who.user.id), id).await {
+        Ok(()) => crate::redirect::see_other("/developers/keys"),
+        Err(err) => who.refusal(err),
     }
 }

@@ -9,9 +9,10 @@ use maecenas_services::ServiceError;
 use maud::html;
 use serde::Deserialize;
 
+use super::guard::Visitor;
 use super::kit::ClientAddr;
-use super::layout::{Viewer, page, user_page};
-use super::session::{self, LOGIN_CSRF_COOKIE, MaybeUser};
+use super::layout::{page, user_page};
+use super::session::{self, LOGIN_CSRF_COOKIE};
 use crate::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -140,12 +141,13 @@ maecenas_domain::debug_showing!(LogoutForm {});
 
 pub async fn log_out(
     State(state): State<AppState>,
-    user: MaybeUser,
+    Visitor(signed): Visitor,
     jar: CookieJar,
     Form(form): Form<LogoutForm>,
 ) -> Response {
-    if let Some(token) = &user.session_token {
-        if !session::csrf_matches(&session::csrf_for_session(token), &form.csrf) {
+    // Logging out without a session only clears the cookie: nothing to forge.
+    if let (Some(signed), Some(token)) = (&signed, jar.get(session::SESSION_COOKIE)) {
+        if !session::csrf_matches(&signed.csrf, &form.csrf) {
             return (
                 StatusCode::FORBIDDEN,
                 page(
@@ -155,7 +157,7 @@ pub async fn log_out(
             )
                 .into_response();
         }
-        if let Err(err) = state.services.log_out(token).await {
+        if let Err(err) = state.services.log_out(token.value()).await {
             tracing::error!(error = ?err, "log-out failed");
         }
     }
@@ -166,11 +168,10 @@ pub async fn log_out(
         .into_response()
 }
 
-pub async fn home(user: MaybeUser) -> Response {
-    match (&user.user, &user.session_token) {
-        (Some(user), Some(token)) => {
-            let csrf = session::csrf_for_session(token);
-            let viewer = Viewer { user, csrf: &csrf };
+pub async fn home(Visitor(signed): Visitor) -> Response {
+    match &signed {
+        Some(signed) => {
+            let user = &signed.user;
             let body = html! {
                 h1 { "Welcome, " (user.username.as_deref().unwrap_or(&user.email)) }
                 p.muted { "Logged in as " (user.email) "." }
@@ -184,9 +185,9 @@ pub async fn home(user: MaybeUser) -> Response {
                     li { a href="/developers/clients" { "Developers" } ": OAuth apps, API keys, webhooks" }
                 }
             };
-            user_page(&viewer, "Home", body).into_response()
+            user_page(&signed.viewer(), "Home", body).into_response()
         }
-        _ => {
+        None => {
             let body = html! {
                 h1 { "Maecenas" }
                 p { "Sponsor the people whose work you love, monthly or per creation, or give once. "

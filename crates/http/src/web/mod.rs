@@ -7,13 +7,13 @@ pub mod creator;
 pub mod dashboard;
 pub mod developers;
 pub mod docs;
+pub mod guard;
 pub mod keys;
 pub mod kit;
 pub mod layout;
 pub mod login;
 pub mod panel;
 pub mod pledge;
-pub mod portal;
 pub mod public;
 pub mod session;
 pub mod settings;
@@ -64,6 +64,15 @@ pub fn routes() -> Router<AppState> {
         .route("/panel/card", post(panel::update_card))
         .route("/panel/{campaign}/change", post(panel::change))
         .route("/panel/{campaign}/cancel", post(panel::cancel))
+        // A form's log-in trip returns to its section (see `guard`): each is a page.
+        .route(
+            "/admin",
+            get(|| async { crate::redirect::see_other("/admin/users") }),
+        )
+        .route(
+            "/developers",
+            get(|| async { crate::redirect::see_other("/developers/clients") }),
+        )
         .route("/admin/users", get(admin::list))
         .route("/admin/users/{id}/{action}", post(admin::act))
         .route("/{username}", get(public::show))

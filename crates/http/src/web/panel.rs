@@ -1,6 +1,5 @@
 //! `/panel`: the patron's sponsorships: change, cancel, new card, history.
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -12,14 +11,11 @@ use maecenas_services::records::{ChargeRow, UserRow};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::guard::{Button, SignedForm, SignedIn, failure, refusal};
 use super::kit::{date, field_error, form_error, money, optional, parse_amount, plain_amount};
 use super::layout::{Viewer, wide_page};
 use super::pledge::{card_of, tier_param};
-use super::portal::{CsrfOnly, failure, forged_form, signed_in};
-use super::session::MaybeUser;
 use crate::AppState;
-
-const HERE: &str = "/panel";
 
 #[derive(Debug, Default, Deserialize)]
 pub struct PanelQuery {
@@ -40,13 +36,9 @@ struct Failed<'a> {
 
 pub async fn show(
     State(state): State<AppState>,
-    user: MaybeUser,
+    SignedIn { user, csrf }: SignedIn,
     Query(query): Query<PanelQuery>,
 ) -> Response {
-    let (user, csrf) = match signed_in(user, HERE) {
-        Ok(found) => found,
-        Err(redirect) => return redirect.into_response(),
-    };
     render(&state, &user, &csrf, &query, None, StatusCode::OK).await
 }
 
@@ -265,8 +257,6 @@ fn history(panel: &PatronPanel) -> Markup {
 #[derive(Debug, Deserialize)]
 pub struct ChangeForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     tier: String,
     #[serde(default)]
     amount: String,
@@ -277,28 +267,23 @@ pub struct ChangeForm {
 
 pub async fn change(
     State(state): State<AppState>,
-    user: MaybeUser,
     Path(campaign): Path<i64>,
-    Form(form): Form<ChangeForm>,
+    SignedForm {
+        who: SignedIn { user, csrf },
+        form,
+    }: SignedForm<ChangeForm>,
 ) -> Response {
-    let (user, csrf) = match signed_in(user, HERE) {
-        Ok(found) => found,
-        Err(redirect) => return redirect.into_response(),
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
     let campaign = CampaignId::from(campaign);
     let panel = match state.services.patron_panel(user.id).await {
         Ok(panel) => panel,
-        Err(err) => return failure(err),
+        Err(err) => return refusal(&user, &csrf, err),
     };
     let Some(current) = panel
         .sponsorships
         .iter()
         .find(|s| s.campaign.id == campaign)
     else {
-        return failure(ServiceError::NotFound("pledge"));
+        return refusal(&user, &csrf, ServiceError::NotFound("pledge"));
     };
     let currency = current.pledge.currency.clone();
     let outcome = async {
@@ -350,31 +335,24 @@ pub async fn change(
 
 pub async fn cancel(
     State(state): State<AppState>,
-    user: MaybeUser,
     Path(campaign): Path<i64>,
-    Form(form): Form<CsrfOnly>,
+    SignedForm {
+        who: SignedIn { user, csrf },
+        form: _,
+    }: SignedForm<Button>,
 ) -> Response {
-    let (user, csrf) = match signed_in(user, HERE) {
-        Ok(found) => found,
-        Err(redirect) => return redirect.into_response(),
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
     match state
         .services
         .cancel_pledge(user.id, CampaignId::from(campaign))
         .await
     {
         Ok(_) => Redirect::to(&format!("/panel?cancelled={campaign}")).into_response(),
-        Err(err) => failure(err),
+        Err(err) => refusal(&user, &csrf, err),
     }
 }
 
 #[derive(Deserialize)]
 pub struct CardForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     card_number: String,
     #[serde(default)]
@@ -386,16 +364,11 @@ maecenas_domain::debug_showing!(CardForm {});
 
 pub async fn update_card(
     State(state): State<AppState>,
-    user: MaybeUser,
-    Form(form): Form<CardForm>,
+    SignedForm {
+        who: SignedIn { user, csrf },
+        form,
+    }: SignedForm<CardForm>,
 ) -> Response {
-    let (user, csrf) = match signed_in(user, HERE) {
-        Ok(found) => found,
-        Err(redirect) => return redirect.into_response(),
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
     let outcome = async {
         let card = card_of(&form.card_number, &form.card_exp, &form.card_cvc)?;
         state.services.update_card(user.id, card).await.map(|_| ())

@@ -2,7 +2,6 @@
 //! total and enter a card (`POST /{username}/pledge/review`), confirm
 //! (`POST /{username}/pledge`). One-off donations: `/{username}/donate`.
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,17 +15,14 @@ use maecenas_services::records::UserRow;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::guard::{SignedForm, SignedIn, refusal};
 use super::kit::{field_error, form_error, money, optional, parse_amount, plain_amount};
 use super::layout::{Viewer, wide_page};
-use super::portal::{failure, forged_form, signed_in};
 use super::public::creator_name;
-use super::session::MaybeUser;
 use crate::AppState;
 
 #[derive(Default, Clone, Deserialize)]
 pub struct PledgeForm {
-    #[serde(default)]
-    csrf: String,
     /// A tier id, or empty for a custom amount.
     #[serde(default)]
     tier: String,
@@ -110,21 +106,19 @@ impl Page<'_> {
 /// The signed-in patron and the creator's page, or the answer to give instead.
 async fn context(
     state: &AppState,
-    user: MaybeUser,
+    SignedIn { user, csrf }: SignedIn,
     username: &str,
-    here: &str,
 ) -> Result<(UserRow, String, CampaignView), Response> {
-    let (user, csrf) = signed_in(user, here).map_err(IntoResponse::into_response)?;
-    let view = state
-        .services
-        .creator_page(username)
-        .await
-        .map_err(failure)?;
+    let view = match state.services.creator_page(username).await {
+        Ok(view) => view,
+        Err(err) => return Err(refusal(&user, &csrf, err)),
+    };
     if view.creator.id == user.id {
-        return Err(failure(ServiceError::invalid(
-            "patron",
-            "you cannot sponsor your own campaign",
-        )));
+        return Err(refusal(
+            &user,
+            &csrf,
+            ServiceError::invalid("patron", "you cannot sponsor your own campaign"),
+        ));
     }
     Ok((user, csrf, view))
 }
@@ -136,15 +130,11 @@ pub struct ChooseQuery {
 
 pub async fn choose(
     State(state): State<AppState>,
-    user: MaybeUser,
+    signed: SignedIn,
     Path(username): Path<String>,
     Query(query): Query<ChooseQuery>,
 ) -> Response {
-    let here = format!(
-        "/{username}/pledge{}",
-        query.tier.map(|t| format!("?tier={t}")).unwrap_or_default()
-    );
-    let (user, csrf, view) = match context(&state, user, &username, &here).await {
+    let (user, csrf, view) = match context(&state, signed, &username).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -316,18 +306,13 @@ fn decide(user: &UserRow, view: &CampaignView, form: &PledgeForm) -> Result<Choi
 
 pub async fn review(
     State(state): State<AppState>,
-    user: MaybeUser,
     Path(username): Path<String>,
-    Form(form): Form<PledgeForm>,
+    SignedForm { who, form }: SignedForm<PledgeForm>,
 ) -> Response {
-    let (user, csrf, view) =
-        match context(&state, user, &username, &format!("/{username}/pledge")).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
+    let (user, csrf, view) = match context(&state, who, &username).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
     let page = Page {
         user: &user,
         csrf: &csrf,
@@ -451,18 +436,13 @@ pub fn card_of(
 
 pub async fn confirm(
     State(state): State<AppState>,
-    user: MaybeUser,
     Path(username): Path<String>,
-    Form(form): Form<PledgeForm>,
+    SignedForm { who, form }: SignedForm<PledgeForm>,
 ) -> Response {
-    let (user, csrf, view) =
-        match context(&state, user, &username, &format!("/{username}/pledge")).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
+    let (user, csrf, view) = match context(&state, who, &username).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
     let page = Page {
         user: &user,
         csrf: &csrf,
@@ -514,14 +494,12 @@ pub async fn confirm(
         Err(err @ ServiceError::Invalid { .. }) => {
             render_choice(&page, &form, Some(&err), StatusCode::UNPROCESSABLE_ENTITY)
         }
-        Err(err) => failure(err),
+        Err(err) => refusal(&user, &csrf, err),
     }
 }
 
 #[derive(Default, Deserialize)]
 pub struct DonationForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     amount: String,
     #[serde(default)]
@@ -537,14 +515,13 @@ maecenas_domain::debug_showing!(DonationForm { amount, message });
 
 pub async fn donate_form(
     State(state): State<AppState>,
-    user: MaybeUser,
+    signed: SignedIn,
     Path(username): Path<String>,
 ) -> Response {
-    let (user, csrf, view) =
-        match context(&state, user, &username, &format!("/{username}/donate")).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
+    let (user, csrf, view) = match context(&state, signed, &username).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
     let page = Page {
         user: &user,
         csrf: &csrf,
@@ -588,18 +565,13 @@ fn render_donation(
 
 pub async fn donate(
     State(state): State<AppState>,
-    user: MaybeUser,
     Path(username): Path<String>,
-    Form(form): Form<DonationForm>,
+    SignedForm { who, form }: SignedForm<DonationForm>,
 ) -> Response {
-    let (user, csrf, view) =
-        match context(&state, user, &username, &format!("/{username}/donate")).await {
-            Ok(found) => found,
-            Err(response) => return response,
-        };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
+    let (user, csrf, view) = match context(&state, who, &username).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
     let page = Page {
         user: &user,
         csrf: &csrf,
@@ -631,7 +603,7 @@ pub async fn donate(
         Err(err @ ServiceError::Invalid { .. }) => {
             render_donation(&page, &form, Some(&err), StatusCode::UNPROCESSABLE_ENTITY)
         }
-        Err(err) => failure(err),
+        Err(err) => refusal(&user, &csrf, err),
     }
 }
 

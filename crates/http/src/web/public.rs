@@ -7,43 +7,32 @@ use maecenas_services::ServiceError;
 use maecenas_services::patreon::CampaignView;
 use maud::html;
 
+use super::guard::{Visitor, failure};
 use super::kit::{markdown, money};
-use super::layout::{Viewer, wide_page};
-use super::portal::failure;
-use super::session::{self, MaybeUser};
+use super::layout::wide_page;
 use crate::AppState;
 
 pub async fn show(
     State(state): State<AppState>,
-    user: MaybeUser,
+    visitor: Visitor,
     Path(username): Path<String>,
 ) -> Response {
     let view = match state.services.creator_page(&username).await {
         Ok(view) => view,
-        Err(ServiceError::NotFound(_)) => return not_found(&user),
+        Err(ServiceError::NotFound(_)) => return not_found(&visitor),
         Err(err) => return failure(err),
     };
-    let csrf = user.session_token.as_deref().map(session::csrf_for_session);
-    let viewer = match (&user.user, &csrf) {
-        (Some(user), Some(csrf)) => Some(Viewer { user, csrf }),
-        _ => None,
-    };
-    let own = user.user.as_ref().is_some_and(|u| u.id == view.creator.id);
+    let own = visitor.user().is_some_and(|u| u.id == view.creator.id);
     let name = creator_name(&view);
     let body = render(&view, &name, own);
-    wide_page(viewer.as_ref(), &name, body).into_response()
+    wide_page(visitor.viewer().as_ref(), &name, body).into_response()
 }
 
-fn not_found(user: &MaybeUser) -> Response {
-    let csrf = user.session_token.as_deref().map(session::csrf_for_session);
-    let viewer = match (&user.user, &csrf) {
-        (Some(user), Some(csrf)) => Some(Viewer { user, csrf }),
-        _ => None,
-    };
+fn not_found(visitor: &Visitor) -> Response {
     let body = html! { section.card { h1 { "Not found" } p { "There is no public page at this address." } } };
     (
         StatusCode::NOT_FOUND,
-        wide_page(viewer.as_ref(), "Not found", body),
+        wide_page(visitor.viewer().as_ref(), "Not found", body),
     )
         .into_response()
 }

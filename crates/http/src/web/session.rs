@@ -16,7 +16,7 @@ pub const SESSION_COOKIE: &str = "maecenas_session";
 pub const LOGIN_CSRF_COOKIE: &str = "maecenas_csrf";
 
 /// The logged-in user, if any (an invalid or expired cookie counts as none).
-pub struct MaybeUser {
+pub(super) struct MaybeUser {
     pub user: Option<UserRow>,
     pub session_token: Option<String>,
 }

@@ -1,6 +1,5 @@
 //! `/settings`: profile, picture, password, deleting the account.
 
-use axum::Form;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -11,16 +10,14 @@ use maecenas_services::sponsus::ProfileUpdate;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::guard::{SignedForm, SignedIn};
 use super::kit::{field_error, form_error};
 use super::layout::{Viewer, wide_page};
-use super::portal::{forged_form, signed_in};
-use super::session::{self, MaybeUser};
+use super::session::{self};
 use crate::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ProfileForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     username: String,
     #[serde(default)]
@@ -44,7 +41,6 @@ pub struct ProfileForm {
 impl ProfileForm {
     fn of(user: &UserRow) -> Self {
         Self {
-            csrf: String::new(),
             username: user.username.clone().unwrap_or_default(),
             first_name: user.first_name.clone(),
             last_name: user.last_name.clone(),
@@ -66,11 +62,7 @@ enum Failed<'a> {
     Delete(&'a ServiceError),
 }
 
-pub async fn show(user: MaybeUser) -> Response {
-    let (user, csrf) = match signed_in(user, "/settings") {
-        Ok(found) => found,
-        Err(redirect) => return redirect.into_response(),
-    };
+pub async fn show(SignedIn { user, csrf }: SignedIn) -> Response {
     let form = ProfileForm::of(&user);
     render(&user, &csrf, &form, None, None, StatusCode::OK)
 }
@@ -213,16 +205,11 @@ fn status_of(err: &ServiceError) -> StatusCode {
 
 pub async fn save_profile(
     State(state): State<AppState>,
-    user: MaybeUser,
-    Form(form): Form<ProfileForm>,
+    SignedForm {
+        who: SignedIn { user, csrf },
+        form,
+    }: SignedForm<ProfileForm>,
 ) -> Response {
-    let (user, csrf) = match signed_in(user, "/settings") {
-        Ok(found) => found,
-        Err(redirect) => return redirect.into_response(),
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
     let update = ProfileUpdate {
         username: Some(form.username.clone()),
         about: Some(form.about.clone()),
@@ -262,13 +249,10 @@ pub async fn save_profile(
 
 pub async fn upload_avatar(
     State(state): State<AppState>,
-    user: MaybeUser,
+    signed: SignedIn,
     mut multipart: Multipart,
 ) -> Response {
-    let (user, csrf) = match signed_in(user, "/settings") {
-        Ok(found) => found,
-        Err(redirect) => return redirect.into_response(),
-    };
+    let SignedIn { user, csrf } = &signed;
     let mut presented = String::new();
     let mut picture = None;
     loop {
@@ -280,9 +264,9 @@ pub async fn upload_avatar(
                     Err(e) => {
                         let err = ServiceError::invalid("avatar", e.body_text());
                         return render(
-                            &user,
-                            &csrf,
-                            &ProfileForm::of(&user),
+                            user,
+                            csrf,
+                            &ProfileForm::of(user),
                             Some(Failed::Avatar(&err)),
                             None,
                             e.status(),
@@ -295,9 +279,9 @@ pub async fn upload_avatar(
             Err(e) => {
                 let err = ServiceError::invalid("avatar", e.body_text());
                 return render(
-                    &user,
-                    &csrf,
-                    &ProfileForm::of(&user),
+                    user,
+                    csrf,
+                    &ProfileForm::of(user),
                     Some(Failed::Avatar(&err)),
                     None,
                     e.status(),
@@ -305,15 +289,15 @@ pub async fn upload_avatar(
             }
         }
     }
-    if let Some(refused) = forged_form(&csrf, &presented) {
+    if let Some(refused) = signed.refuse_forged(&presented) {
         return refused;
     }
     let Some(picture) = picture.filter(|p| !p.is_empty()) else {
         let err = ServiceError::invalid("avatar", "choose a picture to upload");
         return render(
-            &user,
-            &csrf,
-            &ProfileForm::of(&user),
+            user,
+            csrf,
+            &ProfileForm::of(user),
             Some(Failed::Avatar(&err)),
             None,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -321,17 +305,17 @@ pub async fn upload_avatar(
     };
     match state.services.set_own_avatar(user.id, picture).await {
         Ok(_) => render(
-            &user,
-            &csrf,
-            &ProfileForm::of(&user),
+            user,
+            csrf,
+            &ProfileForm::of(user),
             None,
             Some("Picture saved."),
             StatusCode::OK,
         ),
         Err(err) => render(
-            &user,
-            &csrf,
-            &ProfileForm::of(&user),
+            user,
+            csrf,
+            &ProfileForm::of(user),
             Some(Failed::Avatar(&err)),
             None,
             status_of(&err),
@@ -342,8 +326,6 @@ pub async fn upload_avatar(
 #[derive(Deserialize)]
 pub struct PasswordForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     current_password: String,
     #[serde(default)]
     new_password: String,
@@ -352,17 +334,12 @@ maecenas_domain::debug_showing!(PasswordForm {});
 
 pub async fn change_password(
     State(state): State<AppState>,
-    user: MaybeUser,
     jar: CookieJar,
-    Form(form): Form<PasswordForm>,
+    SignedForm {
+        who: SignedIn { user, csrf },
+        form,
+    }: SignedForm<PasswordForm>,
 ) -> Response {
-    let (user, csrf) = match signed_in(user, "/settings") {
-        Ok(found) => found,
-        Err(redirect) => return redirect.into_response(),
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
     // A new session id for the person who changed it: any stolen one is now worthless.
     let fresh = match maecenas_services::secrets::mint(maecenas_services::sessions::SESSION_PREFIX)
     {
@@ -413,25 +390,18 @@ pub async fn change_password(
 #[derive(Deserialize)]
 pub struct DeleteForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     password: String,
 }
 maecenas_domain::debug_showing!(DeleteForm {});
 
 pub async fn delete_account(
     State(state): State<AppState>,
-    user: MaybeUser,
     jar: CookieJar,
-    Form(form): Form<DeleteForm>,
+    SignedForm {
+        who: SignedIn { user, csrf },
+        form,
+    }: SignedForm<DeleteForm>,
 ) -> Response {
-    let (user, csrf) = match signed_in(user, "/settings") {
-        Ok(found) => found,
-        Err(redirect) => return redirect.into_response(),
-    };
-    if let Some(refused) = forged_form(&csrf, &form.csrf) {
-        return refused;
-    }
     match state
         .services
         .delete_own_account(user.id, &form.password)

@@ -2,7 +2,6 @@
 //! the signing secret, the delivery log, redeliver, send a test event, pause,
 //! resume, delete. A webhook paused after failing for days says so here.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,9 +14,8 @@ use maud::{Markup, html};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::layout::page;
-use super::portal::{failure, forged_form, signed_in};
-use super::session::MaybeUser;
+use super::guard::{Button, SignedForm, SignedIn, refusal};
+use super::layout::{Viewer, user_page};
 use crate::AppState;
 
 const HERE: &str = "/developers/webhooks";
@@ -25,11 +23,6 @@ const HERE: &str = "/developers/webhooks";
 fn when(at: Option<OffsetDateTime>) -> String {
     at.and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_else(|| "never".into())
-}
-
-/// The fields of a posted form; repeated names (the trigger boxes) all kept.
-fn form_fields(body: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(body).into_owned().collect()
 }
 
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
@@ -133,46 +126,31 @@ async fn list_page(
     {
         Ok((campaign, hooks)) => (
             status,
-            page(
+            user_page(
+                &Viewer { user: &user, csrf },
                 "Webhooks",
                 list_body(&hooks, csrf, campaign.is_some(), error, uri),
             ),
         )
             .into_response(),
-        Err(err) => failure(err),
+        Err(err) => refusal(&user, csrf, err),
     }
 }
 
-pub async fn list(State(state): State<AppState>, user: MaybeUser) -> Response {
-    let (user, csrf) = match signed_in(user, HERE) {
-        Ok(v) => v,
-        Err(redirect) => return redirect.into_response(),
-    };
+pub async fn list(State(state): State<AppState>, SignedIn { user, csrf }: SignedIn) -> Response {
     list_page(&state, user, &csrf, StatusCode::OK, None, "").await
 }
 
-/// A posted form of a signed-in user whose CSRF token is the session's.
-struct SignedForm {
-    user: UserRow,
-    csrf: String,
-    fields: Vec<(String, String)>,
-}
+/// The portal's forms repeat fields (`triggers`): read as pairs.
+type Fields = Vec<(String, String)>;
 
-/// The form, or the answer to give instead (log in first; forged form).
-fn signed_form(user: MaybeUser, here: &str, body: &[u8]) -> Result<SignedForm, Box<Response>> {
-    let (user, csrf) = signed_in(user, here).map_err(|r| Box::new(r.into_response()))?;
-    let fields = form_fields(body);
-    if let Some(refused) = forged_form(&csrf, field(&fields, "csrf")) {
-        return Err(Box::new(refused));
-    }
-    Ok(SignedForm { user, csrf, fields })
-}
-
-pub async fn create(State(state): State<AppState>, user: MaybeUser, body: Bytes) -> Response {
-    let SignedForm { user, csrf, fields } = match signed_form(user, HERE, &body) {
-        Ok(form) => form,
-        Err(response) => return *response,
-    };
+pub async fn create(
+    State(state): State<AppState>,
+    SignedForm {
+        who: SignedIn { user, csrf },
+        form: fields,
+    }: SignedForm<Fields>,
+) -> Response {
     let uri = field(&fields, "uri");
     let triggers: Vec<String> = fields
         .iter()
@@ -207,7 +185,7 @@ pub async fn create(State(state): State<AppState>, user: MaybeUser, body: Bytes)
             )
             .await
         }
-        Err(err) => failure(err),
+        Err(err) => refusal(&user, &csrf, err),
     }
 }
 
@@ -322,24 +300,28 @@ fn parse_id(raw: &str) -> Result<WebhookId, ServiceError> {
 
 pub async fn show(
     State(state): State<AppState>,
-    user: MaybeUser,
+    SignedIn { user, csrf }: SignedIn,
     Path(id): Path<String>,
 ) -> Response {
-    let (user, csrf) = match signed_in(user, &format!("{HERE}/{id}")) {
-        Ok(v) => v,
-        Err(redirect) => return redirect.into_response(),
-    };
     let id = match parse_id(&id) {
         Ok(id) => id,
-        Err(err) => return failure(err),
+        Err(err) => return refusal(&user, &csrf, err),
     };
     match state
         .services
         .webhook_log(WebhookManager::Creator(user.id), id, 50)
         .await
     {
-        Ok(log) => page("Webhook", detail_body(&log, &csrf)).into_response(),
-        Err(err) => failure(err),
+        Ok(log) => user_page(
+            &Viewer {
+                user: &user,
+                csrf: &csrf,
+            },
+            "Webhook",
+            detail_body(&log, &csrf),
+        )
+        .into_response(),
+        Err(err) => refusal(&user, &csrf, err),
     }
 }
 
@@ -347,17 +329,15 @@ pub async fn show(
 /// with `action` one of `pause`, `resume`, `delete`, `test`.
 pub async fn act(
     State(state): State<AppState>,
-    user: MaybeUser,
     Path((id, action)): Path<(String, String)>,
-    body: Bytes,
+    SignedForm {
+        who: SignedIn { user, csrf },
+        form: fields,
+    }: SignedForm<Fields>,
 ) -> Response {
-    let SignedForm { user, fields, .. } = match signed_form(user, &format!("{HERE}/{id}"), &body) {
-        Ok(form) => form,
-        Err(response) => return *response,
-    };
     let id = match parse_id(&id) {
         Ok(id) => id,
-        Err(err) => return failure(err),
+        Err(err) => return refusal(&user, &csrf, err),
     };
     let services = &state.services;
     let done = match action.as_str() {
@@ -387,23 +367,21 @@ pub async fn act(
     };
     match done {
         Ok(to) => Redirect::to(&to).into_response(),
-        Err(err) => failure(err),
+        Err(err) => refusal(&user, &csrf, err),
     }
 }
 
 pub async fn redeliver(
     State(state): State<AppState>,
-    user: MaybeUser,
     Path((id, delivery)): Path<(String, String)>,
-    body: Bytes,
+    SignedForm {
+        who: SignedIn { user, csrf },
+        ..
+    }: SignedForm<Button>,
 ) -> Response {
-    let user = match signed_form(user, &format!("{HERE}/{id}"), &body) {
-        Ok(form) => form.user,
-        Err(response) => return *response,
-    };
     let (Ok(webhook), Ok(delivery)) = (id.parse::<WebhookId>(), delivery.parse::<DeliveryId>())
     else {
-        return failure(ServiceError::NotFound("delivery"));
+        return refusal(&user, &csrf, ServiceError::NotFound("delivery"));
     };
     match state
         .services
@@ -411,6 +389,6 @@ pub async fn redeliver(
         .await
     {
         Ok(()) => Redirect::to(&format!("{HERE}/{webhook}")).into_response(),
-        Err(err) => failure(err),
+        Err(err) => refusal(&user, &csrf, err),
     }
 }

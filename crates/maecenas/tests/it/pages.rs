@@ -86,6 +86,93 @@ async fn creator_with_patron(app: &TestApp) -> (UserRow, UserRow) {
     (creator, patron)
 }
 
+/// Every page behind a log-in sends a visitor without a session to log in
+/// and back: a page to itself, a form to the section it belongs to (each a
+/// page). Creator and admin pages refuse other accounts with a page in the
+/// signed-in layout.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_behind_a_log_in_send_visitors_there_and_back(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let anyone = browser();
+    for page in [
+        "/settings",
+        "/settings/apps",
+        "/dashboard",
+        "/dashboard/patrons?q=ada",
+        "/dashboard/campaign",
+        "/panel",
+        "/admin/users",
+        "/developers/clients",
+        "/developers/keys",
+        "/developers/webhooks",
+        "/somebody/pledge?tier=7",
+        "/somebody/donate",
+    ] {
+        let r = anyone.get(app.url(page)).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{page}");
+        let expected = format!(
+            "/login?next={}",
+            url::form_urlencoded::byte_serialize(page.as_bytes()).collect::<String>()
+        );
+        assert_eq!(r.headers()["location"], expected.as_str(), "{page}");
+    }
+    for (form, section) in [
+        ("/panel/1/cancel", "/panel"),
+        ("/settings/profile", "/settings"),
+        ("/settings/apps/1/revoke", "/settings"),
+        ("/dashboard/tiers", "/dashboard"),
+        ("/developers/keys", "/developers"),
+        ("/developers/webhooks/1/pause", "/developers"),
+        ("/admin/users/1/suspend", "/admin"),
+        ("/somebody/pledge/review", "/somebody"),
+    ] {
+        let r = anyone
+            .post(app.url(form))
+            .form(&[("csrf", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{form}");
+        let location = r.headers()["location"].to_str().unwrap().to_owned();
+        assert_eq!(
+            location,
+            format!("/login?next=%2F{}", &section[1..]),
+            "{form}"
+        );
+    }
+    // The sections the admin and developer forms return to are pages.
+    for (section, lands) in [
+        ("/admin", "/admin/users"),
+        ("/developers", "/developers/clients"),
+    ] {
+        let r = anyone.get(app.url(section)).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], lands);
+    }
+
+    // A patron on a creator's page, a non-admin on the admin's: refused, in
+    // the signed-in layout (the header offers log-out, not log-in).
+    let (_, _) = creator_with_patron(&app).await;
+    let patron = signed_in(&app, "grace@example.com").await;
+    for (page, status, says) in [
+        ("/dashboard", 422, "only creator accounts"),
+        ("/dashboard/campaign", 422, "only creator accounts"),
+        ("/admin/users", 403, "not open to your account"),
+    ] {
+        let (got, body) = get(&patron, app.url(page)).await;
+        assert_eq!(got, status, "{page}: {body}");
+        assert!(body.contains(says), "{page}: {body}");
+        assert!(
+            body.contains("Log out") && !body.contains("href=\"/signup\""),
+            "{page}"
+        );
+    }
+    app.stop().await;
+}
+
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
