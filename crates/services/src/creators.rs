@@ -5,6 +5,7 @@ use maecenas_domain::{CampaignId, Currency, GoalId, ProfileStatus, TierId, UserI
 use maecenas_store::campaigns::{
     self, CampaignFields, CampaignRow, CreationRow, GoalRow, NewTier, TierFields, TierRow,
 };
+use maecenas_store::users::UserRow;
 use maecenas_store::{StoreError, Tx, users};
 
 use crate::patreon::{CampaignView, campaign_view};
@@ -179,21 +180,8 @@ impl Services {
     /// public, active creator. Anything else is "not found", so a hidden or
     /// deleted account cannot be told apart from one that never existed.
     pub async fn creator_page(&self, username: &str) -> Result<CampaignView, ServiceError> {
-        let not_found = ServiceError::NotFound("creator");
         let mut tx = self.store.read().await?;
-        let user = users::user_by_username(&mut tx, username)
-            .await?
-            .filter(|u| {
-                u.status == ProfileStatus::Public.as_str()
-                    && !u.is_deleted
-                    && !u.is_suspended
-                    && !u.is_nuked
-            })
-            .ok_or(not_found)?;
-        let campaign = campaigns::campaign_by_creator(&mut tx, user.id)
-            .await?
-            .filter(|c| c.published_at.is_some())
-            .ok_or(ServiceError::NotFound("creator"))?;
+        let (user, campaign) = published_creator(&mut tx, username).await?;
         campaign_view(self, &mut tx, campaign, user).await
     }
 
@@ -436,4 +424,27 @@ fn check_campaign_fields(f: &CampaignFields) -> Result<(), ServiceError> {
         }
     }
     Ok(())
+}
+
+/// The creator at `username` and their campaign, if both are public: a
+/// visible profile and a published campaign; else "not found".
+pub(crate) async fn published_creator(
+    tx: &mut Tx,
+    username: &str,
+) -> Result<(UserRow, CampaignRow), ServiceError> {
+    let not_found = ServiceError::NotFound("creator");
+    let user = users::user_by_username(tx, username)
+        .await?
+        .filter(|u| {
+            u.status == ProfileStatus::Public.as_str()
+                && !u.is_deleted
+                && !u.is_suspended
+                && !u.is_nuked
+        })
+        .ok_or(not_found)?;
+    let campaign = campaigns::campaign_by_creator(tx, user.id)
+        .await?
+        .filter(|c| c.published_at.is_some())
+        .ok_or(ServiceError::NotFound("creator"))?;
+    Ok((user, campaign))
 }

@@ -530,36 +530,8 @@ impl Services {
     /// The caller behind `Authorization: Bearer <token>`, or `None` for a
     /// missing, expired, rotated or revoked token.
     pub async fn bearer(&self, access_token: &str) -> Result<Option<Bearer>, ServiceError> {
-        let now = self.clock.now();
         let mut tx = self.store.read().await?;
-        let Some(token) =
-            store::token_by_access_hash(&mut tx, &secrets::sha256(access_token)).await?
-        else {
-            return Ok(None);
-        };
-        if token.revoked_at.is_some()
-            || token.refreshed_at.is_some()
-            || token.access_expires_at <= now
-        {
-            return Ok(None);
-        }
-        let Some(grant) = store::grant_by_id(&mut tx, token.grant_id)
-            .await?
-            .filter(|g| g.revoked_at.is_none())
-        else {
-            return Ok(None);
-        };
-        let Some(user) = users::user_by_id(&mut tx, grant.user_id)
-            .await?
-            .filter(|u| !u.is_suspended && !u.is_deleted)
-        else {
-            return Ok(None);
-        };
-        Ok(Some(Bearer {
-            user,
-            scopes: grant.scope.parse().unwrap_or_default(),
-            client: grant.client_row_id,
-        }))
+        bearer_in(&mut tx, access_token, self.clock.now()).await
     }
 
     /// Tokens for a user and client without the browser dance: the creator's
@@ -778,4 +750,38 @@ async fn authenticate_client(
 /// Whether a bearer's scopes allow something.
 pub fn has_scope(bearer: &Bearer, scope: Scope) -> bool {
     bearer.scopes.contains(scope)
+}
+
+/// The caller behind an access token, read inside the caller's transaction,
+/// or `None` for an unknown, expired, rotated or revoked token, a revoked
+/// grant, or a suspended or deleted user.
+pub(crate) async fn bearer_in(
+    tx: &mut Tx,
+    access_token: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Bearer>, ServiceError> {
+    let Some(token) = store::token_by_access_hash(tx, &secrets::sha256(access_token)).await? else {
+        return Ok(None);
+    };
+    if token.revoked_at.is_some() || token.refreshed_at.is_some() || token.access_expires_at <= now
+    {
+        return Ok(None);
+    }
+    let Some(grant) = store::grant_by_id(tx, token.grant_id)
+        .await?
+        .filter(|g| g.revoked_at.is_none())
+    else {
+        return Ok(None);
+    };
+    let Some(user) = users::user_by_id(tx, grant.user_id)
+        .await?
+        .filter(|u| !u.is_suspended && !u.is_deleted)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Bearer {
+        user,
+        scopes: grant.scope.parse().unwrap_or_default(),
+        client: grant.client_row_id,
+    }))
 }

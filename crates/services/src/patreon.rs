@@ -44,19 +44,24 @@ pub struct PledgePage {
 }
 
 impl Services {
-    /// The token's user and, if they are a creator, their campaign.
+    /// The caller behind an access token and, if they are a creator, their
+    /// campaign: one read transaction. `None` for a token that is not live.
     pub async fn current_user(
         &self,
-        bearer: &Bearer,
-    ) -> Result<(UserRow, Option<CampaignView>), ServiceError> {
+        access_token: &str,
+    ) -> Result<Option<(Bearer, Option<CampaignView>)>, ServiceError> {
         let mut tx = self.store.read().await?;
+        let Some(bearer) = crate::oauth::bearer_in(&mut tx, access_token, self.clock.now()).await?
+        else {
+            return Ok(None);
+        };
         let campaign = match campaigns::campaign_by_creator(&mut tx, bearer.user.id).await? {
             Some(campaign) => {
                 Some(campaign_view(self, &mut tx, campaign, bearer.user.clone()).await?)
             }
             None => None,
         };
-        Ok((bearer.user.clone(), campaign))
+        Ok(Some((bearer, campaign)))
     }
 
     /// A page of pledges to a campaign, in the order they were made, after

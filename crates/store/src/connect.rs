@@ -188,6 +188,8 @@ impl Store {
     /// once (`BEGIN IMMEDIATE`), so it never fails half-way with a busy
     /// snapshot when another process wrote in between.
     pub async fn write(&self) -> Result<Tx, StoreError> {
+        // Counted by the request-budget tests (and readable in production).
+        tracing::debug!(target: "maecenas_store::tx", kind = "write", "transaction");
         match &self.pools {
             Pools::Sqlite { writer, .. } => {
                 let writer = writer.clone();
@@ -205,6 +207,7 @@ impl Store {
 
     /// A transaction that only reads: a consistent snapshot.
     pub async fn read(&self) -> Result<Tx, StoreError> {
+        tracing::debug!(target: "maecenas_store::tx", kind = "read", "transaction");
         match &self.pools {
             Pools::Sqlite { reader, .. } => {
                 let reader = reader.clone();

@@ -14,8 +14,9 @@ use super::JsonApiError;
 use super::views::{self, Includes};
 use crate::AppState;
 
-pub(crate) async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<Bearer, JsonApiError> {
-    let token = headers
+/// The access token of `Authorization: Bearer <token>`, not yet checked.
+fn bearer_token(headers: &HeaderMap) -> Result<&str, JsonApiError> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
@@ -23,10 +24,16 @@ pub(crate) async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<Bear
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
             JsonApiError::unauthorized("send an access token: Authorization: Bearer <access_token>")
-        })?;
-    state.services.bearer(token).await?.ok_or_else(|| {
-        JsonApiError::unauthorized("the access token is invalid, expired or revoked")
-    })
+        })
+}
+
+fn not_live() -> JsonApiError {
+    JsonApiError::unauthorized("the access token is invalid, expired or revoked")
+}
+
+pub(crate) async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<Bearer, JsonApiError> {
+    let token = bearer_token(headers)?;
+    state.services.bearer(token).await?.ok_or_else(not_live)
 }
 
 /// The query string as pairs, in order. Public for `fuzz/`.
@@ -63,13 +70,17 @@ pub async fn current_user(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, JsonApiError> {
-    let bearer = bearer(&state, &headers).await?;
+    let token = bearer_token(&headers)?;
+    let (bearer, campaign) = state
+        .services
+        .current_user(token)
+        .await?
+        .ok_or_else(not_live)?;
     let pairs = query_pairs(query.as_deref())?;
     let includes = includes(&pairs);
-    let (user, campaign) = state.services.current_user(&bearer).await?;
     let base = base(&state);
     let data = views::user(
-        &user,
+        &bearer.user,
         base,
         bearer.scopes.contains(Scope::Users),
         campaign.as_ref().map(|c| c.campaign.id.to_string()),
@@ -98,14 +109,18 @@ pub async fn current_user_campaigns(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, JsonApiError> {
-    let bearer = bearer(&state, &headers).await?;
+    let token = bearer_token(&headers)?;
+    let (bearer, campaign) = state
+        .services
+        .current_user(token)
+        .await?
+        .ok_or_else(not_live)?;
     if !bearer.scopes.contains(Scope::MyCampaign) {
         return Err(JsonApiError::insufficient_scope("my-campaign"));
     }
     let pairs = query_pairs(query.as_deref())?;
     let includes = includes(&pairs);
     let base = base(&state);
-    let (user, campaign) = state.services.current_user(&bearer).await?;
     let self_link = format!("{base}/api/oauth2/api/current_user/campaigns");
     let Some(view) = campaign else {
         return Ok(Json(
@@ -135,7 +150,7 @@ pub async fn current_user_campaigns(
     }
     if includes.creator {
         included.push(views::user(
-            &user,
+            &bearer.user,
             base,
             bearer.scopes.contains(Scope::Users),
             Some(view.campaign.id.to_string()),

@@ -27,22 +27,7 @@ pub fn plain_amount(minor: i64, currency: &str) -> String {
         .unwrap_or_else(|_| minor.to_string())
 }
 
-/// Parses what a person typed as an amount of `currency`, in minor units.
-pub fn parse_amount(field: &'static str, text: &str, currency: &str) -> Result<i64, ServiceError> {
-    let currency: Currency = currency
-        .parse()
-        .map_err(|_| ServiceError::invalid(field, "unknown currency"))?;
-    currency.parse_amount(text).ok_or_else(|| {
-        ServiceError::invalid(
-            field,
-            format!(
-                "must be an amount like {} (at most {} decimals)",
-                currency.format_plain(500 * 10i64.pow(currency.minor_digits()) / 100),
-                currency.minor_digits()
-            ),
-        )
-    })
-}
+pub use maecenas_services::billing::typed::parse_amount;
 
 pub fn date(at: OffsetDateTime) -> String {
     format!("{} {} {}", at.day(), at.month(), at.year())

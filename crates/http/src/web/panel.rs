@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maecenas_domain::CampaignId;
 use maecenas_services::ServiceError;
 use maecenas_services::billing::PledgeChange;
+use maecenas_services::billing::typed::{TypedCard, parse_tier_choice};
 use maecenas_services::panel::{PatronPanel, Sponsorship};
 use maecenas_services::records::{ChargeRow, UserRow};
 use maud::{Markup, html};
@@ -14,7 +15,6 @@ use serde::Deserialize;
 use super::guard::{Button, SignedForm, SignedIn, failure, refusal};
 use super::kit::{date, field_error, form_error, money, optional, parse_amount, plain_amount};
 use super::layout::{Viewer, wide_page};
-use super::pledge::{card_of, tier_param};
 use crate::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -288,7 +288,7 @@ pub async fn change(
     let currency = current.pledge.currency.clone();
     let outcome = async {
         let change = PledgeChange {
-            tier: tier_param(&form.tier)?,
+            tier: parse_tier_choice(&form.tier)?,
             amount_minor: parse_amount("amount", &form.amount, &currency)?,
             pledge_cap_minor: match optional(&Some(form.cap.clone())) {
                 Some(cap) => Some(parse_amount("pledge_cap", &cap, &currency)?),
@@ -370,7 +370,12 @@ pub async fn update_card(
     }: SignedForm<CardForm>,
 ) -> Response {
     let outcome = async {
-        let card = card_of(&form.card_number, &form.card_exp, &form.card_cvc)?;
+        let card = TypedCard {
+            number: form.card_number.clone(),
+            exp: form.card_exp.clone(),
+            cvc: form.card_cvc.clone(),
+        }
+        .parse()?;
         state.services.update_card(user.id, card).await.map(|_| ())
     }
     .await;

@@ -5,18 +5,18 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use maecenas_domain::TierId;
 use maecenas_services::ServiceError;
-use maecenas_services::billing::{
-    CardInput, NewDonationRequest, NewPledgeRequest, ShippingAddress,
+use maecenas_services::billing::typed::{
+    self, TypedAddress, TypedCard, TypedPledge, parse_tier_choice,
 };
+use maecenas_services::billing::{NewDonationRequest, NewPledgeRequest, PledgeOutcome};
 use maecenas_services::patreon::CampaignView;
 use maecenas_services::records::UserRow;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::guard::{SignedForm, SignedIn, refusal};
-use super::kit::{field_error, form_error, money, optional, parse_amount, plain_amount};
+use super::kit::{field_error, form_error, money, parse_amount, plain_amount};
 use super::layout::{Viewer, wide_page};
 use super::public::creator_name;
 use crate::AppState;
@@ -233,75 +233,44 @@ fn text(
     }
 }
 
-/// What the choice step decided, checked as far as can be without charging.
-struct Choice {
-    request: NewPledgeRequest,
-}
-
-fn decide(user: &UserRow, view: &CampaignView, form: &PledgeForm) -> Result<Choice, ServiceError> {
-    let currency = view.campaign.currency.as_str();
-    let tier = match form.tier.trim() {
-        "" => None,
-        id => {
-            let id: i64 = id
-                .parse()
-                .map_err(|_| ServiceError::invalid("tier", "choose a tier"))?;
-            let tier = view
-                .tiers
-                .iter()
-                .find(|t| t.id.get() == id && t.retired_at.is_none())
-                .ok_or_else(|| ServiceError::invalid("tier", "this tier is not available"))?;
-            Some(tier)
-        }
-    };
-    let amount = parse_amount("amount", &form.amount, currency)?;
-    if amount == 0 {
-        return Err(ServiceError::invalid("amount", "must be more than zero"));
-    }
-    if let Some(tier) = tier
-        && amount < tier.amount_minor
-    {
-        return Err(ServiceError::invalid(
-            "amount",
-            format!(
-                "must be at least the tier's price, {}",
-                money(tier.amount_minor, currency)
-            ),
-        ));
-    }
-    let cap = match optional(&Some(form.cap.clone())) {
-        Some(text) if !view.campaign.is_monthly => {
-            Some(parse_amount("pledge_cap", &text, currency)?)
-        }
-        _ => None,
-    };
-    let has_address = !form.line_1.trim().is_empty() || !form.addressee.trim().is_empty();
-    let shipping =
-        (has_address || tier.is_some_and(|t| t.requires_shipping)).then(|| ShippingAddress {
+/// The form as typed, for the services to parse.
+fn typed(form: &PledgeForm) -> TypedPledge {
+    TypedPledge {
+        tier: form.tier.clone(),
+        amount: form.amount.clone(),
+        cap: form.cap.clone(),
+        cover_fees: form.cover_fees.is_some(),
+        vat_country: form.country.clone(),
+        shipping: TypedAddress {
             addressee: form.addressee.clone(),
             line_1: form.line_1.clone(),
-            line_2: optional(&Some(form.line_2.clone())),
+            line_2: form.line_2.clone(),
             postal_code: form.postal_code.clone(),
             city: form.city.clone(),
-            state: optional(&Some(form.state.clone())),
+            state: form.state.clone(),
             country: form.address_country.clone(),
-        });
-    if let Some(address) = &shipping {
-        address.validate()?;
-    }
-    Ok(Choice {
-        request: NewPledgeRequest {
-            patron: user.id,
-            campaign: view.campaign.id,
-            amount_minor: amount,
-            tier: tier.map(|t| t.id),
-            card: None,
-            patron_pays_fees: form.cover_fees.is_some(),
-            pledge_cap_minor: cap,
-            vat_country: optional(&Some(form.country.clone())),
-            shipping,
         },
-    })
+    }
+}
+
+fn typed_card(form: &PledgeForm) -> TypedCard {
+    TypedCard {
+        number: form.card_number.clone(),
+        exp: form.card_exp.clone(),
+        cvc: form.card_cvc.clone(),
+    }
+}
+
+/// The pledge the form asks for, checked against the page's campaign (the
+/// review step: nothing is written).
+fn decide(
+    user: &UserRow,
+    view: &CampaignView,
+    form: &PledgeForm,
+) -> Result<NewPledgeRequest, ServiceError> {
+    let chosen = parse_tier_choice(&form.tier)?;
+    let tier = chosen.and_then(|id| view.tiers.iter().find(|t| t.id == id));
+    typed::decide(user.id, &view.campaign, tier, &typed(form))
 }
 
 pub async fn review(
@@ -319,7 +288,7 @@ pub async fn review(
         view: &view,
     };
     match decide(&user, &view, &form) {
-        Ok(choice) => render_review(&state, &page, &form, &choice, None, StatusCode::OK),
+        Ok(request) => render_review(&state, &page, &form, &request, None, StatusCode::OK),
         Err(err) => render_choice(&page, &form, Some(&err), StatusCode::UNPROCESSABLE_ENTITY),
     }
 }
@@ -328,13 +297,12 @@ fn render_review(
     state: &AppState,
     page: &Page<'_>,
     form: &PledgeForm,
-    choice: &Choice,
+    request: &NewPledgeRequest,
     error: Option<&ServiceError>,
     status: StatusCode,
 ) -> Response {
     let view = page.view;
     let currency = view.campaign.currency.as_str();
-    let request = &choice.request;
     let quote = state
         .services
         .fee_quote(request.amount_minor, request.patron_pays_fees);
@@ -406,39 +374,26 @@ fn hidden_choice(form: &PledgeForm, csrf: &str) -> Markup {
     }
 }
 
-/// "MM/YY", "MM/YYYY" or "MM YY" into (month, four-digit year).
-pub fn parse_expiry(text: &str) -> Result<(u8, u16), ServiceError> {
-    let bad = || ServiceError::invalid("card_exp", "write the expiry as MM/YY");
-    let cleaned = text.trim().replace(' ', "/");
-    let (month, year) = cleaned.split_once('/').ok_or_else(bad)?;
-    let month: u8 = month.trim().parse().map_err(|_| bad())?;
-    let year: u16 = year.trim().parse().map_err(|_| bad())?;
-    let year = if year < 100 { 2000 + year } else { year };
-    if !(1..=12).contains(&month) || !(2000..=2200).contains(&year) {
-        return Err(bad());
-    }
-    Ok((month, year))
-}
-
-pub fn card_of(
-    form_number: &str,
-    form_exp: &str,
-    form_cvc: &str,
-) -> Result<CardInput, ServiceError> {
-    let (exp_month, exp_year) = parse_expiry(form_exp)?;
-    Ok(CardInput {
-        number: form_number.to_owned(),
-        exp_month,
-        exp_year,
-        cvc: form_cvc.trim().to_owned(),
-    })
-}
-
 pub async fn confirm(
     State(state): State<AppState>,
     Path(username): Path<String>,
     SignedForm { who, form }: SignedForm<PledgeForm>,
 ) -> Response {
+    let made = state
+        .services
+        .pledge_from_page(&who.user, &username, &typed(&form), &typed_card(&form))
+        .await;
+    let err = match made {
+        Ok((campaign, outcome)) => {
+            let shown = match outcome {
+                PledgeOutcome::Paid | PledgeOutcome::ChargedLater => "thanks",
+                PledgeOutcome::Declined | PledgeOutcome::Unknown => "declined",
+            };
+            return crate::redirect::see_other(&format!("/panel?{shown}={}", campaign.get()));
+        }
+        Err(err) => err,
+    };
+    // Refused: the page again, with the refusal next to its field.
     let (user, csrf, view) = match context(&state, who, &username).await {
         Ok(found) => found,
         Err(response) => return response,
@@ -448,53 +403,34 @@ pub async fn confirm(
         csrf: &csrf,
         view: &view,
     };
-    let mut choice = match decide(&user, &view, &form) {
-        Ok(choice) => choice,
-        Err(err) => {
-            return render_choice(&page, &form, Some(&err), StatusCode::UNPROCESSABLE_ENTITY);
+    match err {
+        ServiceError::Conflict(message) if message.contains("already pledges") => {
+            crate::redirect::see_other(&format!("/panel?already={}", view.campaign.id.get()))
         }
-    };
-    match card_of(&form.card_number, &form.card_exp, &form.card_cvc) {
-        Ok(card) => choice.request.card = Some(card),
-        Err(err) => {
-            return render_review(
-                &state,
-                &page,
-                &form,
-                &choice,
-                Some(&err),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
-        }
-    }
-    match state.services.create_pledge(choice.request.clone()).await {
-        Ok(receipt) => {
-            let paid = receipt
-                .charge
-                .as_ref()
-                .is_none_or(|c| c.status == "succeeded");
-            let outcome = if paid { "thanks" } else { "declined" };
-            Redirect::to(&format!("/panel?{outcome}={}", view.campaign.id.get())).into_response()
-        }
-        Err(err @ ServiceError::Invalid { field: "card", .. }) => render_review(
-            &state,
-            &page,
-            &form,
-            &choice,
-            Some(&err),
-            StatusCode::PAYMENT_REQUIRED,
-        ),
-        Err(ServiceError::Conflict(message)) if message.contains("already pledges") => {
-            Redirect::to(&format!("/panel?already={}", view.campaign.id.get())).into_response()
-        }
-        Err(ServiceError::Conflict(message)) => {
+        ServiceError::Conflict(message) => {
             let err = ServiceError::invalid("tier", message);
             render_choice(&page, &form, Some(&err), StatusCode::CONFLICT)
         }
-        Err(err @ ServiceError::Invalid { .. }) => {
+        ServiceError::Invalid { field, .. } if CARD_FIELDS.contains(&field) => {
+            match decide(&user, &view, &form) {
+                Ok(request) => {
+                    // The gateway's refusal of the card is a 402; a card typed wrong, a 422.
+                    let status = if field == "card" {
+                        StatusCode::PAYMENT_REQUIRED
+                    } else {
+                        StatusCode::UNPROCESSABLE_ENTITY
+                    };
+                    render_review(&state, &page, &form, &request, Some(&err), status)
+                }
+                Err(other) => {
+                    render_choice(&page, &form, Some(&other), StatusCode::UNPROCESSABLE_ENTITY)
+                }
+            }
+        }
+        err @ ServiceError::Invalid { .. } => {
             render_choice(&page, &form, Some(&err), StatusCode::UNPROCESSABLE_ENTITY)
         }
-        Err(err) => refusal(&user, &csrf, err),
+        err => refusal(&user, &csrf, err),
     }
 }
 
@@ -582,7 +518,14 @@ pub async fn donate(
             donor: user.id,
             campaign: view.campaign.id,
             amount_minor: parse_amount("amount", &form.amount, &view.campaign.currency)?,
-            card: Some(card_of(&form.card_number, &form.card_exp, &form.card_cvc)?),
+            card: Some(
+                TypedCard {
+                    number: form.card_number.clone(),
+                    exp: form.card_exp.clone(),
+                    cvc: form.card_cvc.clone(),
+                }
+                .parse()?,
+            ),
             message: form.message.trim().to_owned(),
         };
         state.services.donate(request).await
@@ -604,16 +547,5 @@ pub async fn donate(
             render_donation(&page, &form, Some(&err), StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(err) => refusal(&user, &csrf, err),
-    }
-}
-
-/// For the panel's change form.
-pub fn tier_param(raw: &str) -> Result<Option<TierId>, ServiceError> {
-    match raw.trim() {
-        "" => Ok(None),
-        id => id
-            .parse::<i64>()
-            .map(|id| Some(TierId::from(id)))
-            .map_err(|_| ServiceError::invalid("tier", "choose a tier")),
     }
 }

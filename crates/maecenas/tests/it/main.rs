@@ -6,6 +6,7 @@ mod backup;
 mod billing;
 mod billing_cli;
 mod browser;
+mod budgets;
 mod contract;
 mod docs;
 mod health;

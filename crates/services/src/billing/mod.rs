@@ -15,6 +15,7 @@ mod pledging;
 mod refunds;
 mod stripe;
 mod test_gateway;
+pub mod typed;
 
 use std::time::Duration;
 
@@ -25,8 +26,8 @@ pub use engine::{Progress, Quiet, RunReport};
 pub use gateway::*;
 pub use payouts::PayoutReport;
 pub use pledging::{
-    DonationReceipt, NewDonationRequest, NewPledgeRequest, PledgeChange, PledgeReceipt,
-    ShippingAddress,
+    DonationReceipt, NewDonationRequest, NewPledgeRequest, PledgeChange, PledgeOutcome,
+    PledgeReceipt, ShippingAddress,
 };
 pub use stripe::StripeGateway;
 pub use test_gateway::{TestGateway, TestGatewayFault};

@@ -2,16 +2,21 @@
 //! right away. The web pledge flow and `maecenas admin pledge create` both
 //! come here.
 
-use maecenas_domain::{BillingPeriod, CampaignId, DonationId, PledgeId, TierId, Trigger, UserId};
+use maecenas_domain::{
+    BillingPeriod, CampaignId, ChargeId, DonationId, PledgeId, TierId, Trigger, UserId,
+};
 use maecenas_store::billing::{self as store, ChargeRow, NewCharge};
-use maecenas_store::campaigns::{self, CampaignRow};
+use maecenas_store::campaigns::{self, CampaignRow, TierRow};
 use maecenas_store::pledges::{
     self, AddressRow, DonationRow, NewPledge, PaymentMethodRow, PledgeRow, PledgeTerms,
 };
+use maecenas_store::users::UserRow;
 use maecenas_store::{StoreError, Tx, users};
 
 use super::RunReport;
 use super::gateway::{CardInput, GatewayError};
+use super::typed::{TypedCard, TypedPledge, decide, parse_tier_choice, under_price};
+use crate::creators::published_creator;
 use crate::webhooks::PendingEvent;
 use crate::{ServiceError, Services, secrets};
 
@@ -116,64 +121,90 @@ impl Services {
         &self,
         request: NewPledgeRequest,
     ) -> Result<PledgeReceipt, ServiceError> {
-        if request.amount_minor <= 0 {
-            return Err(ServiceError::invalid("amount", "must be more than zero"));
-        }
-        if request
-            .pledge_cap_minor
-            .is_some_and(|cap| cap < request.amount_minor)
-        {
-            return Err(ServiceError::invalid(
-                "pledge_cap",
-                "must be at least the pledge amount",
-            ));
-        }
         let (campaign, patron_email) = {
             let mut tx = self.store.read().await?;
             let campaign = campaigns::campaign_by_id(&mut tx, request.campaign)
                 .await?
                 .ok_or(ServiceError::NotFound("campaign"))?;
-            if campaign.creator_id == request.patron {
-                return Err(ServiceError::invalid(
-                    "patron",
-                    "a creator cannot pledge to their own campaign",
-                ));
-            }
             let patron = users::user_by_id(&mut tx, request.patron)
                 .await?
                 .filter(|u| !u.is_deleted && !u.is_suspended)
                 .ok_or(ServiceError::NotFound("patron"))?;
-            if let Some(tier) = request.tier {
-                check_tier(&mut tx, &campaign, tier, request.amount_minor).await?;
-                let needs_shipping = campaigns::tier_by_id(&mut tx, tier)
-                    .await?
-                    .is_some_and(|t| t.requires_shipping);
-                match &request.shipping {
-                    Some(address) => check_address(address)?,
-                    None if needs_shipping => {
-                        return Err(ServiceError::invalid(
-                            "shipping",
-                            "this tier ships rewards: a shipping address is required",
-                        ));
-                    }
-                    None => {}
-                }
-            }
-            if let Some(country) = request.vat_country.as_deref() {
-                check_country("vat_country", country)?;
-            }
-            if pledges::current_pledge(&mut tx, request.patron, campaign.id)
-                .await?
-                .is_some()
-            {
-                return Err(ServiceError::Conflict(
-                    "this patron already pledges to this campaign",
-                ));
-            }
+            check_new_pledge(&mut tx, &campaign, &request, None).await?;
             (campaign, patron.email)
         };
+        let made = self
+            .pledge_checked(campaign, &patron_email, request)
+            .await?;
+        let mut tx = self.store.read().await?;
+        let pledge = pledges::pledge_by_id(&mut tx, made.pledge)
+            .await?
+            .ok_or(ServiceError::NotFound("pledge"))?;
+        let charge = match made.charge {
+            Some(id) => store::charge_by_id(&mut tx, id).await?,
+            None => None,
+        };
+        Ok(PledgeReceipt {
+            pledge,
+            card: made.card,
+            charge,
+        })
+    }
+
+    /// The pledge page's use case: the pledge `patron` typed for the creator
+    /// at `username`, parsed and checked here, then made and charged as
+    /// [`Services::create_pledge`] does. Three transactions (checks; the
+    /// pledge and its charge; the charge's outcome); the gateway is called
+    /// between them, never inside one.
+    pub async fn pledge_from_page(
+        &self,
+        patron: &UserRow,
+        username: &str,
+        typed: &TypedPledge,
+        card: &TypedCard,
+    ) -> Result<(CampaignId, PledgeOutcome), ServiceError> {
+        let (campaign, request) = {
+            let mut tx = self.store.read().await?;
+            let (creator, campaign) = published_creator(&mut tx, username).await?;
+            if creator.id == patron.id {
+                return Err(own_campaign());
+            }
+            let tier = match parse_tier_choice(&typed.tier)? {
+                Some(id) => campaigns::tier_by_id(&mut tx, id).await?,
+                None => None,
+            };
+            let mut request = decide(patron.id, &campaign, tier.as_ref(), typed)?;
+            request.card = Some(card.parse()?);
+            check_new_pledge(&mut tx, &campaign, &request, tier).await?;
+            (campaign, request)
+        };
+        let campaign_id = campaign.id;
+        let made = self
+            .pledge_checked(campaign, &patron.email, request)
+            .await?;
+        let outcome = if made.charge.is_none() {
+            PledgeOutcome::ChargedLater
+        } else if made.report.succeeded > 0 {
+            PledgeOutcome::Paid
+        } else if made.report.retrying > 0 || made.report.declined > 0 {
+            PledgeOutcome::Declined
+        } else {
+            PledgeOutcome::Unknown
+        };
+        Ok((campaign_id, outcome))
+    }
+
+    /// Makes a pledge whose request was checked, and charges it: attaches the
+    /// card (at the gateway), writes the pledge, its first charge and their
+    /// events in one transaction, then sends the charge.
+    async fn pledge_checked(
+        &self,
+        campaign: CampaignRow,
+        patron_email: &str,
+        request: NewPledgeRequest,
+    ) -> Result<PledgeMade, ServiceError> {
         let new_card = self
-            .attach(request.patron, request.card.as_ref(), &patron_email)
+            .attach(request.patron, request.card.as_ref(), patron_email)
             .await?;
         let now = self.clock.now();
         let run = format!("pledge-{}", secrets::random_hex(16));
@@ -227,11 +258,7 @@ impl Services {
         )
         .await;
         match insert {
-            Err(StoreError::Conflict) => {
-                return Err(ServiceError::Conflict(
-                    "this patron already pledges to this campaign",
-                ));
-            }
+            Err(StoreError::Conflict) => return Err(already_pledges()),
             other => other?,
         }
         let mut claimed = Vec::new();
@@ -278,20 +305,14 @@ impl Services {
         let deliveries = self.write_events(&mut tx, &[event], now).await?;
         tx.commit().await?;
         self.webhooks_written(deliveries);
-        let charge_id = claimed.first().map(|c| c.charge.id);
-        self.attempt(claimed, &mut RunReport::default()).await?;
-        let mut tx = self.store.read().await?;
-        let pledge = pledges::pledge_by_id(&mut tx, pledge_id)
-            .await?
-            .ok_or(ServiceError::NotFound("pledge"))?;
-        let charge = match charge_id {
-            Some(id) => store::charge_by_id(&mut tx, id).await?,
-            None => None,
-        };
-        Ok(PledgeReceipt {
-            pledge,
+        let charge = claimed.first().map(|c| c.charge.id);
+        let mut report = RunReport::default();
+        self.attempt(claimed, &mut report).await?;
+        Ok(PledgeMade {
+            pledge: pledge_id,
             card,
             charge,
+            report,
         })
     }
 
@@ -473,6 +494,91 @@ impl Services {
 
 /// The tier must belong to the campaign, be open, have a slot, and the
 /// amount must reach its price.
+/// A pledge written and its first charge sent.
+struct PledgeMade {
+    pledge: PledgeId,
+    card: PaymentMethodRow,
+    charge: Option<ChargeId>,
+    report: RunReport,
+}
+
+/// What became of a pledge made on the pledge page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PledgeOutcome {
+    /// The month is paid.
+    Paid,
+    /// The card was declined; the charge is retried as any other.
+    Declined,
+    /// A per-creation pledge: charged when the month closes.
+    ChargedLater,
+    /// The gateway did not answer; the next billing run finds out.
+    Unknown,
+}
+
+fn own_campaign() -> ServiceError {
+    ServiceError::invalid("patron", "you cannot sponsor your own campaign")
+}
+
+fn already_pledges() -> ServiceError {
+    ServiceError::Conflict("this patron already pledges to this campaign")
+}
+
+/// The rules a new pledge must meet before a card is attached: not the
+/// creator's own campaign, a tier of this campaign at its price with a slot,
+/// an address when the tier ships, a country code, no current pledge.
+/// `tier`: the row of `request.tier` when the caller has read it already.
+async fn check_new_pledge(
+    tx: &mut Tx,
+    campaign: &CampaignRow,
+    request: &NewPledgeRequest,
+    tier: Option<TierRow>,
+) -> Result<(), ServiceError> {
+    if request.amount_minor <= 0 {
+        return Err(ServiceError::invalid("amount", "must be more than zero"));
+    }
+    if request
+        .pledge_cap_minor
+        .is_some_and(|cap| cap < request.amount_minor)
+    {
+        return Err(ServiceError::invalid(
+            "pledge_cap",
+            "must be at least the pledge amount",
+        ));
+    }
+    if campaign.creator_id == request.patron {
+        return Err(own_campaign());
+    }
+    if let Some(id) = request.tier {
+        let row = match tier.filter(|t| t.id == id) {
+            Some(row) => row,
+            None => campaigns::tier_by_id(tx, id)
+                .await?
+                .ok_or(ServiceError::NotFound("tier"))?,
+        };
+        check_tier_row(tx, campaign, &row, request.amount_minor).await?;
+        match &request.shipping {
+            Some(address) => check_address(address)?,
+            None if row.requires_shipping => {
+                return Err(ServiceError::invalid(
+                    "shipping",
+                    "this tier ships rewards: a shipping address is required",
+                ));
+            }
+            None => {}
+        }
+    }
+    if let Some(country) = request.vat_country.as_deref() {
+        check_country("vat_country", country)?;
+    }
+    if pledges::current_pledge(tx, request.patron, campaign.id)
+        .await?
+        .is_some()
+    {
+        return Err(already_pledges());
+    }
+    Ok(())
+}
+
 async fn check_tier(
     tx: &mut Tx,
     campaign: &CampaignRow,
@@ -481,22 +587,29 @@ async fn check_tier(
 ) -> Result<(), ServiceError> {
     let row = campaigns::tier_by_id(tx, tier)
         .await?
-        .filter(|t| t.campaign_id == campaign.id && t.retired_at.is_none())
         .ok_or(ServiceError::NotFound("tier"))?;
+    check_tier_row(tx, campaign, &row, amount).await
+}
+
+/// A tier the pledge may take: of this campaign, not retired, at most its
+/// price, with a slot left.
+async fn check_tier_row(
+    tx: &mut Tx,
+    campaign: &CampaignRow,
+    row: &TierRow,
+    amount: i64,
+) -> Result<(), ServiceError> {
+    if row.campaign_id != campaign.id || row.retired_at.is_some() {
+        return Err(ServiceError::NotFound("tier"));
+    }
     if amount < row.amount_minor {
-        return Err(ServiceError::invalid(
-            "amount",
-            format!(
-                "must be at least the tier's price ({} minor units)",
-                row.amount_minor
-            ),
-        ));
+        return Err(under_price(row, &campaign.currency));
     }
     if let Some(limit) = row.patron_limit {
         let taken = campaigns::patrons_per_tier(tx, campaign.id)
             .await?
             .into_iter()
-            .find(|(id, _)| *id == tier.get())
+            .find(|(id, _)| *id == row.id.get())
             .map_or(0, |(_, n)| n);
         if taken >= i64::from(limit) {
             return Err(ServiceError::Conflict("this tier has no slot left"));
