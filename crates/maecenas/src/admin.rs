@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use clap::Subcommand;
 use maecenas_services::accounts::NewAccount;
 use maecenas_services::demo::DemoAccess;
-use maecenas_services::developers::NewClient;
+use maecenas_services::developers::{ClientManager, NewClient};
 use maecenas_store::api_keys::ApiKeyRow;
 use maecenas_store::users::UserRow;
 use maecenas_store::{ConnectOptions, Store};
@@ -333,7 +333,9 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), Failure> 
                 Ok(())
             }
             ClientCommand::Delete { client_id, json } => {
-                services.delete_oauth_client(&client_id).await?;
+                services
+                    .delete_oauth_client(ClientManager::Operator, &client_id)
+                    .await?;
                 output(
                     json,
                     json!({ "client_id": client_id, "deleted": true }),
@@ -342,7 +344,9 @@ pub async fn run(config: &Config, command: AdminCommand) -> Result<(), Failure> 
                 Ok(())
             }
             ClientCommand::RotateSecret { client_id, json } => {
-                let secret = services.rotate_client_secret(&client_id).await?;
+                let secret = services
+                    .rotate_client_secret(ClientManager::Operator, &client_id)
+                    .await?;
                 output(
                     json,
                     json!({ "client_id": client_id, "client_secret": secret.plaintext }),

@@ -30,6 +30,21 @@ maecenas_domain::debug_showing!(NewAccount {
 impl Services {
     /// Creates a user. The email is normalised; the username, if any, must be free.
     pub async fn create_user(&self, account: NewAccount) -> Result<UserRow, ServiceError> {
+        self.new_account(account, false).await.map(|(row, _)| row)
+    }
+
+    /// Sign-up: the account and its first session, in one transaction with
+    /// one password hash (logging in afterwards would hash it again).
+    pub async fn sign_up(&self, account: NewAccount) -> Result<(UserRow, String), ServiceError> {
+        let (row, session) = self.new_account(account, true).await?;
+        Ok((row, session.unwrap_or_default()))
+    }
+
+    async fn new_account(
+        &self,
+        account: NewAccount,
+        with_session: bool,
+    ) -> Result<(UserRow, Option<String>), ServiceError> {
         let email = Email::parse(&account.email)?;
         let username = account
             .username
@@ -73,8 +88,13 @@ impl Services {
         let row = users::user_by_id(&mut tx, user.id)
             .await?
             .ok_or(ServiceError::NotFound("user"))?;
+        let session = if with_session {
+            Some(crate::sessions::start_session(&mut tx, user.id, user.created_at).await?)
+        } else {
+            None
+        };
         tx.commit().await?;
-        Ok(row)
+        Ok((row, session))
     }
 
     /// A page of users in creation order, after `after`.

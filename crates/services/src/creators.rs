@@ -29,6 +29,30 @@ impl Services {
         is_monthly: bool,
         summary: Option<String>,
     ) -> Result<CampaignRow, ServiceError> {
+        self.new_campaign(creator, currency, is_monthly, summary, true)
+            .await
+    }
+
+    /// A campaign its creator publishes later (the web's set-up page): never
+    /// public, not even for a moment.
+    pub async fn create_draft_campaign(
+        &self,
+        creator: UserId,
+        currency: &str,
+        is_monthly: bool,
+    ) -> Result<CampaignRow, ServiceError> {
+        self.new_campaign(creator, currency, is_monthly, None, false)
+            .await
+    }
+
+    async fn new_campaign(
+        &self,
+        creator: UserId,
+        currency: &str,
+        is_monthly: bool,
+        summary: Option<String>,
+        published: bool,
+    ) -> Result<CampaignRow, ServiceError> {
         let currency: Currency = currency
             .parse()
             .map_err(|_| ServiceError::invalid("currency", "not an ISO 4217 currency code"))?;
@@ -57,7 +81,7 @@ impl Services {
             creator,
             currency.code(),
             &fields,
-            Some(now),
+            published.then_some(now),
             now,
         )
         .await

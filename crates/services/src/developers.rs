@@ -127,13 +127,12 @@ impl Services {
     /// A new secret for a client; the old one stops working at once.
     pub async fn rotate_client_secret(
         &self,
+        by: ClientManager,
         client_id: &str,
     ) -> Result<secrets::MintedSecret, ServiceError> {
         let secret = secrets::mint(CLIENT_SECRET_PREFIX)?;
         let mut tx = self.store.write().await?;
-        let client = oauth_clients::client_by_client_id(&mut tx, client_id)
-            .await?
-            .ok_or(ServiceError::NotFound("client"))?;
+        let client = managed_client(&mut tx, by, client_id).await?;
         oauth_clients::rotate_secret(&mut tx, client.id, &secret.hash, self.clock.now()).await?;
         tx.commit().await?;
         Ok(secret)
@@ -237,4 +236,27 @@ impl Services {
             redirect_uris,
         })
     }
+}
+
+/// Who manages an OAuth client: the operator (`maecenas admin client`) any,
+/// a developer in the portal only their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientManager {
+    Operator,
+    Owner(UserId),
+}
+
+/// The client `by` may manage; another's is "not found", as if absent.
+pub(crate) async fn managed_client(
+    tx: &mut maecenas_store::Tx,
+    by: ClientManager,
+    client_id: &str,
+) -> Result<OAuthClientRow, ServiceError> {
+    oauth_clients::client_by_client_id(tx, client_id)
+        .await?
+        .filter(|c| match by {
+            ClientManager::Operator => true,
+            ClientManager::Owner(owner) => c.owner_id == owner,
+        })
+        .ok_or(ServiceError::NotFound("client"))
 }

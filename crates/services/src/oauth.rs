@@ -15,6 +15,7 @@ use maecenas_store::{StoreError, Tx};
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
+use crate::developers::{ClientManager, managed_client};
 use crate::{ServiceError, Services, secrets};
 
 pub const CODE_PREFIX: &str = "mco_";
@@ -542,6 +543,19 @@ impl Services {
         user_email: &str,
         scope: &str,
     ) -> Result<IssuedTokens, ServiceError> {
+        self.mint_tokens_as(ClientManager::Operator, client_id, user_email, scope)
+            .await
+    }
+
+    /// As [`Services::mint_tokens`], for a client `by` may manage (the
+    /// portal's "your own access token" works only on your own client).
+    pub async fn mint_tokens_as(
+        &self,
+        by: ClientManager,
+        client_id: &str,
+        user_email: &str,
+        scope: &str,
+    ) -> Result<IssuedTokens, ServiceError> {
         let email = Email::parse(user_email)?;
         let scopes: ScopeSet = if scope.trim().is_empty() {
             ScopeSet::patreon_default()
@@ -553,9 +567,7 @@ impl Services {
         let now = self.clock.now();
         let grant_id = self.ids.next_raw();
         let mut tx = self.store.write().await?;
-        let client = oauth_clients::client_by_client_id(&mut tx, client_id)
-            .await?
-            .ok_or(ServiceError::NotFound("client"))?;
+        let client = managed_client(&mut tx, by, client_id).await?;
         let user = users::user_by_email(&mut tx, email.as_str())
             .await?
             .ok_or(ServiceError::NotFound("user"))?;
@@ -635,14 +647,18 @@ impl Services {
     }
 
     /// Deletes a client; its grants, tokens and webhooks die with it.
-    pub async fn delete_oauth_client(&self, client_id: &str) -> Result<(), ServiceError> {
+    pub async fn delete_oauth_client(
+        &self,
+        by: ClientManager,
+        client_id: &str,
+    ) -> Result<(), ServiceError> {
         // Rows the delivery worker is recording are locked in its order, so a
         // deadlock should not happen; should PostgreSQL still pick this
         // transaction as a deadlock's victim, it is simply run again.
         let mut tries = 0;
         loop {
             tries += 1;
-            match self.delete_oauth_client_once(client_id).await {
+            match self.delete_oauth_client_once(by, client_id).await {
                 Err(ServiceError::Internal(e))
                     if tries < 3 && format!("{e:#}").contains("deadlock") =>
                 {
@@ -653,11 +669,13 @@ impl Services {
         }
     }
 
-    async fn delete_oauth_client_once(&self, client_id: &str) -> Result<(), ServiceError> {
+    async fn delete_oauth_client_once(
+        &self,
+        by: ClientManager,
+        client_id: &str,
+    ) -> Result<(), ServiceError> {
         let mut tx = self.store.write().await?;
-        let client = oauth_clients::client_by_client_id(&mut tx, client_id)
-            .await?
-            .ok_or(ServiceError::NotFound("client"))?;
+        let client = managed_client(&mut tx, by, client_id).await?;
         webhooks::delete_webhooks_of_client(&mut tx, client.id).await?;
         oauth_clients::delete_client(&mut tx, client.id).await?;
         tx.commit().await?;

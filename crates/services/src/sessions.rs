@@ -1,9 +1,10 @@
 //! Logging in and out of the web pages.
 
-use maecenas_domain::Email;
+use maecenas_domain::{Email, UserId};
+use maecenas_store::Tx;
 use maecenas_store::oauth as store;
 use maecenas_store::users::{self, UserRow};
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use crate::{ServiceError, Services, secrets};
 
@@ -46,12 +47,10 @@ impl Services {
             (true, Some(user)) => user,
             _ => return Err(ServiceError::invalid("credentials", BAD_CREDENTIALS)),
         };
-        let token = secrets::mint(SESSION_PREFIX)?;
-        let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        store::insert_session(&mut tx, &token.hash, user.id, now, now + SESSION_LIFETIME).await?;
+        let token = start_session(&mut tx, user.id, self.clock.now()).await?;
         tx.commit().await?;
-        Ok((user, token.plaintext))
+        Ok((user, token))
     }
 
     /// The user behind a session cookie, if the session is live and the user may act.
@@ -72,4 +71,15 @@ impl Services {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// A new session for `user`; the cookie's value (only its hash is stored).
+pub(crate) async fn start_session(
+    tx: &mut Tx,
+    user: UserId,
+    now: OffsetDateTime,
+) -> Result<String, ServiceError> {
+    let token = secrets::mint(SESSION_PREFIX)?;
+    store::insert_session(tx, &token.hash, user, now, now + SESSION_LIFETIME).await?;
+    Ok(token.plaintext)
 }

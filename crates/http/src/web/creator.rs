@@ -99,18 +99,8 @@ pub async fn create(
 ) -> Response {
     let created = state
         .services
-        .create_campaign(
-            user.id,
-            &form.currency,
-            form.billing != "per_creation",
-            None,
-        )
+        .create_draft_campaign(user.id, &form.currency, form.billing != "per_creation")
         .await;
-    // A new campaign waits for its creator to publish it.
-    let created = match created {
-        Ok(_) => state.services.set_campaign_published(user.id, false).await,
-        err => err,
-    };
     match created {
         Ok(_) => Redirect::to(HERE).into_response(),
         Err(ServiceError::Conflict(_)) => Redirect::to(HERE).into_response(),

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maecenas_domain::Scope;
 use maecenas_services::ServiceError;
-use maecenas_services::developers::{ClientWithUris, NewClient};
+use maecenas_services::developers::{ClientManager, ClientWithUris, NewClient};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -248,12 +248,11 @@ async fn owner_action(
     Path(client_id): Path<String>,
     action: Action,
 ) -> Response {
-    if let Err(err) = state.services.owned_client(who.user.id, &client_id).await {
-        return who.refusal(err);
-    }
+    // Each action checks, in its own transaction, that the client is theirs.
+    let mine = ClientManager::Owner(who.user.id);
     let back = html! { p { a href={"/developers/clients/" (client_id)} { "Back to the client" } } };
     match action {
-        Action::Rotate => match state.services.rotate_client_secret(&client_id).await {
+        Action::Rotate => match state.services.rotate_client_secret(mine, &client_id).await {
             Ok(secret) => user_page(&who.viewer(), "Secret rotated", html! {
                 h1 { "New client secret" }
                 p { code { (secret.plaintext) } }
@@ -263,11 +262,13 @@ async fn owner_action(
             .into_response(),
             Err(err) => who.refusal(err),
         },
-        Action::Delete => match state.services.delete_oauth_client(&client_id).await {
+        Action::Delete => match state.services.delete_oauth_client(mine, &client_id).await {
             Ok(()) => crate::redirect::see_other("/developers/clients"),
             Err(err) => who.refusal(err),
         },
-        Action::Token => match state.services.mint_tokens(&client_id, &who.user.email, "").await {
+        Action::Token => match state
+            .services
+            .mint_tokens_as(mine, &client_id, &who.user.email, "").await {
             Ok(tokens) => user_page(&who.viewer(), "Your access token", html! {
                 h1 { "Your access token" }
                 p { "Access token: " code { (tokens.access_token) } }

@@ -123,24 +123,7 @@ pub async fn submit(
         is_creator: form.creator.is_some(),
         is_admin: false,
     };
-    if let Err(err) = state.services.create_user(account).await {
-        let err = match err {
-            // Say which field: a person fixes the form, not a database.
-            ServiceError::Conflict(message) if message.contains("email") => {
-                ServiceError::invalid("email", "an account with this email already exists")
-            }
-            ServiceError::Conflict(_) => {
-                ServiceError::invalid("username", "this username is taken")
-            }
-            other => other,
-        };
-        let status = match &err {
-            ServiceError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        return render(&state, jar, &form, Some(&err), status);
-    }
-    match state.services.log_in(&form.email, &form.password).await {
+    match state.services.sign_up(account).await {
         Ok((user, token)) => {
             let jar = jar
                 .remove(LOGIN_CSRF_COOKIE)
@@ -148,12 +131,22 @@ pub async fn submit(
             let next = if user.is_creator { "/dashboard" } else { "/" };
             (jar, Redirect::to(next)).into_response()
         }
-        Err(err) => render(
-            &state,
-            jar,
-            &form,
-            Some(&err),
-            StatusCode::INTERNAL_SERVER_ERROR,
-        ),
+        Err(err) => {
+            let err = match err {
+                // Say which field: a person fixes the form, not a database.
+                ServiceError::Conflict(message) if message.contains("email") => {
+                    ServiceError::invalid("email", "an account with this email already exists")
+                }
+                ServiceError::Conflict(_) => {
+                    ServiceError::invalid("username", "this username is taken")
+                }
+                other => other,
+            };
+            let status = match &err {
+                ServiceError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            render(&state, jar, &form, Some(&err), status)
+        }
     }
 }

@@ -989,7 +989,10 @@ async fn metadata_loopback_ports_scopes_and_client_deletion(#[case] backend: Bac
     assert_eq!(w.profile(&tokens.access_token).await.status(), 200);
     w.app
         .services
-        .delete_oauth_client(&w.client_id)
+        .delete_oauth_client(
+            maecenas_services::developers::ClientManager::Operator,
+            &w.client_id,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -1254,6 +1257,28 @@ async fn the_developer_portal_registers_rotates_generates_mints_and_deletes(
         .await
         .unwrap();
     assert_eq!(stranger.status(), 404);
+    // Nor act on it: each action checks ownership in its own transaction.
+    let (_, settings) = crate::support::get(&other, w.app.url("/settings")).await;
+    let stranger_csrf = crate::support::hidden(&settings, "csrf").unwrap();
+    for action in ["rotate", "token", "delete"] {
+        let refused = other
+            .post(
+                w.app
+                    .url(&format!("/developers/clients/{client_id}/{action}")),
+            )
+            .form(&[("csrf", stranger_csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 404, "{action}");
+    }
+    let still = w
+        .browser
+        .get(w.app.url(&format!("/developers/clients/{client_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still.status(), 200, "the stranger deleted nothing");
 
     let deleted = w
         .browser

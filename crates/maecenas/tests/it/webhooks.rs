@@ -1497,7 +1497,10 @@ async fn an_app_that_lost_its_grant_gets_no_events_not_even_queued_ones(#[case] 
     // Deleting the app deletes its webhooks; the creator's own stays.
     w.app
         .services
-        .delete_oauth_client(&other.client_id)
+        .delete_oauth_client(
+            maecenas_services::developers::ClientManager::Operator,
+            &other.client_id,
+        )
         .await
         .unwrap();
     let (_, hooks) = w
