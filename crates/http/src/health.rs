@@ -7,8 +7,6 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::AppState;
-use crate::patreon_v1::JsonApiError;
-use crate::sponsus_v1::SponsusError;
 
 /// `GET /healthz`: the process is up and serving. Touches nothing else, so a
 /// slow database never makes an orchestrator kill a healthy process.
@@ -30,44 +28,21 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// Paths no route claims: JSON, never an empty or plain-text body; under
-/// `/v1/` in the Sponsus envelope.
+/// Paths no route claims: in the owner's shape (see `dialect`), never an
+/// empty body. The path is echoed, the query string (which may hold a code)
+/// is not.
 pub async fn not_found(method: Method, uri: Uri) -> Response {
     let message = format!("no route for {method} {}", uri.path());
-    if is_sponsus(&uri) {
-        return SponsusError::new(StatusCode::NOT_FOUND, message).into_response();
-    }
-    if is_patreon_api(&uri) {
-        return JsonApiError::new(StatusCode::NOT_FOUND, message).into_response();
-    }
-    (
-        StatusCode::NOT_FOUND,
-        Json(json!({ "error": "not_found", "error_description": message })),
-    )
-        .into_response()
+    crate::dialect::refusal(uri.path(), StatusCode::NOT_FOUND, "not_found", &message)
 }
 
-/// A known path with the wrong method: JSON too.
+/// A known path with the wrong method.
 pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     let message = format!("{method} is not allowed on {}", uri.path());
-    if is_sponsus(&uri) {
-        return SponsusError::new(StatusCode::METHOD_NOT_ALLOWED, message).into_response();
-    }
-    if is_patreon_api(&uri) {
-        return JsonApiError::new(StatusCode::METHOD_NOT_ALLOWED, message).into_response();
-    }
-    (
+    crate::dialect::refusal(
+        uri.path(),
         StatusCode::METHOD_NOT_ALLOWED,
-        Json(json!({ "error": "method_not_allowed", "error_description": message })),
+        "method_not_allowed",
+        &message,
     )
-        .into_response()
-}
-
-fn is_sponsus(uri: &Uri) -> bool {
-    uri.path().starts_with("/v1/")
-}
-
-/// The Patreon resource API answers in JSON:API `errors[]` even here.
-fn is_patreon_api(uri: &Uri) -> bool {
-    uri.path().starts_with("/oauth2/api/") || uri.path().starts_with("/api/oauth2/api/")
 }

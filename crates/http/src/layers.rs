@@ -6,13 +6,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, Response, StatusCode};
-use axum::response::IntoResponse;
 use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
@@ -38,11 +35,9 @@ async fn request_size_limits(
         .path_and_query()
         .map_or(0, |pq| pq.as_str().len());
     if uri_bytes > MAX_URI_BYTES {
-        return crate::refusal::refusal(
+        return crate::dialect::refusal(
             &path,
             StatusCode::URI_TOO_LONG,
-            4,
-            "BadRequest",
             "invalid_request",
             &format!("the request target is longer than {MAX_URI_BYTES} bytes"),
         );
@@ -53,11 +48,9 @@ async fn request_size_limits(
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
     if header_bytes > MAX_HEADER_BYTES {
-        return crate::refusal::refusal(
+        return crate::dialect::refusal(
             &path,
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            4,
-            "BadRequest",
             "invalid_request",
             &format!("the request headers are larger than {MAX_HEADER_BYTES} bytes"),
         );
@@ -92,26 +85,54 @@ pub fn apply(router: Router, options: &HttpOptions) -> Router {
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(trace)
-            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(axum::middleware::from_fn(answer_panics))
             .layer(axum::middleware::from_fn(request_size_limits))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
+            .layer(axum::middleware::from_fn_with_state(
                 options.request_timeout,
+                time_limit,
             ))
             // Extractors refuse larger bodies with 413.
             .layer(DefaultBodyLimit::max(options.max_body_bytes)),
     )
 }
 
-fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
-    tracing::error!("a handler panicked");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        axum::Json(
-            serde_json::json!({ "success": false, "error": "server_error", "error_description": "internal error" }),
+/// A handler that panicked: 500 in the path owner's shape, and a log line.
+async fn answer_panics(request: Request<Body>, next: axum::middleware::Next) -> Response<Body> {
+    use futures_util::FutureExt;
+    let path = request.uri().path().to_owned();
+    match std::panic::AssertUnwindSafe(next.run(request))
+        .catch_unwind()
+        .await
+    {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!("a handler panicked");
+            crate::dialect::refusal(
+                &path,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "internal error",
+            )
+        }
+    }
+}
+
+/// A request that takes longer than `limit`: 408 in the path owner's shape.
+async fn time_limit(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    request: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response<Body> {
+    let path = request.uri().path().to_owned();
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => crate::dialect::refusal(
+            &path,
+            StatusCode::REQUEST_TIMEOUT,
+            "temporarily_unavailable",
+            &format!("the request took longer than {} s", limit.as_secs_f64()),
         ),
-    )
-        .into_response()
+    }
 }
 
 /// One line per response, inside the request's span (so it carries the request id).
@@ -125,5 +146,83 @@ impl<B> tower_http::trace::OnResponse<B> for LogResponse {
             latency_ms = latency.as_secs_f64() * 1000.0,
             "served"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use crate::HttpOptions;
+
+    async fn answer(router: &Router, path: &str) -> (StatusCode, String, String) {
+        let response = router
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let kind = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, kind, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    fn boom() -> Router {
+        async fn panics() -> &'static str {
+            panic!("a bug")
+        }
+        Router::new()
+            .route("/dashboard/boom", get(panics))
+            .route("/api/oauth2/v2/boom", get(panics))
+            .route("/v1/boom", get(panics))
+    }
+
+    #[tokio::test]
+    async fn a_panic_answers_500_in_the_owners_shape() {
+        let router = super::apply(boom(), &HttpOptions::default());
+        let (status, kind, body) = answer(&router, "/dashboard/boom").await;
+        assert_eq!(status, 500);
+        assert!(kind.starts_with("text/html"), "{kind}");
+        assert!(body.contains("<h1>Internal Server Error</h1>"), "{body}");
+        let (status, _, body) = answer(&router, "/api/oauth2/v2/boom").await;
+        assert_eq!(status, 500);
+        assert!(body.contains("\"errors\""), "{body}");
+        let (status, _, body) = answer(&router, "/v1/boom").await;
+        assert_eq!(status, 500);
+        assert!(body.contains("\"success\":false"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_slow_request_answers_408_in_the_owners_shape() {
+        async fn slow() -> &'static str {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            "late"
+        }
+        let router = Router::new()
+            .route("/settings/slow", get(slow))
+            .route("/api/oauth2/api/slow", get(slow));
+        let options = HttpOptions {
+            request_timeout: Duration::from_millis(50),
+            ..HttpOptions::default()
+        };
+        let router = super::apply(router, &options);
+        let (status, kind, _) = answer(&router, "/settings/slow").await;
+        assert_eq!(status, 408);
+        assert!(kind.starts_with("text/html"), "{kind}");
+        let (status, _, body) = answer(&router, "/api/oauth2/api/slow").await;
+        assert_eq!(status, 408);
+        assert!(body.contains("RequestTimeout"), "{body}");
     }
 }

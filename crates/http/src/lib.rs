@@ -5,6 +5,7 @@
 //! Dialects (Patreon v1, Sponsus v1, OAuth) and the web pages mount here, each
 //! with its own routes, JSON shapes and error shape.
 
+pub mod dialect;
 mod health;
 mod layers;
 pub mod oauth;
@@ -13,7 +14,6 @@ pub mod patreon_v1;
 pub mod patreon_v2;
 pub mod rate_limit;
 pub mod redirect;
-pub mod refusal;
 pub mod sponsus_v1;
 pub mod web;
 
@@ -64,7 +64,10 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
     // The authorize and token endpoints answer no CORS at all.
     let cors = tower_http::cors::CorsLayer::new()
         .allow_origin(tower_http::cors::AllowOrigin::predicate(|_, request| {
-            is_resource_api(request.uri.path())
+            matches!(
+                dialect::owner_of(request.uri.path()),
+                dialect::Owner::PatreonApi | dialect::Owner::Sponsus
+            )
         }))
         .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
@@ -100,12 +103,4 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         // Outside the routes: preflights use OPTIONS, which no route has.
         .layer(cors);
     layers::apply(routes, options)
-}
-
-/// The paths of the resource APIs (Patreon v1/v2, Sponsus v1 without its token endpoints).
-fn is_resource_api(path: &str) -> bool {
-    path.starts_with("/oauth2/api/")
-        || path.starts_with("/api/oauth2/api/")
-        || path.starts_with("/api/oauth2/v2/")
-        || (path.starts_with("/v1/") && !path.starts_with("/v1/oauth/token"))
 }

@@ -174,11 +174,9 @@ async fn limited(
                 "too many requests: at most {} a minute; try again in {wait} s",
                 limit.per_minute
             );
-            let mut response = crate::refusal::refusal(
+            let mut response = crate::dialect::refusal(
                 &path,
                 StatusCode::TOO_MANY_REQUESTS,
-                9,
-                "TooManyRequests",
                 "too_many_requests",
                 &message,
             );

@@ -50,6 +50,11 @@ impl JsonApiError {
             StatusCode::CONFLICT => (6, "Conflict"),
             StatusCode::PAYLOAD_TOO_LARGE => (7, "PayloadTooLarge"),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => (8, "UnsupportedMediaType"),
+            StatusCode::TOO_MANY_REQUESTS => (9, "TooManyRequests"),
+            StatusCode::URI_TOO_LONG | StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+                (4, "BadRequest")
+            }
+            StatusCode::REQUEST_TIMEOUT => (0, "RequestTimeout"),
             _ => (0, "InternalServerError"),
         }
     }

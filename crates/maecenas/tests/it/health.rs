@@ -77,6 +77,32 @@ async fn unknown_paths_are_404_in_json(#[case] backend: Backend) {
     app.stop().await;
 }
 
+/// An unknown path answers in the shape of the dialect it falls under.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn unknown_paths_answer_in_their_owners_shape(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let v2 = app.get("/api/oauth2/v2/no-such-thing").await;
+    assert_eq!(v2.status(), 404);
+    let body: Value = v2.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code_name"], "NotFound", "{body}");
+    let sponsus = app.get("/v1/no-such-thing").await;
+    assert_eq!(sponsus.status(), 404);
+    assert_eq!(sponsus.json::<Value>().await.unwrap()["success"], false);
+    let page = app.get("/dashboard/no-such-page").await;
+    assert_eq!(page.status(), 404);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text().await.unwrap().contains("<h1>Not Found</h1>"));
+    app.stop().await;
+}
+
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
