@@ -765,11 +765,6 @@ async fn authenticate_client(
     }
 }
 
-/// Whether a bearer's scopes allow something.
-pub fn has_scope(bearer: &Bearer, scope: Scope) -> bool {
-    bearer.scopes.contains(scope)
-}
-
 /// The caller behind an access token, read inside the caller's transaction,
 /// or `None` for an unknown, expired, rotated or revoked token, a revoked
 /// grant, or a suspended or deleted user.

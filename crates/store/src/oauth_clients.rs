@@ -169,17 +169,3 @@ pub async fn delete_client(tx: &mut Tx, client: OAuthClientId) -> Result<bool, S
     .map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
-
-const BY_ROW_ID: &str = concat!(client_select!(), "WHERE c.id = $1");
-
-pub async fn client_by_row_id(
-    tx: &mut Tx,
-    id: OAuthClientId,
-) -> Result<Option<OAuthClientRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| {
-        sqlx::query_as::<_, OAuthClientRow>(BY_ROW_ID)
-            .bind(id.get())
-            .fetch_optional(conn)
-            .await
-    })?)
-}
