@@ -64,15 +64,19 @@ pub enum BillingCommand {
 pub enum CampaignCommand {
     /// Create (and publish) a creator's campaign
     Create {
+        /// E-mail of the creator
         #[arg(long)]
         creator: String,
+        /// ISO 4217 code of the campaign's currency
         #[arg(long, default_value = "USD")]
         currency: String,
         /// Patrons pay per paid creation, up to their monthly cap, instead of monthly
         #[arg(long)]
         per_creation: bool,
+        /// The campaign's summary (Markdown)
         #[arg(long)]
         summary: Option<String>,
+        /// Print the result as JSON
         #[arg(long)]
         json: bool,
     },
@@ -82,19 +86,25 @@ pub enum CampaignCommand {
 pub enum TierCommand {
     /// Add a tier to a creator's campaign
     Create {
+        /// E-mail of the creator
         #[arg(long)]
         creator: String,
+        /// Title shown to patrons
         #[arg(long)]
         title: String,
+        /// Amount in minor units of the campaign's currency (500 = 5.00)
         #[arg(long)]
         amount_cents: i64,
+        /// Description shown to patrons (Markdown)
         #[arg(long, default_value = "")]
         description: String,
         /// Most patrons the tier takes
         #[arg(long)]
         limit: Option<i32>,
+        /// The tier ships rewards: pledging needs a shipping address
         #[arg(long)]
         requires_shipping: bool,
+        /// Print the result as JSON
         #[arg(long)]
         json: bool,
     },
@@ -104,12 +114,16 @@ pub enum TierCommand {
 pub enum CreationCommand {
     /// Publish a creation now (paid unless --free)
     Publish {
+        /// E-mail of the creator
         #[arg(long)]
         creator: String,
+        /// Title shown to patrons
         #[arg(long)]
         title: String,
+        /// A free creation: charges no one
         #[arg(long)]
         free: bool,
+        /// Print the result as JSON
         #[arg(long)]
         json: bool,
     },
@@ -120,21 +134,28 @@ pub enum PledgeCommand {
     /// Pledge for a patron, as the web pledge flow does: card through the gateway,
     /// the current month charged at once, the ledger posted
     Create {
+        /// E-mail of the patron
         #[arg(long)]
         patron: String,
+        /// E-mail of the creator
         #[arg(long)]
         creator: String,
+        /// Amount in minor units of the campaign's currency (500 = 5.00)
         #[arg(long)]
         amount_cents: i64,
+        /// Id of the tier [default: no tier]
         #[arg(long)]
         tier: Option<String>,
         /// A card number (test gateway: Stripe's test numbers) [default: the patron's last card]
         #[arg(long)]
         card: Option<String>,
+        /// Card expiry month
         #[arg(long, default_value_t = 12)]
         exp_month: u8,
+        /// Card expiry year
         #[arg(long, default_value_t = 2034)]
         exp_year: u16,
+        /// Card security code
         #[arg(long, default_value = "123")]
         cvc: String,
         /// The patron covers the fees: the creator receives the whole amount
@@ -146,6 +167,7 @@ pub enum PledgeCommand {
         /// ISO country code for VAT
         #[arg(long)]
         country: Option<String>,
+        /// Print the result as JSON
         #[arg(long)]
         json: bool,
     },
@@ -155,16 +177,23 @@ pub enum PledgeCommand {
 pub enum DonationCommand {
     /// A one-off donation, charged at once
     Create {
+        /// E-mail of the donor
         #[arg(long)]
         donor: String,
+        /// E-mail of the creator
         #[arg(long)]
         creator: String,
+        /// Amount in minor units of the campaign's currency (500 = 5.00)
+        /// Amount in minor units of the campaign's currency (500 = 5.00)
         #[arg(long)]
         amount_cents: i64,
+        /// A card number (test gateway: Stripe's test numbers) [default: the donor's last card]
         #[arg(long)]
         card: Option<String>,
+        /// A message to the creator
         #[arg(long, default_value = "")]
         message: String,
+        /// Print the result as JSON
         #[arg(long)]
         json: bool,
     },
@@ -174,16 +203,22 @@ pub enum DonationCommand {
 pub enum CardCommand {
     /// Give a patron a new card; charges that failed are retried on it at once
     Update {
+        /// E-mail of the patron
         #[arg(long)]
         patron: String,
+        /// The new card's number (test gateway: Stripe's test numbers)
         #[arg(long)]
         card: String,
+        /// Card expiry month
         #[arg(long, default_value_t = 12)]
         exp_month: u8,
+        /// Card expiry year
         #[arg(long, default_value_t = 2034)]
         exp_year: u16,
+        /// Card security code
         #[arg(long, default_value = "123")]
         cvc: String,
+        /// Print the result as JSON
         #[arg(long)]
         json: bool,
     },

@@ -13,14 +13,15 @@ use anyhow::{Context, bail};
 use maecenas_domain::{FeePolicy, TargetPolicy};
 use maecenas_services::billing::{BillingSettings, GatewayChoice, TestGatewayFault};
 use maecenas_services::webhooks::WebhookSettings;
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_CONFIG_FILE: &str = "maecenas.toml";
 /// sqlx logs PostgreSQL notices ("relation already exists, skipping") at info.
 pub const DEFAULT_LOG_LEVEL: &str = "info,sqlx=warn";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Text,
@@ -29,13 +30,26 @@ pub enum LogFormat {
 
 /// Settings every subcommand shares, as given on the command line or in the
 /// environment (`None`: not given there).
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args, Serialize, Deserialize)]
 pub struct CommonArgs {
     /// TOML configuration file [default: ./maecenas.toml if it exists]
-    #[arg(long, env = "MAECENAS_CONFIG", global = true, value_name = "FILE")]
+    #[arg(
+        long,
+        env = "MAECENAS_CONFIG",
+        global = true,
+        value_name = "FILE",
+        help_heading = "Database and log settings"
+    )]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
     /// Directory of the embedded SQLite database [default: ./data]
-    #[arg(long, env = "MAECENAS_DATA_DIR", global = true, value_name = "DIR")]
+    #[arg(
+        long,
+        env = "MAECENAS_DATA_DIR",
+        global = true,
+        value_name = "DIR",
+        help_heading = "Database and log settings"
+    )]
     pub data_dir: Option<PathBuf>,
     /// sqlite:PATH or postgres://USER@HOST/DB [default: sqlite:DATA_DIR/maecenas.db]
     #[arg(
@@ -43,24 +57,44 @@ pub struct CommonArgs {
         env = "DATABASE_URL",
         global = true,
         value_name = "URL",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Database and log settings"
     )]
     pub database_url: Option<String>,
     /// Snowflake node id, 0-1023, distinct for each process sharing a database [default: random]
-    #[arg(long, env = "MAECENAS_NODE_ID", global = true, value_name = "N")]
+    #[arg(
+        long,
+        env = "MAECENAS_NODE_ID",
+        global = true,
+        value_name = "N",
+        help_heading = "Database and log settings"
+    )]
     pub node_id: Option<u32>,
     /// Log line format [default: text]
-    #[arg(long, env = "MAECENAS_LOG_FORMAT", global = true, value_enum)]
+    #[arg(
+        long,
+        env = "MAECENAS_LOG_FORMAT",
+        global = true,
+        value_enum,
+        help_heading = "Database and log settings"
+    )]
     pub log_format: Option<LogFormat>,
     /// Log filter, as in RUST_LOG (`info`, `maecenas=debug,sqlx=warn`) [default: info,sqlx=warn]
-    #[arg(long, env = "MAECENAS_LOG", global = true, value_name = "FILTER")]
+    #[arg(
+        long,
+        env = "MAECENAS_LOG",
+        global = true,
+        value_name = "FILTER",
+        help_heading = "Database and log settings"
+    )]
     pub log_level: Option<String>,
     /// Largest database connection pool [default: 10]
     #[arg(
         long,
         env = "MAECENAS_DB_MAX_CONNECTIONS",
         global = true,
-        value_name = "N"
+        value_name = "N",
+        help_heading = "Database and log settings"
     )]
     pub db_max_connections: Option<u32>,
     /// PostgreSQL: the longest one statement may run, in seconds (0: no limit) [default: 120]
@@ -68,7 +102,8 @@ pub struct CommonArgs {
         long,
         env = "MAECENAS_DB_STATEMENT_TIMEOUT",
         global = true,
-        value_name = "SECONDS"
+        value_name = "SECONDS",
+        help_heading = "Database and log settings"
     )]
     pub db_statement_timeout: Option<u64>,
     /// PostgreSQL: the longest a statement waits for a lock, in seconds (0: no limit) [default: 30]
@@ -76,7 +111,8 @@ pub struct CommonArgs {
         long,
         env = "MAECENAS_DB_LOCK_TIMEOUT",
         global = true,
-        value_name = "SECONDS"
+        value_name = "SECONDS",
+        help_heading = "Database and log settings"
     )]
     pub db_lock_timeout: Option<u64>,
     /// PostgreSQL: a transaction left idle this many seconds is ended, and its locks released (0: never) [default: 30]
@@ -84,11 +120,18 @@ pub struct CommonArgs {
         long,
         env = "MAECENAS_DB_IDLE_IN_TRANSACTION_TIMEOUT",
         global = true,
-        value_name = "SECONDS"
+        value_name = "SECONDS",
+        help_heading = "Database and log settings"
     )]
     pub db_idle_in_transaction_timeout: Option<u64>,
     /// Payment gateway: `test` (built in, Stripe's test card numbers) or `stripe` [default: test]
-    #[arg(long, env = "MAECENAS_GATEWAY", global = true, value_enum)]
+    #[arg(
+        long,
+        env = "MAECENAS_GATEWAY",
+        global = true,
+        value_enum,
+        help_heading = "Billing settings"
+    )]
     pub gateway: Option<GatewayKind>,
     /// Stripe secret key (`sk_...`), with --gateway stripe
     #[arg(
@@ -96,7 +139,8 @@ pub struct CommonArgs {
         env = "MAECENAS_STRIPE_SECRET_KEY",
         global = true,
         value_name = "KEY",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = "Billing settings"
     )]
     pub stripe_secret_key: Option<String>,
     /// Stripe API base URL [default: https://api.stripe.com]
@@ -104,7 +148,8 @@ pub struct CommonArgs {
         long,
         env = "MAECENAS_STRIPE_API_BASE",
         global = true,
-        value_name = "URL"
+        value_name = "URL",
+        help_heading = "Billing settings"
     )]
     pub stripe_api_base: Option<String>,
     /// Platform fee in basis points of each charge (500 = 5%) [default: 500]
@@ -112,7 +157,8 @@ pub struct CommonArgs {
         long,
         env = "MAECENAS_PLATFORM_FEE_BPS",
         global = true,
-        value_name = "BPS"
+        value_name = "BPS",
+        help_heading = "Billing settings"
     )]
     pub platform_fee_bps: Option<u32>,
     /// Gateway fee in basis points of each charge [default: 290]
@@ -120,7 +166,8 @@ pub struct CommonArgs {
         long,
         env = "MAECENAS_GATEWAY_FEE_BPS",
         global = true,
-        value_name = "BPS"
+        value_name = "BPS",
+        help_heading = "Billing settings"
     )]
     pub gateway_fee_bps: Option<u32>,
     /// Gateway fixed fee per charge, in minor units [default: 30]
@@ -128,7 +175,8 @@ pub struct CommonArgs {
         long,
         env = "MAECENAS_GATEWAY_FEE_FIXED",
         global = true,
-        value_name = "MINOR"
+        value_name = "MINOR",
+        help_heading = "Billing settings"
     )]
     pub gateway_fee_fixed: Option<i64>,
     /// Seconds a billing run holds the charges it took before another run may take them over [default: 300]
@@ -136,7 +184,8 @@ pub struct CommonArgs {
         long,
         env = "MAECENAS_BILLING_LEASE",
         global = true,
-        value_name = "SECONDS"
+        value_name = "SECONDS",
+        help_heading = "Billing settings"
     )]
     pub billing_lease: Option<u64>,
     /// Milliseconds one round of gateway calls may take before its outcome counts as unknown [default: 30000]
@@ -144,73 +193,39 @@ pub struct CommonArgs {
         long,
         env = "MAECENAS_GATEWAY_TIMEOUT_MS",
         global = true,
-        value_name = "MS"
+        value_name = "MS",
+        help_heading = "Billing settings"
     )]
     pub gateway_timeout_ms: Option<u64>,
     /// Charges planned, sent and recorded together [default: 2000]
-    #[arg(long, env = "MAECENAS_BILLING_BATCH", global = true, value_name = "N")]
+    #[arg(
+        long,
+        env = "MAECENAS_BILLING_BATCH",
+        global = true,
+        value_name = "N",
+        help_heading = "Billing settings"
+    )]
     pub billing_batch: Option<usize>,
     /// Test gateway fault injection (tests): error-after-charge:N | timeout-after-charge:N
-    #[arg(long, env = "MAECENAS_TEST_GATEWAY_FAULT", global = true, hide = true)]
+    #[arg(
+        long,
+        env = "MAECENAS_TEST_GATEWAY_FAULT",
+        global = true,
+        hide = true,
+        help_heading = "Billing settings"
+    )]
+    #[serde(skip)]
     pub test_gateway_fault: Option<String>,
-    /// Networks webhooks may reach despite being internal, comma-separated CIDRs (`127.0.0.0/8,::1/128`) [default: none]
-    #[arg(
-        long,
-        env = "MAECENAS_WEBHOOK_ALLOW_NETS",
-        global = true,
-        value_name = "CIDRS"
-    )]
-    pub webhook_allow_nets: Option<String>,
-    /// Milliseconds one webhook attempt may take, connecting included [default: 10000]
-    #[arg(
-        long,
-        env = "MAECENAS_WEBHOOK_TIMEOUT_MS",
-        global = true,
-        value_name = "MS"
-    )]
-    pub webhook_timeout_ms: Option<u64>,
-    /// Webhook attempts in flight at once, per process [default: 256]
-    #[arg(
-        long,
-        env = "MAECENAS_WEBHOOK_CONCURRENCY",
-        global = true,
-        value_name = "N"
-    )]
-    pub webhook_concurrency: Option<usize>,
-    /// Milliseconds before the first retry of a failed delivery; each next waits about twice as long, up to 6 h [default: 30000]
-    #[arg(
-        long,
-        env = "MAECENAS_WEBHOOK_FIRST_RETRY_MS",
-        global = true,
-        value_name = "MS"
-    )]
-    pub webhook_first_retry_ms: Option<u64>,
-    /// Seconds after its event a failing delivery is given up on and its webhook paused [default: 259200, 3 days]
-    #[arg(
-        long,
-        env = "MAECENAS_WEBHOOK_GIVE_UP_AFTER",
-        global = true,
-        value_name = "SECONDS"
-    )]
-    pub webhook_give_up_after: Option<u64>,
-    /// Seconds a process's claim on a delivery lasts, renewed while it works; a process that dies hands its deliveries to the others this long after [default: 15]
-    #[arg(
-        long,
-        env = "MAECENAS_WEBHOOK_LEASE",
-        global = true,
-        value_name = "SECONDS"
-    )]
-    pub webhook_lease: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum GatewayKind {
     Test,
     Stripe,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum PayoutSchedule {
     /// Every campaign's balance is paid out once a month
@@ -220,7 +235,7 @@ pub enum PayoutSchedule {
 }
 
 /// Settings only `serve` reads.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args, Serialize, Deserialize)]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:8080]
     #[arg(long, env = "MAECENAS_LISTEN", value_name = "ADDR:PORT")]
@@ -250,6 +265,7 @@ pub struct ServeArgs {
     pub max_body_bytes: Option<usize>,
     /// Seed demo data (a creator, tiers, goals, patrons, an OAuth client, an API key) and print how to use it
     #[arg(long)]
+    #[serde(skip)]
     pub demo: bool,
     /// Seconds between billing runs inside `serve`; 0 turns them off [default: 300]
     #[arg(long, env = "MAECENAS_BILLING_INTERVAL", value_name = "SECONDS")]
@@ -272,57 +288,61 @@ pub struct ServeArgs {
     /// Token and revocation requests per minute per OAuth client or address; 0 turns it off [default: 120]
     #[arg(long, env = "MAECENAS_TOKEN_REQUESTS_PER_MINUTE", value_name = "N")]
     pub token_requests_per_minute: Option<u32>,
+    /// Networks webhooks may reach despite being internal, comma-separated CIDRs (`127.0.0.0/8,::1/128`) [default: none]
+    #[arg(
+        long,
+        env = "MAECENAS_WEBHOOK_ALLOW_NETS",
+        value_name = "CIDRS",
+        help_heading = "Webhook settings"
+    )]
+    pub webhook_allow_nets: Option<String>,
+    /// Milliseconds one webhook attempt may take, connecting included [default: 10000]
+    #[arg(
+        long,
+        env = "MAECENAS_WEBHOOK_TIMEOUT_MS",
+        value_name = "MS",
+        help_heading = "Webhook settings"
+    )]
+    pub webhook_timeout_ms: Option<u64>,
+    /// Webhook attempts in flight at once, per process [default: 256]
+    #[arg(
+        long,
+        env = "MAECENAS_WEBHOOK_CONCURRENCY",
+        value_name = "N",
+        help_heading = "Webhook settings"
+    )]
+    pub webhook_concurrency: Option<usize>,
+    /// Milliseconds before the first retry of a failed delivery; each next waits about twice as long, up to 6 h [default: 30000]
+    #[arg(
+        long,
+        env = "MAECENAS_WEBHOOK_FIRST_RETRY_MS",
+        value_name = "MS",
+        help_heading = "Webhook settings"
+    )]
+    pub webhook_first_retry_ms: Option<u64>,
+    /// Seconds after its event a failing delivery is given up on and its webhook paused [default: 259200, 3 days]
+    #[arg(
+        long,
+        env = "MAECENAS_WEBHOOK_GIVE_UP_AFTER",
+        value_name = "SECONDS",
+        help_heading = "Webhook settings"
+    )]
+    pub webhook_give_up_after: Option<u64>,
+    /// Seconds a process's claim on a delivery lasts, renewed while it works; a process that dies hands its deliveries to the others this long after [default: 15]
+    #[arg(
+        long,
+        env = "MAECENAS_WEBHOOK_LEASE",
+        value_name = "SECONDS",
+        help_heading = "Webhook settings"
+    )]
+    pub webhook_lease: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Switch {
     On,
     Off,
-}
-
-/// The file: every key optional, unknown keys refused (a typo must not be silently ignored).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    data_dir: Option<PathBuf>,
-    database_url: Option<String>,
-    node_id: Option<u32>,
-    log_format: Option<LogFormat>,
-    log_level: Option<String>,
-    db_max_connections: Option<u32>,
-    db_statement_timeout: Option<u64>,
-    db_lock_timeout: Option<u64>,
-    db_idle_in_transaction_timeout: Option<u64>,
-    listen: Option<String>,
-    public_url: Option<String>,
-    redis_url: Option<String>,
-    redis_prefix: Option<String>,
-    shutdown_grace: Option<u64>,
-    request_timeout: Option<u64>,
-    max_body_bytes: Option<usize>,
-    gateway: Option<GatewayKind>,
-    stripe_secret_key: Option<String>,
-    stripe_api_base: Option<String>,
-    platform_fee_bps: Option<u32>,
-    gateway_fee_bps: Option<u32>,
-    gateway_fee_fixed: Option<i64>,
-    billing_lease: Option<u64>,
-    gateway_timeout_ms: Option<u64>,
-    billing_batch: Option<usize>,
-    billing_interval: Option<u64>,
-    payouts: Option<PayoutSchedule>,
-    webhook_allow_nets: Option<String>,
-    webhook_timeout_ms: Option<u64>,
-    webhook_concurrency: Option<usize>,
-    webhook_first_retry_ms: Option<u64>,
-    webhook_give_up_after: Option<u64>,
-    webhook_lease: Option<u64>,
-    webhook_delivery: Option<Switch>,
-    login_attempts_per_account: Option<u32>,
-    login_attempts_per_address: Option<u32>,
-    api_requests_per_minute: Option<u32>,
-    token_requests_per_minute: Option<u32>,
 }
 
 /// The resolved configuration.
@@ -400,39 +420,37 @@ pub fn redact_url(url: &str) -> String {
 
 impl Config {
     /// Merges flags/environment (already in `common` and `serve`), the file, and defaults.
-    pub fn resolve(common: &CommonArgs, serve: &ServeArgs) -> anyhow::Result<Config> {
-        let mut file = load_file(common.config.as_deref())?;
-        let webhooks = webhook_settings(common, &file)?;
-        let file_billing = FileBilling {
-            gateway: file.gateway,
-            stripe_secret_key: file.stripe_secret_key.take(),
-            stripe_api_base: file.stripe_api_base.take(),
-            platform_fee_bps: file.platform_fee_bps,
-            gateway_fee_bps: file.gateway_fee_bps,
-            gateway_fee_fixed: file.gateway_fee_fixed,
-            billing_lease: file.billing_lease,
-            gateway_timeout_ms: file.gateway_timeout_ms,
-            billing_batch: file.billing_batch,
+    pub fn resolve(flags: &CommonArgs, serve_flags: &ServeArgs) -> anyhow::Result<Config> {
+        // Every setting is declared once, in `CommonArgs` or `ServeArgs`: the
+        // file's keys are their field names, and a flag or variable given
+        // outranks the file's value.
+        let (file_common, file_serve) = load_file(flags.config.as_deref())?;
+        let common = &CommonArgs {
+            config: flags.config.clone(),
+            test_gateway_fault: flags.test_gateway_fault.clone(),
+            ..layered(flags, &file_common)?
         };
+        let serve = &ServeArgs {
+            demo: serve_flags.demo,
+            ..layered(serve_flags, &file_serve)?
+        };
+        let webhooks = webhook_settings(serve)?;
         let data_dir = common
             .data_dir
             .clone()
-            .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from("data"));
         let database_url = common
             .database_url
             .clone()
-            .or(file.database_url)
             .unwrap_or_else(|| format!("sqlite:{}", data_dir.join("maecenas.db").display()));
         let listen_text = serve
             .listen
             .clone()
-            .or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen: SocketAddr = listen_text.parse().with_context(|| {
             format!("--listen {listen_text:?} is not an ADDRESS:PORT such as 127.0.0.1:8080")
         })?;
-        let node_id = common.node_id.or(file.node_id);
+        let node_id = common.node_id;
         if let Some(node) = node_id
             && node > u32::from(maecenas_domain::MAX_NODE_ID)
         {
@@ -441,52 +459,35 @@ impl Config {
                 maecenas_domain::MAX_NODE_ID
             );
         }
-        let db_max_connections = common
-            .db_max_connections
-            .or(file.db_max_connections)
-            .unwrap_or(10);
+        let db_max_connections = common.db_max_connections.unwrap_or(10);
         if db_max_connections == 0 {
             bail!("db_max_connections must be at least 1");
         }
-        let billing = billing_settings(common, file_billing)?;
-        let webhook_delivery = serve
-            .webhook_delivery
-            .or(file.webhook_delivery)
-            .unwrap_or(Switch::On)
-            == Switch::On;
+        let billing = billing_settings(common)?;
+        let webhook_delivery = serve.webhook_delivery.unwrap_or(Switch::On) == Switch::On;
         Ok(Config {
             data_dir,
             database_url,
             node_id,
-            log_format: common
-                .log_format
-                .or(file.log_format)
-                .unwrap_or(LogFormat::Text),
+            log_format: common.log_format.unwrap_or(LogFormat::Text),
             log_level: common
                 .log_level
                 .clone()
-                .or(file.log_level)
                 .unwrap_or_else(|| DEFAULT_LOG_LEVEL.to_owned()),
             db_max_connections,
             db_session_limits: {
                 let defaults = maecenas_store::SessionLimits::default();
-                let seconds = |flag: Option<u64>, file: Option<u64>, default: Duration| {
-                    flag.or(file).map_or(default, Duration::from_secs)
+                let seconds = |given: Option<u64>, default: Duration| {
+                    given.map_or(default, Duration::from_secs)
                 };
                 maecenas_store::SessionLimits {
                     statement_timeout: seconds(
                         common.db_statement_timeout,
-                        file.db_statement_timeout,
                         defaults.statement_timeout,
                     ),
-                    lock_timeout: seconds(
-                        common.db_lock_timeout,
-                        file.db_lock_timeout,
-                        defaults.lock_timeout,
-                    ),
+                    lock_timeout: seconds(common.db_lock_timeout, defaults.lock_timeout),
                     idle_in_transaction_timeout: seconds(
                         common.db_idle_in_transaction_timeout,
-                        file.db_idle_in_transaction_timeout,
                         defaults.idle_in_transaction_timeout,
                     ),
                 }
@@ -495,51 +496,28 @@ impl Config {
             public_url: serve
                 .public_url
                 .clone()
-                .or(file.public_url)
                 .map(|url| checked_public_url(&url))
                 .transpose()?,
-            redis_url: serve.redis_url.clone().or(file.redis_url),
+            redis_url: serve.redis_url.clone(),
             redis_prefix: serve
                 .redis_prefix
                 .clone()
-                .or(file.redis_prefix)
                 .unwrap_or_else(|| "maecenas".to_owned()),
-            shutdown_grace: Duration::from_secs(
-                serve.shutdown_grace.or(file.shutdown_grace).unwrap_or(30),
-            ),
-            request_timeout: Duration::from_secs(
-                serve
-                    .request_timeout
-                    .or(file.request_timeout)
-                    .unwrap_or(30)
-                    .max(1),
-            ),
-            max_body_bytes: serve
-                .max_body_bytes
-                .or(file.max_body_bytes)
-                .unwrap_or(1024 * 1024),
+            shutdown_grace: Duration::from_secs(serve.shutdown_grace.unwrap_or(30)),
+            request_timeout: Duration::from_secs(serve.request_timeout.unwrap_or(30).max(1)),
+            max_body_bytes: serve.max_body_bytes.unwrap_or(1024 * 1024),
             billing,
-            billing_interval: Duration::from_secs(
-                serve
-                    .billing_interval
-                    .or(file.billing_interval)
-                    .unwrap_or(300),
-            ),
-            payouts: serve
-                .payouts
-                .or(file.payouts)
-                .unwrap_or(PayoutSchedule::Monthly),
+            billing_interval: Duration::from_secs(serve.billing_interval.unwrap_or(300)),
+            payouts: serve.payouts.unwrap_or(PayoutSchedule::Monthly),
             webhooks,
             webhook_delivery,
             login_limits: LoginLimits {
                 per_account_burst: serve
                     .login_attempts_per_account
-                    .or(file.login_attempts_per_account)
                     .unwrap_or(LoginLimits::default().per_account_burst)
                     .max(1),
                 per_address_burst: serve
                     .login_attempts_per_address
-                    .or(file.login_attempts_per_address)
                     .unwrap_or(LoginLimits::default().per_address_burst)
                     .max(1),
                 ..LoginLimits::default()
@@ -547,11 +525,9 @@ impl Config {
             rate_limits: RateLimitSettings {
                 api_per_minute: serve
                     .api_requests_per_minute
-                    .or(file.api_requests_per_minute)
                     .unwrap_or(RateLimitSettings::default().api_per_minute),
                 token_per_minute: serve
                     .token_requests_per_minute
-                    .or(file.token_requests_per_minute)
                     .unwrap_or(RateLimitSettings::default().token_per_minute),
             },
         })
@@ -566,22 +542,9 @@ impl Config {
     }
 }
 
-/// The file's billing keys, set apart so [`billing_settings`] reads one place.
-struct FileBilling {
-    gateway: Option<GatewayKind>,
-    stripe_secret_key: Option<String>,
-    stripe_api_base: Option<String>,
-    platform_fee_bps: Option<u32>,
-    gateway_fee_bps: Option<u32>,
-    gateway_fee_fixed: Option<i64>,
-    billing_lease: Option<u64>,
-    gateway_timeout_ms: Option<u64>,
-    billing_batch: Option<usize>,
-}
-
-fn billing_settings(common: &CommonArgs, file: FileBilling) -> anyhow::Result<BillingSettings> {
+fn billing_settings(common: &CommonArgs) -> anyhow::Result<BillingSettings> {
     let defaults = BillingSettings::default();
-    let gateway = match common.gateway.or(file.gateway).unwrap_or(GatewayKind::Test) {
+    let gateway = match common.gateway.unwrap_or(GatewayKind::Test) {
         GatewayKind::Test => {
             let fault = match &common.test_gateway_fault {
                 Some(spec) => spec
@@ -595,13 +558,11 @@ fn billing_settings(common: &CommonArgs, file: FileBilling) -> anyhow::Result<Bi
             let secret_key = common
                 .stripe_secret_key
                 .clone()
-                .or(file.stripe_secret_key)
                 .filter(|k| !k.is_empty())
                 .context("the stripe gateway needs a secret key: set MAECENAS_STRIPE_SECRET_KEY")?;
             let api_base = common
                 .stripe_api_base
                 .clone()
-                .or(file.stripe_api_base)
                 .unwrap_or_else(|| "https://api.stripe.com".to_owned());
             GatewayChoice::Stripe {
                 secret_key,
@@ -612,22 +573,14 @@ fn billing_settings(common: &CommonArgs, file: FileBilling) -> anyhow::Result<Bi
     let fees = FeePolicy::new(
         common
             .platform_fee_bps
-            .or(file.platform_fee_bps)
             .unwrap_or(defaults.fees.platform_bps),
-        common
-            .gateway_fee_bps
-            .or(file.gateway_fee_bps)
-            .unwrap_or(defaults.fees.gateway_bps),
+        common.gateway_fee_bps.unwrap_or(defaults.fees.gateway_bps),
         common
             .gateway_fee_fixed
-            .or(file.gateway_fee_fixed)
             .unwrap_or(defaults.fees.gateway_fixed_minor),
     )
     .map_err(|e| anyhow::anyhow!("fees: {e}"))?;
-    let batch_size = common
-        .billing_batch
-        .or(file.billing_batch)
-        .unwrap_or(defaults.batch_size);
+    let batch_size = common.billing_batch.unwrap_or(defaults.batch_size);
     if !(1..=5_000).contains(&batch_size) {
         bail!("billing_batch must be between 1 and 5000");
     }
@@ -636,35 +589,25 @@ fn billing_settings(common: &CommonArgs, file: FileBilling) -> anyhow::Result<Bi
         fees,
         lease: common
             .billing_lease
-            .or(file.billing_lease)
             .map_or(defaults.lease, Duration::from_secs),
         gateway_timeout: common
             .gateway_timeout_ms
-            .or(file.gateway_timeout_ms)
             .map_or(defaults.gateway_timeout, Duration::from_millis),
         batch_size,
     })
 }
 
-fn webhook_settings(common: &CommonArgs, file: &FileConfig) -> anyhow::Result<WebhookSettings> {
+fn webhook_settings(serve: &ServeArgs) -> anyhow::Result<WebhookSettings> {
     let defaults = WebhookSettings::default();
-    let allow = common
-        .webhook_allow_nets
-        .clone()
-        .or_else(|| file.webhook_allow_nets.clone())
-        .unwrap_or_default();
+    let allow = serve.webhook_allow_nets.clone().unwrap_or_default();
     let policy = TargetPolicy::from_allow_list(&allow)
         .map_err(|e| anyhow::anyhow!("webhook_allow_nets: {e}"))?;
-    let concurrency = common
-        .webhook_concurrency
-        .or(file.webhook_concurrency)
-        .unwrap_or(defaults.concurrency);
+    let concurrency = serve.webhook_concurrency.unwrap_or(defaults.concurrency);
     if !(1..=10_000).contains(&concurrency) {
         bail!("webhook_concurrency must be between 1 and 10000");
     }
-    let timeout = common
+    let timeout = serve
         .webhook_timeout_ms
-        .or(file.webhook_timeout_ms)
         .map_or(defaults.timeout, Duration::from_millis);
     if timeout.is_zero() {
         bail!("webhook_timeout_ms must be more than 0");
@@ -674,51 +617,92 @@ fn webhook_settings(common: &CommonArgs, file: &FileConfig) -> anyhow::Result<We
         timeout,
         concurrency,
         per_webhook: defaults.per_webhook.min(concurrency),
-        first_retry: common
+        first_retry: serve
             .webhook_first_retry_ms
-            .or(file.webhook_first_retry_ms)
             .map_or(defaults.first_retry, Duration::from_millis),
-        give_up_after: common
+        give_up_after: serve
             .webhook_give_up_after
-            .or(file.webhook_give_up_after)
             .map_or(defaults.give_up_after, Duration::from_secs),
-        lease: common
+        lease: serve
             .webhook_lease
-            .or(file.webhook_lease)
             .map_or(defaults.lease, Duration::from_secs)
             .max(Duration::from_secs(1)),
         ..defaults
     })
 }
 
-fn load_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
+/// The settings a flag or variable gave (`flags`), over those of the file.
+fn layered<T: Serialize + DeserializeOwned>(flags: &T, file: &T) -> anyhow::Result<T> {
+    let mut merged = serde_json::to_value(file)?;
+    if let (Some(merged), serde_json::Value::Object(given)) =
+        (merged.as_object_mut(), serde_json::to_value(flags)?)
+    {
+        for (key, value) in given {
+            if !value.is_null() {
+                merged.insert(key, value);
+            }
+        }
+    }
+    Ok(serde_json::from_value(merged)?)
+}
+
+/// The file's settings (none without a file). Unknown keys are refused with
+/// their line: a typo must not be silently ignored.
+fn load_file(explicit: Option<&Path>) -> anyhow::Result<(CommonArgs, ServeArgs)> {
     let path = match explicit {
         Some(path) => path.to_path_buf(),
         None => {
             let default = PathBuf::from(DEFAULT_CONFIG_FILE);
             if !default.exists() {
-                return Ok(FileConfig::default());
+                return Ok(Default::default());
             }
             default
         }
     };
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
-    toml::from_str(&text).map_err(|e| {
-        // toml's message spans several lines with a source excerpt; keep one line.
-        let message = e.message().to_owned();
-        let location = e
-            .span()
-            .map(|span| {
-                let line = text[..span.start].matches('\n').count() + 1;
-                format!(" (line {line})")
-            })
-            .unwrap_or_default();
+    let invalid = |line: Option<usize>, message: &str| {
+        let location = line.map(|l| format!(" (line {l})")).unwrap_or_default();
         anyhow::anyhow!(
             "the configuration file {} is not valid{location}: {message}",
             path.display()
         )
-    })
+    };
+    let parse = |e: toml::de::Error| {
+        // toml's message spans several lines with a source excerpt; keep one line.
+        let line = e
+            .span()
+            .map(|span| text[..span.start].matches('\n').count() + 1);
+        invalid(line, e.message())
+    };
+    let table: toml::Table = toml::from_str(&text).map_err(parse)?;
+    let common: CommonArgs = toml::from_str(&text).map_err(parse)?;
+    let serve: ServeArgs = toml::from_str(&text).map_err(parse)?;
+    let known = |value: serde_json::Value| -> Vec<String> {
+        value
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut known_keys = known(serde_json::to_value(&common)?);
+    known_keys.extend(known(serde_json::to_value(&serve)?));
+    if let Some(unknown) = table.keys().find(|key| !known_keys.contains(key)) {
+        let line = text
+            .lines()
+            .position(|l| {
+                l.trim_start()
+                    .strip_prefix(unknown.as_str())
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            })
+            .map(|at| at + 1);
+        return Err(invalid(line, &format!("unknown setting `{unknown}`")));
+    }
+    Ok((common, serve))
 }
 
 /// The public URL as links and redirects will use it: absolute http(s), a
@@ -783,6 +767,46 @@ mod tests {
             config.log_format,
             LogFormat::Text,
             "default when nobody says"
+        );
+    }
+
+    #[test]
+    fn every_setting_is_read_from_the_file_under_its_own_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.toml");
+        std::fs::write(
+            &file,
+            "platform_fee_bps = 700\nwebhook_concurrency = 9\nlogin_attempts_per_account = 4\n",
+        )
+        .unwrap();
+        let common = CommonArgs {
+            config: Some(file.clone()),
+            ..Default::default()
+        };
+        let config = Config::resolve(&common, &ServeArgs::default()).unwrap();
+        assert_eq!(config.billing.fees.platform_bps, 700);
+        assert_eq!(config.webhooks.concurrency, 9);
+        assert_eq!(config.login_limits.per_account_burst, 4);
+        // A flag of `serve` outranks the file too.
+        let serve = ServeArgs {
+            webhook_concurrency: Some(3),
+            ..Default::default()
+        };
+        assert_eq!(
+            Config::resolve(&common, &serve)
+                .unwrap()
+                .webhooks
+                .concurrency,
+            3
+        );
+        // What only a flag may say is not a setting of the file.
+        std::fs::write(&file, "demo = true\n").unwrap();
+        let err = Config::resolve(&common, &ServeArgs::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown setting `demo`") && err.contains("line 1"),
+            "{err}"
         );
     }
 
