@@ -1,6 +1,6 @@
 //! Configuration: flags, then environment variables, then an optional TOML
 //! file, then defaults, in that order of precedence. Flags and environment
-//! variables are read by clap (see `cli.rs`); this module merges them with the
+//! variables are read by clap (see `cli/mod.rs`); this module merges them with the
 //! file and the defaults into one [`Config`].
 
 use maecenas_http::rate_limit::RateLimitSettings;

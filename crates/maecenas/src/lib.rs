@@ -2,9 +2,6 @@
 //! does before accepting connections, and [`App::run`] serves until told to
 //! stop. Integration tests run the very same code on 127.0.0.1:0.
 
-pub mod admin;
-pub mod backup;
-pub mod billing_cli;
 pub mod cli;
 pub mod config;
 pub mod logging;

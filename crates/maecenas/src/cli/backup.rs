@@ -12,9 +12,9 @@ use maecenas_store::backup::{self, InUseLock};
 use maecenas_store::{Backend, StoreError};
 use serde_json::json;
 
+use super::failure::Failure;
+use super::output::output;
 use crate::Config;
-use crate::admin::output;
-use crate::cli::Failure;
 
 fn failure(code: u8, message: impl Into<String>) -> Failure {
     Failure {

@@ -3,12 +3,20 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use maecenas_services::ServiceError;
 
-use crate::admin::AdminCommand;
-use crate::billing_cli::{self, BillingCommand};
+pub mod admin;
+pub mod backup;
+pub mod billing;
+pub mod campaigns;
+mod failure;
+pub mod output;
+
+use admin::AdminCommand;
+use billing::BillingCommand;
+pub use failure::Failure;
+
 use crate::config::{CommonArgs, Config, ServeArgs};
-use crate::{App, admin, backup, logging, shutdown_signal};
+use crate::{App, logging, shutdown_signal};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -67,44 +75,6 @@ pub enum Command {
     },
 }
 
-/// A failure to report: one line on stderr and an exit code scripts can test.
-#[derive(Debug)]
-pub struct Failure {
-    pub code: u8,
-    pub message: String,
-}
-
-/// Exit codes (also in the README): 1 failure, 2 bad usage or input,
-/// 3 already exists, 4 not found, 5 a billing run left due pledges unbilled.
-impl From<ServiceError> for Failure {
-    fn from(err: ServiceError) -> Self {
-        let code = match &err {
-            ServiceError::Invalid { .. } => 2,
-            ServiceError::Conflict(_) => 3,
-            ServiceError::NotFound(_) => 4,
-            ServiceError::Forbidden | ServiceError::Internal(_) => 1,
-        };
-        let message = match err {
-            // The operator may see the cause; an API client would not.
-            ServiceError::Internal(inner) => format!("{inner:#}"),
-            other => other.to_string(),
-        };
-        Failure { code, message }
-    }
-}
-
-impl From<anyhow::Error> for Failure {
-    fn from(err: anyhow::Error) -> Self {
-        match err.downcast::<ServiceError>() {
-            Ok(service) => service.into(),
-            Err(err) => Failure {
-                code: 1,
-                message: format!("{err:#}"),
-            },
-        }
-    }
-}
-
 pub async fn run(cli: Cli) -> ExitCode {
     let serve_args = match &cli.command {
         Command::Serve(args) => args.clone(),
@@ -117,7 +87,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             Command::Serve(args) => serve(config, args.demo).await,
             Command::Migrate { json } => admin::migrate(&config, json).await,
             Command::Admin { command } => admin::run(&config, command).await,
-            Command::Billing { command } => billing_cli::run_billing(&config, command).await,
+            Command::Billing { command } => billing::run_billing(&config, command).await,
             Command::Backup { file, force, json } => {
                 backup::backup(&config, &file, force, json).await
             }

@@ -12,14 +12,11 @@ use maecenas_store::api_keys::ApiKeyRow;
 use maecenas_store::users::UserRow;
 use maecenas_store::{ConnectOptions, Store};
 use serde_json::{Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-use crate::billing_cli::{
-    self, CampaignCommand, CardCommand, CreationCommand, DonationCommand, PledgeCommand,
-    TierCommand,
-};
-use crate::cli::Failure;
+use super::billing::{self, CardCommand, DonationCommand, PledgeCommand};
+use super::campaigns::{self, CampaignCommand, CreationCommand, TierCommand};
+use super::failure::Failure;
+use super::output::{output, rfc3339};
 use crate::{Config, open_services};
 
 #[derive(Debug, Subcommand)]
@@ -200,12 +197,12 @@ pub enum ApiKeyCommand {
 pub async fn run(config: &Config, command: AdminCommand) -> Result<(), Failure> {
     let services = open_services(config).await?;
     let result = match command {
-        AdminCommand::Campaign { command } => billing_cli::campaign(&services, command).await,
-        AdminCommand::Tier { command } => billing_cli::tier(&services, command).await,
-        AdminCommand::Creation { command } => billing_cli::creation(&services, command).await,
-        AdminCommand::Pledge { command } => billing_cli::pledge(&services, command).await,
-        AdminCommand::Donation { command } => billing_cli::donation(&services, command).await,
-        AdminCommand::Card { command } => billing_cli::card(&services, command).await,
+        AdminCommand::Campaign { command } => campaigns::campaign(&services, command).await,
+        AdminCommand::Tier { command } => campaigns::tier(&services, command).await,
+        AdminCommand::Creation { command } => campaigns::creation(&services, command).await,
+        AdminCommand::Pledge { command } => billing::pledge(&services, command).await,
+        AdminCommand::Donation { command } => billing::donation(&services, command).await,
+        AdminCommand::Card { command } => billing::card(&services, command).await,
         AdminCommand::User { command } => match command {
             UserCommand::Create {
                 email,
@@ -519,21 +516,6 @@ For developers:
         client_secret = access.client_secret,
         api_key = access.api_key,
     );
-}
-
-pub(crate) fn output(json: bool, doc: Value, human: impl FnOnce() -> String) {
-    if json {
-        println!("{doc}");
-    } else {
-        let text = human();
-        if !text.is_empty() {
-            println!("{text}");
-        }
-    }
-}
-
-pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_default()
 }
 
 fn user_json(u: &UserRow) -> Value {
