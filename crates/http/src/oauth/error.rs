@@ -1,11 +1,12 @@
 //! RFC 6749 §5.2 error bodies: the only place they are built. The Sponsus
 //! paths wrap the same codes in their `{"success": false, ...}` envelope.
 
+use super::schema::OAuthError;
+use crate::sponsus_v1::schema::SponsusFailure;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maecenas_services::oauth::{Dialect, TokenError};
-use serde_json::json;
 
 pub struct OAuthErrorBody {
     pub dialect: Dialect,
@@ -49,15 +50,25 @@ impl OAuthErrorBody {
 
 impl IntoResponse for OAuthErrorBody {
     fn into_response(self) -> Response {
-        let body = match self.dialect {
-            Dialect::Patreon => {
-                json!({ "error": self.code, "error_description": self.description })
-            }
-            Dialect::Sponsus => {
-                json!({ "success": false, "error": self.code, "error_description": self.description })
-            }
+        let mut response = match self.dialect {
+            Dialect::Patreon => (
+                self.status,
+                Json(OAuthError {
+                    error: self.code.to_owned(),
+                    error_description: Some(self.description),
+                }),
+            )
+                .into_response(),
+            Dialect::Sponsus => (
+                self.status,
+                Json(SponsusFailure {
+                    success: false,
+                    error: self.code.to_owned(),
+                    error_description: Some(self.description),
+                }),
+            )
+                .into_response(),
         };
-        let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));

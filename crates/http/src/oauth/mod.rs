@@ -5,6 +5,7 @@
 pub mod authorize;
 mod error;
 pub(crate) mod metadata;
+pub mod schema;
 /// Public so that the fuzz targets in `fuzz/` can reach the parameter parsers.
 pub mod token;
 

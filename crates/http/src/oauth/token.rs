@@ -12,6 +12,7 @@ use maecenas_services::oauth::{ClientCredentials, Dialect, IssuedTokens, TokenPa
 use serde_json::json;
 
 use super::error::OAuthErrorBody;
+use super::schema::{TokenRequest, TokenResponse};
 use crate::AppState;
 
 /// `POST /oauth2/token`, `POST /api/oauth2/token`. The official Python client
@@ -20,9 +21,9 @@ use crate::AppState;
 #[utoipa::path(post, path = "/api/oauth2/token", tag = "oauth",
     description = "RFC 6749 token endpoint: `authorization_code` (with PKCE if the code had a challenge) and `refresh_token`. Also at `/oauth2/token`; parameters may also come in the query string.",
     security((), ("basic" = [])),
-    request_body(content = crate::openapi::TokenRequest, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "tokens", body = crate::openapi::TokenResponse),
-        (status = "default", description = "RFC 6749 error", body = crate::openapi::OAuthError)))]
+    request_body(content = crate::oauth::schema::TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "tokens", body = crate::oauth::schema::TokenResponse),
+        (status = "default", description = "RFC 6749 error", body = crate::oauth::schema::OAuthError)))]
 pub async fn patreon_token(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -41,13 +42,13 @@ pub async fn patreon_token(
     }
     .await;
     match result {
-        Ok(tokens) => no_store(Json(json!({
-            "access_token": tokens.access_token,
-            "refresh_token": tokens.refresh_token,
-            "expires_in": tokens.expires_in,
-            "scope": tokens.scopes.to_string(),
-            "token_type": "Bearer",
-        }))),
+        Ok(tokens) => no_store(Json(TokenResponse {
+            scope: tokens.scopes.to_string(),
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            expires_in: tokens.expires_in,
+            token_type: "Bearer".to_owned(),
+        })),
         Err(err) => err.into_response(),
     }
 }
@@ -56,9 +57,9 @@ pub async fn patreon_token(
 /// answer adds `"success": true` and gives `scope` as an array.
 #[utoipa::path(post, path = "/v1/oauth/token", tag = "oauth",
     description = "The token endpoint in Sponsus's shape.", security((), ("basic" = [])),
-    request_body(content = crate::openapi::TokenRequest, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "tokens", body = crate::openapi::SponsusSuccess),
-        (status = "default", description = "Sponsus OAuth error", body = crate::openapi::SponsusFailure)))]
+    request_body(content = crate::oauth::schema::TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "tokens", body = crate::sponsus_v1::schema::SponsusSuccess),
+        (status = "default", description = "Sponsus OAuth error", body = crate::sponsus_v1::schema::SponsusFailure)))]
 pub async fn sponsus_token(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -95,9 +96,9 @@ fn sponsus_tokens(tokens: &IssuedTokens) -> serde_json::Value {
 /// `POST /oauth2/revoke` (RFC 7009): `token`, optional `token_type_hint`.
 #[utoipa::path(post, path = "/oauth2/revoke", tag = "oauth",
     description = "RFC 7009 revocation (`token`).", security((), ("basic" = [])),
-    request_body(content = crate::openapi::RevokeRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::oauth::schema::RevokeRequest, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "revoked (or unknown)"),
-        (status = "default", description = "RFC 6749 error", body = crate::openapi::OAuthError)))]
+        (status = "default", description = "RFC 6749 error", body = crate::oauth::schema::OAuthError)))]
 pub async fn patreon_revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -110,9 +111,9 @@ pub async fn patreon_revoke(
 /// `POST /v1/oauth/token/revoke`: `access_token`, `client_id`, `client_secret`.
 #[utoipa::path(post, path = "/v1/oauth/token/revoke", tag = "oauth",
     description = "Revocation in Sponsus's shape (`access_token`).", security((), ("basic" = [])),
-    request_body(content = crate::openapi::SponsusRevokeRequest, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "revoked", body = crate::openapi::SponsusSuccess),
-        (status = "default", description = "Sponsus OAuth error", body = crate::openapi::SponsusFailure)))]
+    request_body(content = crate::oauth::schema::SponsusRevokeRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "revoked", body = crate::sponsus_v1::schema::SponsusSuccess),
+        (status = "default", description = "Sponsus OAuth error", body = crate::sponsus_v1::schema::SponsusFailure)))]
 pub async fn sponsus_revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -212,13 +213,21 @@ pub fn read_params(
 pub fn token_request(
     dialect: Dialect,
     headers: &HeaderMap,
-    mut params: HashMap<String, String>,
+    params: HashMap<String, String>,
 ) -> Result<(Option<ClientCredentials>, TokenParams), OAuthErrorBody> {
     let basic = basic_credentials(headers).map_err(|message| {
         OAuthErrorBody::new(dialect, StatusCode::UNAUTHORIZED, "invalid_client", message)
     })?;
-    let posted_id = params.remove("client_id");
-    let posted_secret = params.remove("client_secret");
+    // Every value is a string, so only unknown parameters (ignored) differ.
+    let request: TokenRequest = serde_json::from_value(serde_json::Value::Object(
+        params
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect(),
+    ))
+    .unwrap_or_default();
+    let posted_id = request.client_id;
+    let posted_secret = request.client_secret;
     let credentials = match (basic, posted_id, posted_secret) {
         (Some(_), _, Some(_)) => {
             return Err(OAuthErrorBody::new(
@@ -243,16 +252,15 @@ pub fn token_request(
         }),
         (None, _, _) => None,
     };
-    let mut take = |key: &str| params.remove(key);
     let token_params = TokenParams {
-        grant_type: take("grant_type"),
-        code: take("code"),
-        redirect_uri: take("redirect_uri"),
-        code_verifier: take("code_verifier"),
-        refresh_token: take("refresh_token"),
+        grant_type: request.grant_type,
+        code: request.code,
+        redirect_uri: request.redirect_uri,
+        code_verifier: request.code_verifier,
+        refresh_token: request.refresh_token,
         client_id: None,
         client_secret: None,
-        scope: take("scope"),
+        scope: request.scope,
     };
     Ok((credentials, token_params))
 }

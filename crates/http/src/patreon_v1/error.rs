@@ -1,11 +1,11 @@
 //! JSON:API errors, the only place their body is built:
 //! `{"errors": [{"code", "code_name", "status" (a string), "title", "detail"}]}`.
 
+use super::schema::{JsonApiErrorObject, JsonApiErrors};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maecenas_services::ServiceError;
-use serde_json::json;
 
 #[derive(Debug)]
 pub struct JsonApiError {
@@ -83,13 +83,15 @@ impl IntoResponse for JsonApiError {
     fn into_response(self) -> Response {
         let (code, code_name) = self.code();
         let title = self.status.canonical_reason().unwrap_or("Error");
-        let body = json!({ "errors": [{
-            "code": code,
-            "code_name": code_name,
-            "status": self.status.as_u16().to_string(),
-            "title": title,
-            "detail": self.detail,
-        }]});
+        let body = JsonApiErrors {
+            errors: vec![JsonApiErrorObject {
+                code: i64::from(code),
+                code_name: code_name.to_owned(),
+                status: self.status.as_u16().to_string(),
+                title: title.to_owned(),
+                detail: self.detail,
+            }],
+        };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(challenge) = self.challenge {
             response.headers_mut().insert(

@@ -61,10 +61,10 @@ fn base(state: &AppState) -> &str {
 
 #[utoipa::path(get, path = "/api/oauth2/api/current_user", tag = "patreon",
     description = "The token's user; with `my-campaign`, their campaign, rewards and goals in `included`. Also at `/oauth2/api/current_user`.",
-    params(crate::openapi::Include, crate::openapi::Includes),
+    params(crate::patreon_v1::schema::Include, crate::patreon_v1::schema::Includes),
     security(("bearer" = [])),
-    responses((status = 200, description = "JSON:API document", body = crate::openapi::JsonApiDocument, content_type = "application/json"),
-        (status = "default", description = "JSON:API errors", body = crate::openapi::JsonApiErrors)))]
+    responses((status = 200, description = "JSON:API document", body = crate::patreon_v1::schema::JsonApiDocument, content_type = "application/json"),
+        (status = "default", description = "JSON:API errors", body = crate::patreon_v1::schema::JsonApiErrors)))]
 pub async fn current_user(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -100,10 +100,10 @@ pub async fn current_user(
 
 #[utoipa::path(get, path = "/api/oauth2/api/current_user/campaigns", tag = "patreon",
     description = "The user's campaigns (scope `my-campaign`); with `pledges-to-me` the first page of pledges. Also at `/oauth2/api/current_user/campaigns`.",
-    params(crate::openapi::Include, crate::openapi::Includes),
+    params(crate::patreon_v1::schema::Include, crate::patreon_v1::schema::Includes),
     security(("bearer" = [])),
-    responses((status = 200, description = "JSON:API document", body = crate::openapi::JsonApiDocument, content_type = "application/json"),
-        (status = "default", description = "JSON:API errors", body = crate::openapi::JsonApiErrors)))]
+    responses((status = 200, description = "JSON:API document", body = crate::patreon_v1::schema::JsonApiDocument, content_type = "application/json"),
+        (status = "default", description = "JSON:API errors", body = crate::patreon_v1::schema::JsonApiErrors)))]
 pub async fn current_user_campaigns(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -168,10 +168,10 @@ pub async fn current_user_campaigns(
 
 #[utoipa::path(get, path = "/api/oauth2/api/campaigns/{campaign_id}/pledges", tag = "patreon",
     description = "A keyset page of the campaign's pledges (scope `pledges-to-me`, own campaign only). Also at `/oauth2/api/campaigns/{campaign_id}/pledges`.",
-    params(("campaign_id" = String, Path, description = "the campaign's id"), crate::openapi::Include, crate::openapi::Includes, crate::openapi::PageParams),
+    params(("campaign_id" = String, Path, description = "the campaign's id"), crate::patreon_v1::schema::Include, crate::patreon_v1::schema::Includes, crate::patreon_v1::schema::PageParams),
     security(("bearer" = [])),
-    responses((status = 200, description = "JSON:API document with `links.first` and, until the last page, `links.next`", body = crate::openapi::JsonApiDocument, content_type = "application/json"),
-        (status = "default", description = "JSON:API errors", body = crate::openapi::JsonApiErrors)))]
+    responses((status = 200, description = "JSON:API document with `links.first` and, until the last page, `links.next`", body = crate::patreon_v1::schema::JsonApiDocument, content_type = "application/json"),
+        (status = "default", description = "JSON:API errors", body = crate::patreon_v1::schema::JsonApiErrors)))]
 pub async fn campaign_pledges(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -5,6 +5,7 @@ mod error;
 pub mod events;
 /// Public so that the fuzz targets in `fuzz/` can reach the query parsers.
 pub mod handlers;
+pub mod schema;
 pub mod views;
 
 use axum::Router;

@@ -2,6 +2,7 @@
 //! management, `/api/oauth2/v2/webhooks`, so tools written for Patreon can
 //! register and manage webhooks unchanged. JSON:API, the v1 error shape.
 
+pub mod schema;
 mod views;
 /// Public so that the fuzz targets in `fuzz/` can reach `fields[webhook]` parsing.
 pub mod webhooks;

@@ -152,9 +152,9 @@ fn single(
 
 #[utoipa::path(get, path = "/api/oauth2/v2/webhooks", tag = "webhooks",
     description = "The webhooks of the token's campaign (scope `w:campaigns.webhook`).",
-    params(crate::openapi::WebhookFields), security(("bearer" = [])),
-    responses((status = 200, description = "JSON:API document", body = crate::openapi::JsonApiDocument, content_type = "application/json"),
-        (status = "default", description = "JSON:API errors", body = crate::openapi::JsonApiErrors)))]
+    params(crate::patreon_v2::schema::WebhookFields), security(("bearer" = [])),
+    responses((status = 200, description = "JSON:API document", body = crate::patreon_v1::schema::JsonApiDocument, content_type = "application/json"),
+        (status = "default", description = "JSON:API errors", body = crate::patreon_v1::schema::JsonApiErrors)))]
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -170,9 +170,9 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/oauth2/v2/webhooks/{id}", tag = "webhooks",
-    params(("id" = String, Path, description = "the webhook's id"), crate::openapi::WebhookFields), security(("bearer" = [])),
-    responses((status = 200, description = "JSON:API document", body = crate::openapi::JsonApiDocument, content_type = "application/json"),
-        (status = "default", description = "JSON:API errors", body = crate::openapi::JsonApiErrors)))]
+    params(("id" = String, Path, description = "the webhook's id"), crate::patreon_v2::schema::WebhookFields), security(("bearer" = [])),
+    responses((status = 200, description = "JSON:API document", body = crate::patreon_v1::schema::JsonApiDocument, content_type = "application/json"),
+        (status = "default", description = "JSON:API errors", body = crate::patreon_v1::schema::JsonApiErrors)))]
 pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -191,10 +191,10 @@ pub async fn show(
 
 #[utoipa::path(post, path = "/api/oauth2/v2/webhooks", tag = "webhooks",
     description = "Creates a webhook; the answer holds its `secret`.",
-    params(crate::openapi::WebhookFields), security(("bearer" = [])),
-    request_body(content = crate::openapi::WebhookDocument, content_type = "application/vnd.api+json"),
-    responses((status = 201, description = "JSON:API document", body = crate::openapi::JsonApiDocument, content_type = "application/json"),
-        (status = "default", description = "JSON:API errors", body = crate::openapi::JsonApiErrors)))]
+    params(crate::patreon_v2::schema::WebhookFields), security(("bearer" = [])),
+    request_body(content = crate::patreon_v2::schema::WebhookDocument, content_type = "application/vnd.api+json"),
+    responses((status = 201, description = "JSON:API document", body = crate::patreon_v1::schema::JsonApiDocument, content_type = "application/json"),
+        (status = "default", description = "JSON:API errors", body = crate::patreon_v1::schema::JsonApiErrors)))]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -248,10 +248,10 @@ pub async fn create(
 
 #[utoipa::path(patch, path = "/api/oauth2/v2/webhooks/{id}", tag = "webhooks",
     description = "Changes `triggers`, `uri` or `paused`.",
-    params(("id" = String, Path, description = "the webhook's id"), crate::openapi::WebhookFields), security(("bearer" = [])),
-    request_body(content = crate::openapi::WebhookDocument, content_type = "application/vnd.api+json"),
-    responses((status = 200, description = "JSON:API document", body = crate::openapi::JsonApiDocument, content_type = "application/json"),
-        (status = "default", description = "JSON:API errors", body = crate::openapi::JsonApiErrors)))]
+    params(("id" = String, Path, description = "the webhook's id"), crate::patreon_v2::schema::WebhookFields), security(("bearer" = [])),
+    request_body(content = crate::patreon_v2::schema::WebhookDocument, content_type = "application/vnd.api+json"),
+    responses((status = 200, description = "JSON:API document", body = crate::patreon_v1::schema::JsonApiDocument, content_type = "application/json"),
+        (status = "default", description = "JSON:API errors", body = crate::patreon_v1::schema::JsonApiErrors)))]
 pub async fn update(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -283,7 +283,7 @@ pub async fn update(
 #[utoipa::path(delete, path = "/api/oauth2/v2/webhooks/{id}", tag = "webhooks",
     params(("id" = String, Path, description = "the webhook's id")), security(("bearer" = [])),
     responses((status = 204, description = "deleted"),
-        (status = "default", description = "JSON:API errors", body = crate::openapi::JsonApiErrors)))]
+        (status = "default", description = "JSON:API errors", body = crate::patreon_v1::schema::JsonApiErrors)))]
 pub async fn delete(
     State(state): State<AppState>,
     headers: HeaderMap,

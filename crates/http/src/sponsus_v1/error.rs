@@ -1,10 +1,10 @@
 //! The only place a Sponsus error body is built.
 
+use super::schema::SponsusFailure;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maecenas_services::ServiceError;
-use serde_json::json;
 
 #[derive(Debug)]
 pub struct SponsusError {
@@ -78,7 +78,11 @@ impl IntoResponse for SponsusError {
     fn into_response(self) -> Response {
         let mut response = (
             self.status,
-            Json(json!({ "success": false, "error": self.message })),
+            Json(SponsusFailure {
+                success: false,
+                error: self.message,
+                error_description: None,
+            }),
         )
             .into_response();
         if let Some(challenge) = self.www_authenticate {

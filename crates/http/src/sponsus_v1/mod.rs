@@ -5,6 +5,7 @@ mod auth;
 mod error;
 pub(crate) mod payments;
 pub(crate) mod profile;
+pub mod schema;
 pub mod views;
 
 use axum::Router;

@@ -14,8 +14,8 @@ use crate::AppState;
     params(("user_id" = String, Path, description = "the patron's user id"),
         ("include_donations" = Option<bool>, Query, description = "add the donations")),
     security(("api_key" = []), ("bearer" = [])),
-    responses((status = 200, description = "the sponsorship", body = crate::openapi::SponsusSuccess),
-        (status = "default", description = "Sponsus error", body = crate::openapi::SponsusFailure)))]
+    responses((status = 200, description = "the sponsorship", body = crate::sponsus_v1::schema::SponsusSuccess),
+        (status = "default", description = "Sponsus error", body = crate::sponsus_v1::schema::SponsusFailure)))]
 pub async fn sponsoring(
     State(state): State<AppState>,
     headers: HeaderMap,

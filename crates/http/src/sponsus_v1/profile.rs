@@ -17,8 +17,8 @@ use crate::AppState;
 /// The seed: scope `identify`. A bare token (no `Bearer`) is taken as an OAuth token here too.
 #[utoipa::path(get, path = "/v1/oauth/@me/profile", tag = "sponsus",
     description = "The token's user (OAuth scope `identify`).", security(("bearer" = [])),
-    responses((status = 200, description = "the profile", body = crate::openapi::SponsusSuccess),
-        (status = "default", description = "Sponsus error", body = crate::openapi::SponsusFailure)))]
+    responses((status = 200, description = "the profile", body = crate::sponsus_v1::schema::SponsusSuccess),
+        (status = "default", description = "Sponsus error", body = crate::sponsus_v1::schema::SponsusFailure)))]
 pub async fn oauth_me(
     State(state): State<AppState>,
     mut headers: HeaderMap,
@@ -41,8 +41,8 @@ pub async fn oauth_me(
 #[utoipa::path(get, path = "/v1/profiles/{id_or_url}", tag = "sponsus",
     description = "A public profile by user id or `unique_url`; hidden or deleted ones are 404.",
     params(("id_or_url" = String, Path, description = "user id or unique_url")),
-    responses((status = 200, description = "the profile", body = crate::openapi::SponsusSuccess),
-        (status = "default", description = "Sponsus error", body = crate::openapi::SponsusFailure)))]
+    responses((status = 200, description = "the profile", body = crate::sponsus_v1::schema::SponsusSuccess),
+        (status = "default", description = "Sponsus error", body = crate::sponsus_v1::schema::SponsusFailure)))]
 pub async fn public(
     State(state): State<AppState>,
     Path(id_or_url): Path<String>,
@@ -60,7 +60,7 @@ pub async fn public(
     responses((status = 200, description = "the picture", content_type = "image/*"),
         (status = 304, description = "not modified (If-None-Match)"),
         (status = 307, description = "the picture is elsewhere (`Location`)"),
-        (status = "default", description = "Sponsus error", body = crate::openapi::SponsusFailure)))]
+        (status = "default", description = "Sponsus error", body = crate::sponsus_v1::schema::SponsusFailure)))]
 pub async fn avatar(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -104,8 +104,8 @@ pub async fn avatar(
     description = "Sets the key owner's picture: the raw bytes of a PNG, JPEG or WebP picture (at most 1 MiB).",
     security(("api_key" = [])),
     request_body(content = Vec<u8>, content_type = "image/png"),
-    responses((status = 200, description = "stored", body = crate::openapi::SponsusSuccess),
-        (status = "default", description = "Sponsus error", body = crate::openapi::SponsusFailure)))]
+    responses((status = 200, description = "stored", body = crate::sponsus_v1::schema::SponsusSuccess),
+        (status = "default", description = "Sponsus error", body = crate::sponsus_v1::schema::SponsusFailure)))]
 pub async fn upload_avatar(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -150,22 +150,26 @@ pub async fn upload_avatar(
     })))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// A Sponsus profile update: every field optional; an unknown one is refused.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ProfileBody {
+pub struct ProfileBody {
     username: Option<String>,
+    /// Sponsus's name for `username`.
     unique_url: Option<String>,
+    /// Markdown.
     about: Option<String>,
     description: Option<String>,
+    /// `public` or `hidden`.
     status: Option<String>,
 }
 
 /// Updates the API key owner's profile. JSON or form body.
 #[utoipa::path(post, path = "/v1/profiles/@me", tag = "sponsus",
     description = "Updates the key owner's profile.", security(("api_key" = [])),
-    request_body(content = Option<crate::openapi::ProfileUpdateBody>, content_type = "application/json", description = "JSON or form; an empty body changes nothing"),
-    responses((status = 200, description = "the updated profile", body = crate::openapi::SponsusSuccess),
-        (status = "default", description = "Sponsus error", body = crate::openapi::SponsusFailure)))]
+    request_body(content = Option<ProfileBody>, content_type = "application/json", description = "JSON or form; an empty body changes nothing"),
+    responses((status = 200, description = "the updated profile", body = crate::sponsus_v1::schema::SponsusSuccess),
+        (status = "default", description = "Sponsus error", body = crate::sponsus_v1::schema::SponsusFailure)))]
 pub async fn update_me(
     State(state): State<AppState>,
     headers: HeaderMap,
