@@ -11,6 +11,7 @@ pub mod money;
 pub mod oauth;
 pub mod redact;
 pub mod scope;
+pub mod status;
 pub mod user;
 pub mod webhooks;
 
@@ -22,5 +23,6 @@ pub use oauth::{
     is_valid_s256_challenge, pkce_s256_matches,
 };
 pub use scope::{Scope, ScopeError, ScopeSet};
+pub use status::{ChargeStatus, PledgeStatus};
 pub use user::{Email, ProfileStatus, Username, ValidationError};
 pub use webhooks::{TargetPolicy, Trigger};

@@ -241,7 +241,7 @@ impl Services {
             billing::charges_of_pledge(&mut tx, pledge.id, 1)
                 .await?
                 .first()
-                .is_none_or(|c| c.status == "succeeded")
+                .is_none_or(|c| c.status == maecenas_domain::ChargeStatus::Succeeded)
         };
         Ok(SponsorshipStatus {
             pledge,

@@ -6,7 +6,7 @@
 //! work instead of queueing on it. These are the only queries whose text
 //! differs between the backends.
 
-use maecenas_domain::{CampaignId, ChargeId, PayoutId, PledgeId, UserId};
+use maecenas_domain::{CampaignId, ChargeId, ChargeStatus, PayoutId, PledgeId, UserId};
 use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
@@ -192,7 +192,7 @@ impl NewCharge {
                 gateway_fee_minor: self.gateway_fee_minor,
                 platform_fee_minor: self.platform_fee_minor,
                 creator_net_minor: self.creator_net_minor,
-                status: "pending".to_owned(),
+                status: ChargeStatus::Pending,
                 attempts: 1,
                 next_attempt_at: self.created_at,
                 first_failed_at: None,
@@ -279,7 +279,8 @@ pub struct ChargeRow {
     pub gateway_fee_minor: i64,
     pub platform_fee_minor: i64,
     pub creator_net_minor: i64,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: ChargeStatus,
     pub attempts: i32,
     pub next_attempt_at: OffsetDateTime,
     pub first_failed_at: Option<OffsetDateTime>,

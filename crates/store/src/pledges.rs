@@ -1,7 +1,7 @@
 //! `pledges`, `donations`, and what a pledge points at: `addresses`, `payment_methods`.
 
 use maecenas_domain::{
-    AddressId, CampaignId, DonationId, PaymentMethodId, PledgeId, TierId, UserId,
+    AddressId, CampaignId, DonationId, PaymentMethodId, PledgeId, PledgeStatus, TierId, UserId,
 };
 use time::OffsetDateTime;
 
@@ -135,7 +135,8 @@ pub struct PledgeRow {
     pub address_id: Option<i64>,
     pub payment_method_id: Option<i64>,
     pub vat_country: Option<String>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: PledgeStatus,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     pub cancelled_at: Option<OffsetDateTime>,

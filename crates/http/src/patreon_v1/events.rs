@@ -62,7 +62,7 @@ fn charge_resource(charge: &ChargeRow) -> Value {
             "attempt": charge.attempts,
             "created_at": date(charge.created_at),
             "succeeded_at": charge.succeeded_at.map(date),
-            "next_attempt_at": (charge.status == "retrying").then(|| date(charge.next_attempt_at)),
+            "next_attempt_at": (charge.status == maecenas_domain::ChargeStatus::Retrying).then(|| date(charge.next_attempt_at)),
             "decline_code": charge.failure_code,
             "decline_message": charge.failure_message,
         },

@@ -201,7 +201,7 @@ pub fn pledge(p: &PledgeView, view: &CampaignView) -> (Value, Vec<Value>) {
         "attributes": {
             "amount_cents": pledge.amount_minor,
             "created_at": date(pledge.created_at),
-            "declined_since": if pledge.status == "declined" { date(pledge.updated_at) } else { Value::Null },
+            "declined_since": if pledge.status == maecenas_domain::PledgeStatus::Declined { date(pledge.updated_at) } else { Value::Null },
             "patron_pays_fees": pledge.patron_pays_fees,
             "pledge_cap_cents": pledge.pledge_cap_minor,
         },

@@ -30,7 +30,7 @@ pub fn sponsorship(status: &SponsorshipStatus) -> Value {
         "userID": pledge.patron_id.get(),
         "created_at": epoch_seconds(pledge.created_at),
         "targetID": status.campaign.creator_id.get(),
-        "is_active": pledge.status == "active" && pledge.cancelled_at.is_none(),
+        "is_active": pledge.status == maecenas_domain::PledgeStatus::Active && pledge.cancelled_at.is_none(),
         "tier": status.tier.as_ref().map(|t| tier(t, status)),
         "has_paid": status.has_paid,
     });

@@ -174,7 +174,7 @@ fn sponsorship(csrf: &str, s: &Sponsorship, error: Option<&ServiceError>) -> Mar
                 dt { "Status" } dd data-testid="status" {
                     @if cancelled {
                         span.badge { "cancelled" } " — active until " (s.active_until.map(date).unwrap_or_default())
-                    } @else if s.pledge.status == "declined" {
+                    } @else if s.pledge.status == maecenas_domain::PledgeStatus::Declined {
                         span.badge.bad { "declined" } " — update your card to keep it"
                     } @else {
                         span.badge.good { "active" }

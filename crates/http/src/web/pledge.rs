@@ -532,7 +532,7 @@ pub async fn donate(
     }
     .await;
     match outcome {
-        Ok(receipt) if receipt.charge.status == "succeeded" => {
+        Ok(receipt) if receipt.charge.status == maecenas_domain::ChargeStatus::Succeeded => {
             Redirect::to(&format!("/panel?gave={}", view.campaign.id.get())).into_response()
         }
         Ok(receipt) => {

@@ -559,7 +559,7 @@ pub fn charge_json(c: &ChargeRow) -> Value {
         "gateway_ref": c.gateway_ref,
         "failure_code": c.failure_code,
         "failure_message": c.failure_message,
-        "next_attempt_at": (c.status == "retrying").then(|| rfc3339(c.next_attempt_at)),
+        "next_attempt_at": (c.status == maecenas_domain::ChargeStatus::Retrying).then(|| rfc3339(c.next_attempt_at)),
         "created_at": rfc3339(c.created_at),
         "succeeded_at": c.succeeded_at.map(rfc3339),
     })

@@ -21,7 +21,7 @@ impl Services {
                 .await?
                 .ok_or(ServiceError::NotFound("charge"))?
         };
-        if charge.status != "succeeded" {
+        if charge.status != maecenas_domain::ChargeStatus::Succeeded {
             return Err(ServiceError::invalid(
                 "charge",
                 format!(

@@ -378,7 +378,7 @@ fn sample_pledge(campaign: &crate::patreon::CampaignView, now: time::OffsetDateT
             address_id: None,
             payment_method_id: None,
             vat_country: None,
-            status: "active".into(),
+            status: maecenas_domain::PledgeStatus::Active,
             created_at: now,
             updated_at: now,
             cancelled_at: None,
