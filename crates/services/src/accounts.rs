@@ -2,7 +2,7 @@
 
 use maecenas_domain::{Email, UserId, Username};
 use maecenas_store::StoreError;
-use maecenas_store::oauth as sessions_store;
+use maecenas_store::sessions as sessions_store;
 use maecenas_store::users::{self, Moderation, NewUser, UserRow};
 
 use crate::{ServiceError, Services, secrets};

@@ -2,7 +2,7 @@
 
 use maecenas_domain::{Email, UserId};
 use maecenas_store::Tx;
-use maecenas_store::oauth as store;
+use maecenas_store::sessions as store;
 use maecenas_store::users::{self, UserRow};
 use time::{Duration, OffsetDateTime};
 

@@ -21,6 +21,7 @@ pub mod oauth;
 pub mod oauth_clients;
 pub mod pledges;
 pub mod rate_limits;
+pub mod sessions;
 pub mod test_gateway;
 pub mod users;
 pub mod webhooks;

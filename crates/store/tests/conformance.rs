@@ -701,7 +701,7 @@ async fn transactions_abandoned_while_they_begin_leave_the_pool_usable(#[case] b
 #[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn times_within_one_second_compare_as_times(#[case] backend: Backend) {
-    use maecenas_store::oauth;
+    use maecenas_store::sessions;
     use time::macros::datetime;
     let db = TestDb::new(backend).await;
     let store = db.store().await;
@@ -712,10 +712,10 @@ async fn times_within_one_second_compare_as_times(#[case] backend: Backend) {
     let half = datetime!(2026-12-01 10:00:00.5 UTC);
     let mut tx = store.write().await.unwrap();
     // One session ends on the whole second, one half a second later.
-    oauth::insert_session(&mut tx, b"ends-whole", user.id, whole, whole)
+    sessions::insert_session(&mut tx, b"ends-whole", user.id, whole, whole)
         .await
         .unwrap();
-    oauth::insert_session(&mut tx, b"ends-half", user.id, whole, half)
+    sessions::insert_session(&mut tx, b"ends-half", user.id, whole, half)
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -723,22 +723,156 @@ async fn times_within_one_second_compare_as_times(#[case] backend: Backend) {
     // At 10:00:00.3 the first has ended and the second has not.
     let now = datetime!(2026-12-01 10:00:00.3 UTC);
     assert_eq!(
-        oauth::session_user(&mut tx, b"ends-whole", now)
+        sessions::session_user(&mut tx, b"ends-whole", now)
             .await
             .unwrap(),
         None
     );
     assert_eq!(
-        oauth::session_user(&mut tx, b"ends-half", now)
+        sessions::session_user(&mut tx, b"ends-half", now)
             .await
             .unwrap(),
         Some(user.id)
     );
     // At the whole second exactly, the half-second one is still live.
     assert_eq!(
-        oauth::session_user(&mut tx, b"ends-half", whole)
+        sessions::session_user(&mut tx, b"ends-half", whole)
             .await
             .unwrap(),
         Some(user.id)
     );
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn sessions_grants_codes_and_tokens_keep_their_rules(#[case] backend: Backend) {
+    use maecenas_store::{oauth, sessions};
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let ids = ids();
+    let person = new_user(&ids, "person@example.org", None);
+    insert(&store, &person).await.unwrap();
+    let client = oauth_clients::NewOAuthClient {
+        id: ids.next(),
+        client_id: "conformance-app".into(),
+        owner_id: person.id,
+        name: "App".into(),
+        description: String::new(),
+        icon_url: None,
+        secret_hash: vec![7; 32],
+        redirect_uris: vec!["https://app.example/cb".into()],
+        created_at: now(),
+    };
+    let t0 = now();
+    let later = t0 + time::Duration::hours(1);
+    let mut tx = store.write().await.unwrap();
+    oauth_clients::insert_client(&mut tx, &client)
+        .await
+        .unwrap();
+
+    // Sessions: live until they expire; deleted one by one or all of a user's.
+    sessions::insert_session(&mut tx, b"s1", person.id, t0, later)
+        .await
+        .unwrap();
+    sessions::insert_session(&mut tx, b"s2", person.id, t0, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        sessions::session_user(&mut tx, b"s1", t0).await.unwrap(),
+        Some(person.id)
+    );
+    assert_eq!(
+        sessions::session_user(&mut tx, b"s1", later).await.unwrap(),
+        None
+    );
+    sessions::delete_session(&mut tx, b"s1").await.unwrap();
+    assert_eq!(
+        sessions::session_user(&mut tx, b"s1", t0).await.unwrap(),
+        None
+    );
+    sessions::delete_sessions_of_user(&mut tx, person.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        sessions::session_user(&mut tx, b"s2", t0).await.unwrap(),
+        None
+    );
+
+    // A grant, its code (used once) and its tokens (refreshed once).
+    let grant_id = ids.next_raw();
+    oauth::insert_grant(&mut tx, grant_id, client.id, person.id, "identity", t0)
+        .await
+        .unwrap();
+    let code = oauth::CodeRow {
+        code_hash: vec![3; 32],
+        grant_id,
+        redirect_uri: "https://app.example/cb".into(),
+        code_challenge: None,
+        expires_at: later,
+        used_at: None,
+    };
+    oauth::insert_code(&mut tx, &code).await.unwrap();
+    assert_eq!(
+        oauth::code_by_hash(&mut tx, &[3; 32]).await.unwrap(),
+        Some(code.clone())
+    );
+    let token = oauth::TokenRow {
+        id: ids.next_raw(),
+        grant_id,
+        access_hash: vec![4; 32],
+        refresh_hash: vec![5; 32],
+        created_at: t0,
+        access_expires_at: later,
+        refreshed_at: None,
+        revoked_at: None,
+    };
+    oauth::insert_token(&mut tx, &token).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.write().await.unwrap();
+    let by_access = oauth::token_by_access_hash(&mut tx, &[4; 32])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((by_access.id, by_access.grant_id), (token.id, grant_id));
+    assert_eq!(by_access.access_expires_at, later);
+    let by_refresh = oauth::token_by_refresh_hash(&mut tx, &[5; 32])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_refresh.id, token.id);
+    assert!(
+        oauth::mark_refreshed(&mut tx, token.id, later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !oauth::mark_refreshed(&mut tx, token.id, later)
+            .await
+            .unwrap(),
+        "a refresh token works once"
+    );
+    let grant = oauth::grant_by_id(&mut tx, grant_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((grant.scope.as_str(), grant.revoked_at), ("identity", None));
+    oauth::revoke_grant(&mut tx, grant_id, later).await.unwrap();
+    let grant = oauth::grant_by_id(&mut tx, grant_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(grant.revoked_at, Some(later));
+    let token = oauth::token_by_access_hash(&mut tx, &[4; 32])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        token.revoked_at,
+        Some(later),
+        "revoking a grant revokes its tokens"
+    );
+    tx.commit().await.unwrap();
 }
