@@ -876,3 +876,120 @@ async fn sessions_grants_codes_and_tokens_keep_their_rules(#[case] backend: Back
     );
     tx.commit().await.unwrap();
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn charges_are_recorded_only_by_the_run_that_holds_them(#[case] backend: Backend) {
+    use maecenas_store::billing::{self, Declined, NewCharge};
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let ids = ids();
+    let (_, campaign) = creator_with_campaign(&store, &ids, "biller").await;
+    let patron = new_user(&ids, "payer@example.org", None);
+    let card = PaymentMethodRow {
+        id: ids.next(),
+        user_id: patron.id,
+        gateway: "test".into(),
+        gateway_ref: "pm_conformance".into(),
+        brand: "Visa".into(),
+        last4: "4242".into(),
+        exp_month: 12,
+        exp_year: 2030,
+        is_verified: true,
+        has_failed_payment: false,
+        created_at: now(),
+        removed_at: None,
+    };
+    let pledge = NewPledge {
+        id: ids.next(),
+        patron_id: patron.id,
+        campaign_id: campaign,
+        tier_id: None,
+        amount_minor: 500,
+        currency: "USD".into(),
+        pledge_cap_minor: None,
+        patron_pays_fees: false,
+        address_id: None,
+        payment_method_id: Some(card.id),
+        vat_country: None,
+        created_at: now(),
+    };
+    let t0 = now();
+    let charge = |id: ChargeId, run: &str| NewCharge {
+        id,
+        kind: "pledge",
+        pledge_id: Some(pledge.id),
+        donation_id: None,
+        period: Some(format!("2026-{:02}", 1 + id.get() % 12)),
+        patron_id: patron.id,
+        campaign_id: campaign,
+        payment_method_id: Some(card.id.get()),
+        currency: "USD".into(),
+        amount_minor: 500,
+        gateway_fee_minor: 45,
+        platform_fee_minor: 25,
+        creator_net_minor: 430,
+        gateway: "test".into(),
+        claimed_by: run.to_owned(),
+        claimed_until: t0 + time::Duration::minutes(5),
+        created_at: t0,
+    };
+    let (paid, declined) = (ids.next(), ids.next());
+    let mut tx = store.write().await.unwrap();
+    users::insert_user(&mut tx, &patron).await.unwrap();
+    pledges::insert_payment_method(&mut tx, &card)
+        .await
+        .unwrap();
+    pledges::insert_pledge(&mut tx, &pledge).await.unwrap();
+    let inserted =
+        billing::insert_charges(&mut tx, &[charge(paid, "run-a"), charge(declined, "run-a")])
+            .await
+            .unwrap();
+    assert_eq!(inserted.len(), 2);
+    let claimed = billing::charges_with_cards(&mut tx, &[paid.get(), declined.get()])
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2, "each charge with the card it is paid by");
+    tx.commit().await.unwrap();
+
+    let mut tx = store.write().await.unwrap();
+    // Another run's outcome is not recorded: the charge is not its to settle.
+    let stolen = billing::record_successes(&mut tx, "run-b", &[(paid, "pi_x".into())], t0)
+        .await
+        .unwrap();
+    assert!(stolen.is_empty());
+    let recorded = billing::record_successes(&mut tx, "run-a", &[(paid, "pi_1".into())], t0)
+        .await
+        .unwrap();
+    assert_eq!(recorded, vec![paid]);
+    let retry_at = t0 + time::Duration::days(1);
+    let failure = || Declined {
+        code: "card_declined",
+        message: "Your card was declined.",
+        first_failed_at: t0,
+        retry_at: Some(retry_at),
+    };
+    assert!(
+        !billing::record_failure(&mut tx, "run-b", declined, failure(), t0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        billing::record_failure(&mut tx, "run-a", declined, failure(), t0)
+            .await
+            .unwrap()
+    );
+    let paid_row = billing::charge_by_id(&mut tx, paid).await.unwrap().unwrap();
+    assert_eq!(paid_row.status, ChargeStatus::Succeeded);
+    assert_eq!(paid_row.gateway_ref.as_deref(), Some("pi_1"));
+    let declined_row = billing::charge_by_id(&mut tx, declined)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(declined_row.status, ChargeStatus::Retrying);
+    assert_eq!(declined_row.next_attempt_at, retry_at);
+    assert_eq!(declined_row.failure_code.as_deref(), Some("card_declined"));
+    tx.commit().await.unwrap();
+}
