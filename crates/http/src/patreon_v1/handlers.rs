@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use maecenas_domain::{CampaignId, PledgeId, Scope};
 use maecenas_services::oauth::Bearer;
-use maecenas_services::patreon::{DEFAULT_PAGE, MAX_PAGE, PledgePage};
+use maecenas_services::patreon::{CampaignView, DEFAULT_PAGE, MAX_PAGE, PledgePage};
 use serde_json::{Value, json};
 
 use super::JsonApiError;
@@ -29,6 +29,19 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, JsonApiError> {
 
 fn not_live() -> JsonApiError {
     JsonApiError::unauthorized("the access token is invalid, expired or revoked")
+}
+
+/// The caller and, for a creator, their campaign: one read transaction.
+async fn caller_and_campaign(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Bearer, Option<CampaignView>), JsonApiError> {
+    let token = bearer_token(headers)?;
+    state
+        .services
+        .current_user(token)
+        .await?
+        .ok_or_else(not_live)
 }
 
 pub(crate) async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<Bearer, JsonApiError> {
@@ -70,12 +83,7 @@ pub async fn current_user(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, JsonApiError> {
-    let token = bearer_token(&headers)?;
-    let (bearer, campaign) = state
-        .services
-        .current_user(token)
-        .await?
-        .ok_or_else(not_live)?;
+    let (bearer, campaign) = caller_and_campaign(&state, &headers).await?;
     let pairs = query_pairs(query.as_deref())?;
     let includes = includes(&pairs);
     let base = base(&state);
@@ -109,12 +117,7 @@ pub async fn current_user_campaigns(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, JsonApiError> {
-    let token = bearer_token(&headers)?;
-    let (bearer, campaign) = state
-        .services
-        .current_user(token)
-        .await?
-        .ok_or_else(not_live)?;
+    let (bearer, campaign) = caller_and_campaign(&state, &headers).await?;
     if !bearer.scopes.contains(Scope::MyCampaign) {
         return Err(JsonApiError::insufficient_scope("my-campaign"));
     }

@@ -114,11 +114,7 @@ async fn context(
         Err(err) => return Err(refusal(&user, &csrf, err)),
     };
     if view.creator.id == user.id {
-        return Err(refusal(
-            &user,
-            &csrf,
-            ServiceError::invalid("patron", "you cannot sponsor your own campaign"),
-        ));
+        return Err(refusal(&user, &csrf, typed::own_campaign()));
     }
     Ok((user, csrf, view))
 }

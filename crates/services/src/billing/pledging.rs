@@ -15,7 +15,7 @@ use maecenas_store::{StoreError, Tx, users};
 
 use super::RunReport;
 use super::gateway::{CardInput, GatewayError};
-use super::typed::{TypedCard, TypedPledge, decide, parse_tier_choice, under_price};
+use super::typed::{TypedCard, TypedPledge, decide, own_campaign, parse_tier_choice, under_price};
 use crate::creators::published_creator;
 use crate::webhooks::PendingEvent;
 use crate::{ServiceError, Services, secrets};
@@ -513,10 +513,6 @@ pub enum PledgeOutcome {
     ChargedLater,
     /// The gateway did not answer; the next billing run finds out.
     Unknown,
-}
-
-fn own_campaign() -> ServiceError {
-    ServiceError::invalid("patron", "you cannot sponsor your own campaign")
 }
 
 fn already_pledges() -> ServiceError {

@@ -106,6 +106,11 @@ pub(crate) fn price(amount_minor: i64, currency: &str) -> String {
     }
 }
 
+/// The refusal of a creator pledging to their own campaign.
+pub fn own_campaign() -> ServiceError {
+    ServiceError::invalid("patron", "you cannot sponsor your own campaign")
+}
+
 /// The refusal of an amount under the tier's price.
 pub(crate) fn under_price(tier: &TierRow, currency: &str) -> ServiceError {
     ServiceError::invalid(
