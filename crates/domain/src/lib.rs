@@ -23,6 +23,8 @@ pub use oauth::{
     is_valid_s256_challenge, pkce_s256_matches,
 };
 pub use scope::{Scope, ScopeError, ScopeSet};
-pub use status::{ChargeStatus, PledgeStatus};
+pub use status::{
+    AccountStanding, ChargeStatus, DeliveryStatus, DonationStatus, PayoutStatus, PledgeStatus,
+};
 pub use user::{Email, ProfileStatus, Username, ValidationError};
 pub use webhooks::{TargetPolicy, Trigger};

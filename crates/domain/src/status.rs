@@ -1,4 +1,5 @@
-//! The states a pledge and a charge move through, as enums: outcomes are
+//! The states a pledge, a charge, a donation, a payout, a webhook delivery
+//! and an account move through, as enums: outcomes are
 //! decided by matching on them, never by comparing text. Each has one stored
 //! spelling (the database's CHECK constraints list the same words); the
 //! store reads rows through `TryFrom<String>`.
@@ -95,6 +96,76 @@ stored_enum!(
     }
 );
 
+stored_enum!(
+    /// Where a donation is (it has one charge, and takes its outcome).
+    DonationStatus {
+        Pending => "pending",
+        Succeeded => "succeeded",
+        Failed => "failed",
+        Refunded => "refunded",
+    }
+);
+
+stored_enum!(
+    /// Where a payout to a creator is.
+    PayoutStatus {
+        /// Recorded before it was sent; the answer is not recorded yet.
+        Pending => "pending",
+        Paid => "paid",
+        Failed => "failed",
+    }
+);
+
+stored_enum!(
+    /// Where one event's delivery to one webhook is.
+    DeliveryStatus {
+        /// Owed: due now or at its next attempt.
+        Pending => "pending",
+        /// The receiver answered 2xx.
+        Delivered => "delivered",
+        /// No attempt is left (or its app lost access).
+        Failed => "failed",
+    }
+);
+
+/// Where an account stands, from its stored flags (`is_suspended`,
+/// `is_deleted`, `is_nuked`; the Patreon dialect shows the flags as they
+/// are). Nuked is the strongest, then closed, then suspended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccountStanding {
+    Active,
+    /// An administrator stopped it; it is kept and can be restored.
+    Suspended,
+    /// Closed by its owner or an administrator: gone from pages and APIs.
+    Closed,
+    /// Closed and its personal data erased, for good.
+    Nuked,
+}
+
+impl AccountStanding {
+    pub fn from_flags(is_suspended: bool, is_deleted: bool, is_nuked: bool) -> Self {
+        if is_nuked {
+            AccountStanding::Nuked
+        } else if is_deleted {
+            AccountStanding::Closed
+        } else if is_suspended {
+            AccountStanding::Suspended
+        } else {
+            AccountStanding::Active
+        }
+    }
+
+    /// May sign in, pledge, be pledged to and grant apps access.
+    pub fn is_active(self) -> bool {
+        self == AccountStanding::Active
+    }
+
+    /// Closed or nuked: shown nowhere.
+    pub fn is_gone(self) -> bool {
+        matches!(self, AccountStanding::Closed | AccountStanding::Nuked)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,7 +178,31 @@ mod tests {
         for status in ChargeStatus::ALL {
             assert_eq!(ChargeStatus::try_from(status.to_string()), Ok(*status));
         }
+        for status in DonationStatus::ALL {
+            assert_eq!(status.as_str().parse::<DonationStatus>(), Ok(*status));
+        }
+        for status in PayoutStatus::ALL {
+            assert_eq!(status.as_str().parse::<PayoutStatus>(), Ok(*status));
+        }
+        for status in DeliveryStatus::ALL {
+            assert_eq!(status.as_str().parse::<DeliveryStatus>(), Ok(*status));
+        }
         assert!("paused".parse::<PledgeStatus>().is_err());
         assert!(ChargeStatus::Succeeded == "succeeded");
+    }
+}
+
+#[cfg(test)]
+mod standing {
+    use super::AccountStanding::{self, *};
+
+    #[test]
+    fn the_strongest_flag_decides() {
+        assert_eq!(AccountStanding::from_flags(false, false, false), Active);
+        assert_eq!(AccountStanding::from_flags(true, false, false), Suspended);
+        assert_eq!(AccountStanding::from_flags(true, true, false), Closed);
+        assert_eq!(AccountStanding::from_flags(false, true, true), Nuked);
+        assert!(Active.is_active() && !Suspended.is_active());
+        assert!(!Suspended.is_gone() && Closed.is_gone() && Nuked.is_gone());
     }
 }

@@ -193,27 +193,6 @@ impl Services {
             is_deleted: flags.is_deleted || flags.is_nuked,
             ..flags
         };
-        if self.user_by_id(user).await?.is_nuked {
-            return Err(ServiceError::invalid(
-                "is_nuked",
-                "a nuked account cannot be changed or restored",
-            ));
-        }
-        if flags.is_deleted {
-            let pledges = {
-                let mut tx = self.store.read().await?;
-                maecenas_store::pledges::pledges_of_patron(&mut tx, user, 10_000).await?
-            };
-            for pledge in pledges
-                .into_iter()
-                .filter(|p| p.ended_at.is_none() && p.cancelled_at.is_none())
-            {
-                match self.cancel_pledge(user, pledge.campaign_id).await {
-                    Ok(_) | Err(ServiceError::NotFound(_)) => {}
-                    Err(err) => return Err(err),
-                }
-            }
-        }
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         let current = users::user_by_id(&mut tx, user)
@@ -224,6 +203,22 @@ impl Services {
                 "is_nuked",
                 "a nuked account cannot be changed or restored",
             ));
+        }
+        // A closed account's pledges end with it, each with its own
+        // cancellation event, in the same transaction as the closing.
+        let mut deliveries = 0;
+        if flags.is_deleted {
+            let current_pledges = maecenas_store::pledges::pledges_of_patron(&mut tx, user, 10_000)
+                .await?
+                .into_iter()
+                .filter(|p| p.ended_at.is_none() && p.cancelled_at.is_none());
+            for pledge in current_pledges {
+                match self.cancel_in(&mut tx, &pledge, now).await {
+                    Ok((_, written)) => deliveries += written,
+                    Err(ServiceError::Conflict(_)) => {}
+                    Err(err) => return Err(err),
+                }
+            }
         }
         users::set_moderation(&mut tx, user, flags, now).await?;
         if flags.is_suspended || flags.is_deleted {
@@ -237,6 +232,7 @@ impl Services {
             users::erase_personal_data(&mut tx, user, &placeholder, now).await?;
         }
         tx.commit().await?;
+        self.webhooks_written(deliveries);
         Ok(())
     }
 
@@ -270,10 +266,11 @@ async fn close_account(
     user: UserId,
     now: time::OffsetDateTime,
 ) -> Result<(), ServiceError> {
-    use maecenas_store::{billing, campaigns, oauth, pledges, webhooks};
+    use maecenas_store::{campaigns, oauth, webhooks};
+    use maecenas_store::{charges, pledges};
     if let Some(campaign) = campaigns::campaign_by_creator(tx, user).await? {
         pledges::cancel_pledges_to_campaign(tx, campaign.id, now).await?;
-        billing::stop_open_charges_of_campaign(tx, campaign.id, now).await?;
+        charges::stop_open_charges_of_campaign(tx, campaign.id, now).await?;
         webhooks::pause_webhooks_of_campaign(tx, campaign.id, "account_closed", now).await?;
     }
     oauth::revoke_grants_of_account(tx, user, now).await?;

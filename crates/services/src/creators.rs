@@ -61,7 +61,7 @@ impl Services {
         let mut tx = self.store.write().await?;
         let user = users::user_by_id(&mut tx, creator)
             .await?
-            .filter(|u| !u.is_deleted)
+            .filter(|u| !u.standing().is_gone())
             .ok_or(ServiceError::NotFound("creator"))?;
         if !user.is_creator {
             return Err(ServiceError::invalid(
@@ -459,12 +459,7 @@ pub(crate) async fn published_creator(
     let not_found = ServiceError::NotFound("creator");
     let user = users::user_by_username(tx, username)
         .await?
-        .filter(|u| {
-            u.status == ProfileStatus::Public.as_str()
-                && !u.is_deleted
-                && !u.is_suspended
-                && !u.is_nuked
-        })
+        .filter(|u| u.status == ProfileStatus::Public.as_str() && u.standing().is_active())
         .ok_or(not_found)?;
     let campaign = campaigns::campaign_by_creator(tx, user.id)
         .await?

@@ -4,9 +4,12 @@
 
 use maecenas_domain::{CampaignId, PledgeId, UserId, snowflake_at};
 use maecenas_store::campaigns::{self, CampaignFields, CreationRow, NewTier};
-use maecenas_store::pledges::{self, AddressRow, DonationRow, NewPledge, PaymentMethodRow};
+use maecenas_store::cards::{AddressRow, PaymentMethodRow};
+use maecenas_store::donations::DonationRow;
+use maecenas_store::pledges::NewPledge;
 use maecenas_store::users::{self, NewUser};
 use maecenas_store::{api_keys, oauth_clients};
+use maecenas_store::{cards, donations, pledges};
 use time::{Duration, OffsetDateTime};
 
 use crate::developers::{API_KEY_PREFIX, CLIENT_SECRET_PREFIX};
@@ -258,7 +261,7 @@ impl Services {
             )
             .await?;
             let card_id = id_at(joined + Duration::seconds(1)).into();
-            pledges::insert_payment_method(
+            cards::insert_payment_method(
                 &mut tx,
                 &PaymentMethodRow {
                     id: card_id,
@@ -285,7 +288,7 @@ impl Services {
             let country = COUNTRIES[n % COUNTRIES.len()];
             let address_id = if tier.shipping {
                 let id = id_at(joined + Duration::seconds(2)).into();
-                pledges::insert_address(
+                cards::insert_address(
                     &mut tx,
                     &AddressRow {
                         id,
@@ -333,7 +336,7 @@ impl Services {
             .await?;
             if n % 25 == 0 {
                 let at = joined + Duration::days(2);
-                pledges::insert_donation(
+                donations::insert_donation(
                     &mut tx,
                     &DonationRow {
                         id: id_at(at).into(),
@@ -343,7 +346,7 @@ impl Services {
                         currency: "USD".into(),
                         message: "Keep drawing!".into(),
                         payment_method_id: Some(card_id.get()),
-                        status: "succeeded".into(),
+                        status: maecenas_domain::DonationStatus::Succeeded,
                         active_until: Some(at + Duration::days(30)),
                         created_at: at,
                     },

@@ -103,11 +103,15 @@ impl Services {
 /// them without depending on the store (and so without a way to write SQL).
 pub mod records {
     pub use maecenas_store::api_keys::ApiKeyRow;
-    pub use maecenas_store::billing::{ChargeRow, PayoutRow, PeriodTotals, Violation};
     pub use maecenas_store::campaigns::{CampaignFields, CampaignRow, GoalRow, TierRow};
+    pub use maecenas_store::cards::PaymentMethodRow;
+    pub use maecenas_store::charges::{ChargeRow, PeriodTotals};
     pub use maecenas_store::dashboard::{MonthIncome, PatronLine};
+    pub use maecenas_store::donations::{DonationRow, DonationTotals};
+    pub use maecenas_store::ledger::Violation;
     pub use maecenas_store::oauth_clients::OAuthClientRow;
-    pub use maecenas_store::pledges::{DonationRow, DonationTotals, PaymentMethodRow, PledgeRow};
+    pub use maecenas_store::payouts::PayoutRow;
+    pub use maecenas_store::pledges::PledgeRow;
     pub use maecenas_store::users::{AvatarRow, Moderation, UserRow};
     pub use maecenas_store::webhooks::{AttemptRow, DeliveryCounts, DeliveryRow, WebhookRow};
 }

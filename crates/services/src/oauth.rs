@@ -384,7 +384,7 @@ impl Services {
             ));
         }
         let user = users::user_by_id(&mut tx, grant.user_id).await?;
-        if user.is_none_or(|u| u.is_suspended || u.is_deleted) {
+        if user.is_none_or(|u| !u.standing().is_active()) {
             return Err(TokenError::InvalidGrant(
                 "the user can no longer authorize applications",
             ));
@@ -453,7 +453,7 @@ impl Services {
             return Err(invalid);
         }
         let user = users::user_by_id(&mut tx, grant.user_id).await?;
-        if user.is_none_or(|u| u.is_suspended || u.is_deleted) {
+        if user.is_none_or(|u| !u.standing().is_active()) {
             return Err(TokenError::InvalidGrant(
                 "the user can no longer authorize applications",
             ));
@@ -788,7 +788,7 @@ pub(crate) async fn bearer_in(
     };
     let Some(user) = users::user_by_id(tx, grant.user_id)
         .await?
-        .filter(|u| !u.is_suspended && !u.is_deleted)
+        .filter(|u| u.standing().is_active())
     else {
         return Ok(None);
     };

@@ -4,11 +4,15 @@
 use std::collections::HashMap;
 
 use maecenas_domain::{BillingPeriod, CampaignId, PaymentMethodId, PledgeId, UserId};
-use maecenas_store::billing::{self as billing_store, Balance, ChargeRow, PeriodTotals};
 use maecenas_store::campaigns::{self, CampaignRow, TierRow};
+use maecenas_store::cards::PaymentMethodRow;
+use maecenas_store::charges::{ChargeRow, PeriodTotals};
 use maecenas_store::dashboard::{self, MonthIncome, PatronLine};
-use maecenas_store::pledges::{self, DonationRow, PaymentMethodRow, PledgeRow};
+use maecenas_store::donations::DonationRow;
+use maecenas_store::ledger::Balance;
+use maecenas_store::pledges::PledgeRow;
 use maecenas_store::users::{self, UserRow};
+use maecenas_store::{cards, charges, donations, ledger, pledges};
 use time::OffsetDateTime;
 
 use crate::patreon::{CampaignView, campaign_view};
@@ -80,10 +84,10 @@ impl Services {
                 .tier()
                 .and_then(|id| tiers.iter().find(|t| t.id == id).cloned());
             let card = match pledge.payment_method() {
-                Some(id) => pledges::payment_method_by_id(&mut tx, id).await?,
+                Some(id) => cards::payment_method_by_id(&mut tx, id).await?,
                 None => None,
             };
-            let last_charge = billing_store::charges_of_pledge(&mut tx, pledge.id, 1)
+            let last_charge = charges::charges_of_pledge(&mut tx, pledge.id, 1)
                 .await?
                 .into_iter()
                 .next();
@@ -103,8 +107,8 @@ impl Services {
                 last_charge,
             });
         }
-        let charges = billing_store::charges_of_patron(&mut tx, patron, HISTORY_LIMIT).await?;
-        let donations = pledges::donations_by(&mut tx, patron, HISTORY_LIMIT).await?;
+        let charges = charges::charges_of_patron(&mut tx, patron, HISTORY_LIMIT).await?;
+        let donations = donations::donations_by(&mut tx, patron, HISTORY_LIMIT).await?;
         for campaign_id in charges
             .iter()
             .map(|c| c.campaign_id)
@@ -134,7 +138,7 @@ impl Services {
         card: PaymentMethodId,
     ) -> Result<PaymentMethodRow, ServiceError> {
         let mut tx = self.store.read().await?;
-        pledges::payment_method_by_id(&mut tx, card)
+        cards::payment_method_by_id(&mut tx, card)
             .await?
             .filter(|c| c.user_id == patron)
             .ok_or(ServiceError::NotFound("card"))
@@ -152,9 +156,8 @@ impl Services {
         let user = users::user_by_id(&mut tx, creator)
             .await?
             .ok_or(ServiceError::NotFound("creator"))?;
-        let this_month =
-            billing_store::period_totals(&mut tx, campaign.id, &period.to_string()).await?;
-        let balance = billing_store::creator_balance(&mut tx, campaign.id).await?;
+        let this_month = charges::period_totals(&mut tx, campaign.id, &period.to_string()).await?;
+        let balance = ledger::creator_balance(&mut tx, campaign.id).await?;
         let income = dashboard::monthly_income(&mut tx, campaign.id, 12).await?;
         let declined = dashboard::patrons(&mut tx, campaign.id, "", "declined", None, 50).await?;
         let mut view = campaign_view(self, &mut tx, campaign, user).await?;

@@ -4,7 +4,9 @@
 use maecenas_domain::{CampaignId, PledgeId, Scope};
 use maecenas_store::Tx;
 use maecenas_store::campaigns::{self, CampaignRow, CampaignTotals, GoalRow, TierRow};
-use maecenas_store::pledges::{self, AddressRow, PaymentMethodRow, PledgeRow};
+use maecenas_store::cards::{AddressRow, PaymentMethodRow};
+use maecenas_store::pledges;
+use maecenas_store::pledges::PledgeRow;
 use maecenas_store::users::UserRow;
 
 use crate::oauth::Bearer;

@@ -30,9 +30,7 @@ impl Services {
         };
         // Verify against a real hash even when the user is unknown, so both cases take as long.
         let (stored, user) = match user {
-            Some(user)
-                if user.password_hash.is_some() && !user.is_suspended && !user.is_deleted =>
-            {
+            Some(user) if user.password_hash.is_some() && user.standing().is_active() => {
                 (user.password_hash.clone().unwrap_or_default(), Some(user))
             }
             _ => {
@@ -61,7 +59,7 @@ impl Services {
             return Ok(None);
         };
         let user = users::user_by_id(&mut tx, user_id).await?;
-        Ok(user.filter(|u| !u.is_suspended && !u.is_deleted))
+        Ok(user.filter(|u| u.standing().is_active()))
     }
 
     /// Ends a session on the server (the cookie alone is not enough to log out).

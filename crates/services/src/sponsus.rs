@@ -4,10 +4,11 @@
 use maecenas_domain::{ApiKeyId, Currency, ProfileStatus, UserId, Username};
 use maecenas_store::StoreError;
 use maecenas_store::api_keys::{self, ApiKeyRow};
-use maecenas_store::billing;
 use maecenas_store::campaigns::{self, CampaignRow, TierRow};
-use maecenas_store::pledges::{self, DonationTotals, PledgeRow};
+use maecenas_store::donations::DonationTotals;
+use maecenas_store::pledges::PledgeRow;
 use maecenas_store::users::{self, ProfileFields, UserRow};
+use maecenas_store::{charges, donations, pledges};
 use time::Duration;
 
 use crate::{ServiceError, Services, secrets};
@@ -82,7 +83,7 @@ impl Services {
             let owner = users::user_by_id(&mut tx, row.owner_id).await?;
             (row, owner)
         };
-        let Some(owner) = owner.filter(|u| !u.is_suspended && !u.is_deleted) else {
+        let Some(owner) = owner.filter(|u| u.standing().is_active()) else {
             return Ok(None);
         };
         // Record the use, at most once a minute per key: a write per request
@@ -105,13 +106,8 @@ impl Services {
             Ok(id) => users::user_by_id(&mut tx, id).await?,
             Err(_) => users::user_by_username(&mut tx, id_or_username).await?,
         };
-        user.filter(|u| {
-            u.status == ProfileStatus::Public.as_str()
-                && !u.is_deleted
-                && !u.is_nuked
-                && !u.is_suspended
-        })
-        .ok_or(ServiceError::NotFound("profile"))
+        user.filter(|u| u.status == ProfileStatus::Public.as_str() && u.standing().is_active())
+            .ok_or(ServiceError::NotFound("profile"))
     }
 
     /// `POST /v1/profiles/@me`: validated, all or nothing.
@@ -226,7 +222,7 @@ impl Services {
             None => None,
         };
         let donations = if include_donations {
-            Some(pledges::donation_totals(&mut tx, campaign.id, patron, now).await?)
+            Some(donations::donation_totals(&mut tx, campaign.id, patron, now).await?)
         } else {
             None
         };
@@ -236,9 +232,9 @@ impl Services {
             .map_err(|e| anyhow::anyhow!("stored currency: {e}"))?;
         let has_paid = if campaign.is_monthly {
             let this_month = maecenas_domain::BillingPeriod::containing(now).to_string();
-            billing::period_paid(&mut tx, pledge.id, &this_month).await?
+            charges::period_paid(&mut tx, pledge.id, &this_month).await?
         } else {
-            billing::charges_of_pledge(&mut tx, pledge.id, 1)
+            charges::charges_of_pledge(&mut tx, pledge.id, 1)
                 .await?
                 .first()
                 .is_none_or(|c| c.status == maecenas_domain::ChargeStatus::Succeeded)
@@ -320,7 +316,7 @@ impl Services {
         let mut tx = self.store.write().await?;
         users::user_by_id(&mut tx, user)
             .await?
-            .filter(|u| !u.is_deleted)
+            .filter(|u| !u.standing().is_gone())
             .ok_or(ServiceError::NotFound("user"))?;
         users::put_avatar(&mut tx, &row).await?;
         tx.commit().await?;

@@ -1,7 +1,7 @@
 //! What the creator dashboard reads: the patron list (searchable, keyset
 //! paged, also the CSV export), income per month, declined patrons.
 
-use maecenas_domain::{CampaignId, PledgeId};
+use maecenas_domain::{CampaignId, PledgeId, PledgeStatus};
 use time::OffsetDateTime;
 
 use crate::users::like_pattern;
@@ -19,7 +19,8 @@ pub struct PatronLine {
     pub tier_title: Option<String>,
     pub amount_minor: i64,
     pub currency: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: PledgeStatus,
     pub created_at: OffsetDateTime,
     pub cancelled_at: Option<OffsetDateTime>,
 }

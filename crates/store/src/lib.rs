@@ -14,11 +14,15 @@ pub mod migrate;
 mod tx;
 
 pub mod api_keys;
-pub mod billing;
 pub mod campaigns;
+pub mod cards;
+pub mod charges;
 pub mod dashboard;
+pub mod donations;
+pub mod ledger;
 pub mod oauth;
 pub mod oauth_clients;
+pub mod payouts;
 pub mod pledges;
 pub mod rate_limits;
 pub mod sessions;

@@ -1,123 +1,13 @@
-//! `pledges`, `donations`, and what a pledge points at: `addresses`, `payment_methods`.
+//! `pledges`: a patron's standing support of a campaign, from first charge to end.
 
 use maecenas_domain::{
-    AddressId, CampaignId, DonationId, PaymentMethodId, PledgeId, PledgeStatus, TierId, UserId,
+    AddressId, CampaignId, PaymentMethodId, PledgeId, PledgeStatus, TierId, UserId,
 };
 use time::OffsetDateTime;
 
+use crate::cards::{AddressRow, PaymentMethodRow};
 use crate::db_time::db;
 use crate::{Backend, StoreError, Tx, on_backend};
-
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct AddressRow {
-    #[sqlx(try_from = "i64")]
-    pub id: AddressId,
-    #[sqlx(try_from = "i64")]
-    pub user_id: UserId,
-    pub addressee: String,
-    pub line_1: String,
-    pub line_2: Option<String>,
-    pub postal_code: String,
-    pub city: String,
-    pub state: Option<String>,
-    pub country: String,
-    pub phone_number: Option<String>,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-}
-
-const INSERT_ADDRESS: &str = "INSERT INTO addresses (id, user_id, addressee, line_1, line_2, postal_code, city, \
-     state, country, phone_number, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-
-pub async fn insert_address(tx: &mut Tx, a: &AddressRow) -> Result<(), StoreError> {
-    on_backend!(tx, |conn| sqlx::query(INSERT_ADDRESS)
-        .bind(a.id.get())
-        .bind(a.user_id.get())
-        .bind(&a.addressee)
-        .bind(&a.line_1)
-        .bind(&a.line_2)
-        .bind(&a.postal_code)
-        .bind(&a.city)
-        .bind(&a.state)
-        .bind(&a.country)
-        .bind(&a.phone_number)
-        .bind(db(a.created_at))
-        .bind(db(a.updated_at))
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
-const ADDRESS_BY_ID: &str = "SELECT id, user_id, addressee, line_1, line_2, postal_code, city, state, country, \
-     phone_number, created_at, updated_at FROM addresses WHERE id = $1";
-
-pub async fn address_by_id(tx: &mut Tx, id: AddressId) -> Result<Option<AddressRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, AddressRow>(
-        ADDRESS_BY_ID
-    )
-    .bind(id.get())
-    .fetch_optional(conn)
-    .await)?)
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct PaymentMethodRow {
-    #[sqlx(try_from = "i64")]
-    pub id: PaymentMethodId,
-    #[sqlx(try_from = "i64")]
-    pub user_id: UserId,
-    pub gateway: String,
-    pub gateway_ref: String,
-    pub brand: String,
-    pub last4: String,
-    pub exp_month: i32,
-    pub exp_year: i32,
-    pub is_verified: bool,
-    pub has_failed_payment: bool,
-    pub created_at: OffsetDateTime,
-    pub removed_at: Option<OffsetDateTime>,
-}
-
-const INSERT_PAYMENT_METHOD: &str = "INSERT INTO payment_methods (id, user_id, gateway, gateway_ref, brand, last4, \
-     exp_month, exp_year, is_verified, has_failed_payment, created_at, removed_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-
-pub async fn insert_payment_method(tx: &mut Tx, m: &PaymentMethodRow) -> Result<(), StoreError> {
-    on_backend!(tx, |conn| sqlx::query(INSERT_PAYMENT_METHOD)
-        .bind(m.id.get())
-        .bind(m.user_id.get())
-        .bind(&m.gateway)
-        .bind(&m.gateway_ref)
-        .bind(&m.brand)
-        .bind(&m.last4)
-        .bind(m.exp_month)
-        .bind(m.exp_year)
-        .bind(m.is_verified)
-        .bind(m.has_failed_payment)
-        .bind(db(m.created_at))
-        .bind(db(m.removed_at))
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
-const PAYMENT_METHOD_BY_ID: &str = "SELECT id, user_id, gateway, gateway_ref, brand, last4, exp_month, exp_year, \
-     is_verified, has_failed_payment, created_at, removed_at FROM payment_methods WHERE id = $1";
-
-pub async fn payment_method_by_id(
-    tx: &mut Tx,
-    id: PaymentMethodId,
-) -> Result<Option<PaymentMethodRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| {
-        sqlx::query_as::<_, PaymentMethodRow>(PAYMENT_METHOD_BY_ID)
-            .bind(id.get())
-            .fetch_optional(conn)
-            .await
-    })?)
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PledgeRow {
@@ -272,92 +162,6 @@ pub async fn pledges_of_campaign(
         .bind(limit)
         .fetch_all(conn)
         .await)?)
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct DonationRow {
-    #[sqlx(try_from = "i64")]
-    pub id: DonationId,
-    #[sqlx(try_from = "i64")]
-    pub donor_id: UserId,
-    #[sqlx(try_from = "i64")]
-    pub campaign_id: CampaignId,
-    pub amount_minor: i64,
-    pub currency: String,
-    pub message: String,
-    pub payment_method_id: Option<i64>,
-    pub status: String,
-    pub active_until: Option<OffsetDateTime>,
-    pub created_at: OffsetDateTime,
-}
-
-const INSERT_DONATION: &str = "INSERT INTO donations (id, donor_id, campaign_id, amount_minor, currency, message, \
-     payment_method_id, status, active_until, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-
-pub async fn insert_donation(tx: &mut Tx, d: &DonationRow) -> Result<(), StoreError> {
-    on_backend!(tx, |conn| sqlx::query(INSERT_DONATION)
-        .bind(d.id.get())
-        .bind(d.donor_id.get())
-        .bind(d.campaign_id.get())
-        .bind(d.amount_minor)
-        .bind(&d.currency)
-        .bind(&d.message)
-        .bind(d.payment_method_id)
-        .bind(&d.status)
-        .bind(db(d.active_until))
-        .bind(db(d.created_at))
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
-const DONATIONS_OF: &str = "SELECT id, donor_id, campaign_id, amount_minor, currency, message, payment_method_id, \
-     status, active_until, created_at FROM donations WHERE campaign_id = $1 AND donor_id = $2 ORDER BY id";
-
-/// One donor's donations to one campaign, oldest first.
-pub async fn donations_of_donor(
-    tx: &mut Tx,
-    campaign: CampaignId,
-    donor: UserId,
-) -> Result<Vec<DonationRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, DonationRow>(
-        DONATIONS_OF
-    )
-    .bind(campaign.get())
-    .bind(donor.get())
-    .fetch_all(conn)
-    .await)?)
-}
-
-/// What a donor gave a campaign: everything that succeeded, and the part
-/// still "active" (its `active_until` is in the future).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
-pub struct DonationTotals {
-    pub total_minor: i64,
-    pub active_minor: i64,
-}
-
-const DONATION_TOTALS: &str = "SELECT \
-     CAST(coalesce(sum(amount_minor), 0) AS BIGINT) AS total_minor, \
-     CAST(coalesce(sum(CASE WHEN active_until > $3 THEN amount_minor ELSE 0 END), 0) AS BIGINT) AS active_minor \
-     FROM donations WHERE campaign_id = $1 AND donor_id = $2 AND status = 'succeeded'";
-
-pub async fn donation_totals(
-    tx: &mut Tx,
-    campaign: CampaignId,
-    donor: UserId,
-    now: OffsetDateTime,
-) -> Result<DonationTotals, StoreError> {
-    Ok(on_backend!(tx, |conn| {
-        sqlx::query_as::<_, DonationTotals>(DONATION_TOTALS)
-            .bind(campaign.get())
-            .bind(donor.get())
-            .bind(db(now))
-            .fetch_one(conn)
-            .await
-    })?)
 }
 
 const CANCEL: &str = "UPDATE pledges SET status = 'cancelled', cancelled_at = $2, updated_at = $2 \
@@ -577,20 +381,70 @@ pub async fn pledges_of_patron(
     .await)?)
 }
 
-const DONATIONS_OF_DONOR_ALL: &str = "SELECT id, donor_id, campaign_id, amount_minor, currency, message, \
-     payment_method_id, status, active_until, created_at FROM donations WHERE donor_id = $1 ORDER BY id DESC LIMIT $2";
-
-/// A donor's donations to any campaign, newest first.
-pub async fn donations_by(
+/// Pledges whose charge failed for good stop counting: not paid, benefits withheld.
+pub async fn decline_pledge(
     tx: &mut Tx,
-    donor: UserId,
-    limit: i64,
-) -> Result<Vec<DonationRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, DonationRow>(
-        DONATIONS_OF_DONOR_ALL
-    )
-    .bind(donor.get())
-    .bind(limit)
-    .fetch_all(conn)
-    .await)?)
+    pledge: PledgeId,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "UPDATE pledges SET status = 'declined', updated_at = $2 WHERE id = $1 AND status = 'active'";
+    let n = on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(pledge.get())
+        .bind(db(now))
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// A declined pledge whose charge went through after all is active again.
+/// Whether it was declined (and so changed).
+pub async fn reactivate_pledge(
+    tx: &mut Tx,
+    pledge: PledgeId,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "UPDATE pledges SET status = 'active', updated_at = $2 WHERE id = $1 AND status = 'declined'";
+    let n = on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(pledge.get())
+        .bind(db(now))
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Cancelled pledges end when the period they paid for is over.
+pub async fn end_cancelled_pledges(
+    tx: &mut Tx,
+    period_start: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    const SQL: &str = "UPDATE pledges SET ended_at = $1, updated_at = $1 \
+         WHERE status = 'cancelled' AND ended_at IS NULL AND cancelled_at < $1";
+    Ok(on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(db(period_start))
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
+/// Moves a patron's current pledges to a new card.
+pub async fn set_pledges_card(
+    tx: &mut Tx,
+    patron: UserId,
+    payment_method: i64,
+    now: OffsetDateTime,
+) -> Result<Vec<(PledgeId, CampaignId)>, StoreError> {
+    const SQL: &str = "UPDATE pledges SET payment_method_id = $2, updated_at = $3 WHERE patron_id = $1 AND ended_at IS NULL \
+         RETURNING id, campaign_id";
+    let rows: Vec<(i64, i64)> = on_backend!(tx, |conn| sqlx::query_as(SQL)
+        .bind(patron.get())
+        .bind(payment_method)
+        .bind(db(now))
+        .fetch_all(conn)
+        .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(p, c)| (PledgeId::from(p), CampaignId::from(c)))
+        .collect())
 }

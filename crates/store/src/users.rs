@@ -1,6 +1,6 @@
 //! `users`: people, whatever roles they have.
 
-use maecenas_domain::UserId;
+use maecenas_domain::{AccountStanding, UserId};
 use time::OffsetDateTime;
 
 use crate::db_time::db;
@@ -32,6 +32,12 @@ pub struct UserRow {
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
+impl UserRow {
+    pub fn standing(&self) -> AccountStanding {
+        AccountStanding::from_flags(self.is_suspended, self.is_deleted, self.is_nuked)
+    }
+}
+
 maecenas_domain::debug_showing!(UserRow {
     id,
     email,

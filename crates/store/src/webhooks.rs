@@ -3,7 +3,9 @@
 //! Claiming due deliveries is the only SQL here that differs per backend:
 //! PostgreSQL skips rows another `serve` process has locked.
 
-use maecenas_domain::{CampaignId, DeliveryId, OAuthClientId, UserId, WebhookEventId, WebhookId};
+use maecenas_domain::{
+    CampaignId, DeliveryId, DeliveryStatus, OAuthClientId, UserId, WebhookEventId, WebhookId,
+};
 use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
@@ -749,7 +751,8 @@ pub struct DeliveryRow {
     pub event_id: WebhookEventId,
     pub trigger: String,
     pub is_test: bool,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: OffsetDateTime,
     pub last_status: Option<i32>,
@@ -873,18 +876,23 @@ pub async fn delivery_counts(
     tx: &mut Tx,
     webhook: WebhookId,
 ) -> Result<DeliveryCounts, StoreError> {
-    const SQL: &str =
-        "SELECT status, count(*) FROM webhook_deliveries WHERE webhook_id = $1 GROUP BY status";
-    let rows: Vec<(String, i64)> = on_backend!(tx, |conn| sqlx::query_as(SQL)
+    #[derive(sqlx::FromRow)]
+    struct StatusCount {
+        #[sqlx(try_from = "String")]
+        status: DeliveryStatus,
+        n: i64,
+    }
+    const SQL: &str = "SELECT status, count(*) AS n FROM webhook_deliveries WHERE webhook_id = $1 GROUP BY status";
+    let rows: Vec<StatusCount> = on_backend!(tx, |conn| sqlx::query_as(SQL)
         .bind(webhook.get())
         .fetch_all(conn)
         .await)?;
     let mut counts = DeliveryCounts::default();
-    for (status, n) in rows {
-        match status.as_str() {
-            "pending" => counts.pending = n,
-            "delivered" => counts.delivered = n,
-            _ => counts.failed = n,
+    for StatusCount { status, n } in rows {
+        match status {
+            DeliveryStatus::Pending => counts.pending = n,
+            DeliveryStatus::Delivered => counts.delivered = n,
+            DeliveryStatus::Failed => counts.failed = n,
         }
     }
     Ok(counts)

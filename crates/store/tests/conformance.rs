@@ -4,9 +4,12 @@
 
 use maecenas_domain::*;
 use maecenas_store::campaigns::{self, CampaignFields, CreationRow, NewTier};
-use maecenas_store::pledges::{self, AddressRow, DonationRow, NewPledge, PaymentMethodRow};
+use maecenas_store::cards::{AddressRow, PaymentMethodRow};
+use maecenas_store::donations::DonationRow;
+use maecenas_store::pledges::NewPledge;
 use maecenas_store::users::{self, NewUser};
 use maecenas_store::{OffsetDateTime, Store, StoreError, api_keys, oauth_clients};
+use maecenas_store::{cards, charges, donations, pledges};
 use maecenas_testkit::{Backend, TestDb};
 use rstest::rstest;
 
@@ -357,7 +360,7 @@ async fn pledges_page_by_keyset_and_one_current_pledge_per_patron(#[case] backen
             created_at: now(),
             updated_at: now(),
         };
-        pledges::insert_address(&mut tx, &address).await.unwrap();
+        cards::insert_address(&mut tx, &address).await.unwrap();
         let card = PaymentMethodRow {
             id: ids.next(),
             user_id: patron.id,
@@ -372,9 +375,7 @@ async fn pledges_page_by_keyset_and_one_current_pledge_per_patron(#[case] backen
             created_at: now(),
             removed_at: None,
         };
-        pledges::insert_payment_method(&mut tx, &card)
-            .await
-            .unwrap();
+        cards::insert_payment_method(&mut tx, &card).await.unwrap();
         let pledge = NewPledge {
             id: ids.next(),
             patron_id: patron.id,
@@ -458,12 +459,12 @@ async fn pledges_page_by_keyset_and_one_current_pledge_per_patron(#[case] backen
         (Some("BE"), "active")
     );
     assert_eq!(first.payment_method(), pledged[0].payment_method_id);
-    let card = pledges::payment_method_by_id(&mut tx, first.payment_method().unwrap())
+    let card = cards::payment_method_by_id(&mut tx, first.payment_method().unwrap())
         .await
         .unwrap()
         .unwrap();
     assert_eq!((card.last4.as_str(), card.exp_month), ("4242", 12));
-    let address = pledges::address_by_id(&mut tx, first.address().unwrap())
+    let address = cards::address_by_id(&mut tx, first.address().unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -513,16 +514,18 @@ async fn donations_round_trip(#[case] backend: Backend) {
         currency: "EUR".into(),
         message: "Thanks!".into(),
         payment_method_id: None,
-        status: "succeeded".into(),
+        status: DonationStatus::Succeeded,
         active_until: Some(now()),
         created_at: now(),
     };
     let mut tx = store.write().await.unwrap();
-    pledges::insert_donation(&mut tx, &donation).await.unwrap();
+    donations::insert_donation(&mut tx, &donation)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let mut tx = store.read().await.unwrap();
     assert_eq!(
-        pledges::donations_of_donor(&mut tx, campaign, donor.id)
+        donations::donations_of_donor(&mut tx, campaign, donor.id)
             .await
             .unwrap(),
         vec![donation]
@@ -882,17 +885,114 @@ async fn sessions_grants_codes_and_tokens_keep_their_rules(#[case] backend: Back
 #[case::postgres(Backend::Postgres)]
 #[tokio::test]
 async fn charges_are_recorded_only_by_the_run_that_holds_them(#[case] backend: Backend) {
-    use maecenas_store::billing::{self, Declined, NewCharge};
+    use maecenas_store::charges::{Declined, NewCharge};
     let db = TestDb::new(backend).await;
     let store = db.store().await;
     let ids = ids();
     let (_, campaign) = creator_with_campaign(&store, &ids, "biller").await;
-    let patron = new_user(&ids, "payer@example.org", None);
+    let (patron, card, pledge) = patron_pledging(&store, &ids, campaign, "payer").await;
+    let t0 = now();
+    let charge = |id: ChargeId, run: &str| NewCharge {
+        id,
+        kind: "pledge",
+        pledge_id: Some(pledge.id),
+        donation_id: None,
+        period: Some(format!("2026-{:02}", 1 + id.get() % 12)),
+        patron_id: patron.id,
+        campaign_id: campaign,
+        payment_method_id: Some(card.id.get()),
+        currency: "USD".into(),
+        amount_minor: 500,
+        gateway_fee_minor: 45,
+        platform_fee_minor: 25,
+        creator_net_minor: 430,
+        gateway: "test".into(),
+        claimed_by: run.to_owned(),
+        claimed_until: t0 + time::Duration::minutes(5),
+        created_at: t0,
+    };
+    let (paid, declined) = (ids.next(), ids.next());
+    let mut tx = store.write().await.unwrap();
+    let inserted =
+        charges::insert_charges(&mut tx, &[charge(paid, "run-a"), charge(declined, "run-a")])
+            .await
+            .unwrap();
+    assert_eq!(inserted.len(), 2);
+    let claimed = charges::charges_with_cards(&mut tx, &[paid.get(), declined.get()])
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2, "each charge with the card it is paid by");
+    tx.commit().await.unwrap();
+
+    let mut tx = store.write().await.unwrap();
+    // Another run's outcome is not recorded: the charge is not its to settle.
+    let stolen = charges::record_successes(&mut tx, "run-b", &[(paid, "pi_x".into())], t0)
+        .await
+        .unwrap();
+    assert!(stolen.is_empty());
+    let recorded = charges::record_successes(&mut tx, "run-a", &[(paid, "pi_1".into())], t0)
+        .await
+        .unwrap();
+    assert_eq!(recorded, vec![paid]);
+    let retry_at = t0 + time::Duration::days(1);
+    let failure = || Declined {
+        code: "card_declined",
+        message: "Your card was declined.",
+        first_failed_at: t0,
+        retry_at: Some(retry_at),
+    };
+    assert!(
+        !charges::record_failure(&mut tx, "run-b", declined, failure(), t0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        charges::record_failure(&mut tx, "run-a", declined, failure(), t0)
+            .await
+            .unwrap()
+    );
+    let paid_row = charges::charge_by_id(&mut tx, paid).await.unwrap().unwrap();
+    assert_eq!(paid_row.status, ChargeStatus::Succeeded);
+    assert_eq!(paid_row.gateway_ref.as_deref(), Some("pi_1"));
+    let declined_row = charges::charge_by_id(&mut tx, declined)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(declined_row.status, ChargeStatus::Retrying);
+    assert_eq!(declined_row.next_attempt_at, retry_at);
+    assert_eq!(declined_row.failure_code.as_deref(), Some("card_declined"));
+    tx.commit().await.unwrap();
+
+    // The creator's dashboard counts what was paid, by month.
+    let mut tx = store.read().await.unwrap();
+    let income = maecenas_store::dashboard::monthly_income(&mut tx, campaign, 12)
+        .await
+        .unwrap();
+    assert_eq!(income.len(), 1, "{income:?}");
+    assert_eq!(income[0].period, paid_row.period.clone().unwrap());
+    assert_eq!(
+        (
+            income[0].gross_minor,
+            income[0].net_minor,
+            income[0].paying_patrons
+        ),
+        (500, 430, 1)
+    );
+}
+
+/// A patron with a card and a monthly pledge of 5 USD to `campaign`, stored.
+async fn patron_pledging(
+    store: &Store,
+    ids: &SnowflakeGenerator,
+    campaign: CampaignId,
+    name: &str,
+) -> (NewUser, PaymentMethodRow, NewPledge) {
+    let patron = new_user(ids, &format!("{name}@example.org"), None);
     let card = PaymentMethodRow {
         id: ids.next(),
         user_id: patron.id,
         gateway: "test".into(),
-        gateway_ref: "pm_conformance".into(),
+        gateway_ref: format!("pm_{name}"),
         brand: "Visa".into(),
         last4: "4242".into(),
         exp_month: 12,
@@ -916,80 +1016,442 @@ async fn charges_are_recorded_only_by_the_run_that_holds_them(#[case] backend: B
         vat_country: None,
         created_at: now(),
     };
-    let t0 = now();
-    let charge = |id: ChargeId, run: &str| NewCharge {
-        id,
-        kind: "pledge",
-        pledge_id: Some(pledge.id),
-        donation_id: None,
-        period: Some(format!("2026-{:02}", 1 + id.get() % 12)),
-        patron_id: patron.id,
-        campaign_id: campaign,
-        payment_method_id: Some(card.id.get()),
-        currency: "USD".into(),
-        amount_minor: 500,
-        gateway_fee_minor: 45,
-        platform_fee_minor: 25,
-        creator_net_minor: 430,
-        gateway: "test".into(),
-        claimed_by: run.to_owned(),
-        claimed_until: t0 + time::Duration::minutes(5),
-        created_at: t0,
-    };
-    let (paid, declined) = (ids.next(), ids.next());
     let mut tx = store.write().await.unwrap();
     users::insert_user(&mut tx, &patron).await.unwrap();
-    pledges::insert_payment_method(&mut tx, &card)
-        .await
-        .unwrap();
+    cards::insert_payment_method(&mut tx, &card).await.unwrap();
     pledges::insert_pledge(&mut tx, &pledge).await.unwrap();
-    let inserted =
-        billing::insert_charges(&mut tx, &[charge(paid, "run-a"), charge(declined, "run-a")])
+    tx.commit().await.unwrap();
+    (patron, card, pledge)
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn the_dashboard_lists_current_patrons_by_keyset_search_and_status(#[case] backend: Backend) {
+    use maecenas_store::dashboard;
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let ids = ids();
+    let (_, campaign) = creator_with_campaign(&store, &ids, "listed").await;
+    let (_, older) = creator_with_campaign(&store, &ids, "elsewhere").await;
+    let (_, _, first) = patron_pledging(&store, &ids, campaign, "first").await;
+    let (_, _, second) = patron_pledging(&store, &ids, campaign, "second").await;
+    let (_, _, other) = patron_pledging(&store, &ids, older, "other").await;
+    let mut tx = store.write().await.unwrap();
+    assert!(
+        pledges::cancel_pledge(&mut tx, second.id, now())
             .await
-            .unwrap();
-    assert_eq!(inserted.len(), 2);
-    let claimed = billing::charges_with_cards(&mut tx, &[paid.get(), declined.get()])
-        .await
-        .unwrap();
-    assert_eq!(claimed.len(), 2, "each charge with the card it is paid by");
+            .unwrap()
+    );
     tx.commit().await.unwrap();
 
+    let mut tx = store.read().await.unwrap();
+    let all = dashboard::patrons(&mut tx, campaign, "", "", None, 10)
+        .await
+        .unwrap();
+    let listed: Vec<i64> = all.iter().map(|l| l.pledge_id).collect();
+    assert_eq!(
+        listed,
+        vec![first.id.get(), second.id.get()],
+        "in pledge order, this campaign only"
+    );
+    assert!(!listed.contains(&other.id.get()));
+    assert_eq!(all[0].status, PledgeStatus::Active);
+    assert_eq!(all[1].status, PledgeStatus::Cancelled);
+    assert!(all[1].cancelled_at.is_some());
+    assert_eq!(all[0].email, "first@example.org");
+
+    let page = dashboard::patrons(&mut tx, campaign, "", "", Some(first.id), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.len(),
+        1,
+        "the keyset continues after the last line shown"
+    );
+    assert_eq!(page[0].pledge_id, second.id.get());
+    let one = dashboard::patrons(&mut tx, campaign, "", "", None, 1)
+        .await
+        .unwrap();
+    assert_eq!(one.len(), 1);
+
+    let cancelled = dashboard::patrons(&mut tx, campaign, "", "cancelled", None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        cancelled.iter().map(|l| l.pledge_id).collect::<Vec<_>>(),
+        vec![second.id.get()]
+    );
+    let found = dashboard::patrons(&mut tx, campaign, "SECOND@", "", None, 10)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "search ignores case");
+    assert_eq!(found[0].pledge_id, second.id.get());
+    let none = dashboard::patrons(&mut tx, campaign, "nobody", "", None, 10)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let income = dashboard::monthly_income(&mut tx, campaign, 12)
+        .await
+        .unwrap();
+    assert!(income.is_empty(), "no charge has succeeded yet");
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn the_ledger_keeps_its_invariants_and_a_payout_is_recorded_once(#[case] backend: Backend) {
+    use maecenas_store::ledger::{self, LedgerLine};
+    use maecenas_store::payouts::{self, PayoutRow};
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let ids = ids();
+    let (_, campaign) = creator_with_campaign(&store, &ids, "earner").await;
+    let t0 = now();
+    let line =
+        |journal: i64, account: &'static str, campaign, amount: i64, payout: Option<PayoutId>| {
+            LedgerLine {
+                journal_id: journal,
+                account,
+                campaign_id: campaign,
+                line: if payout.is_some() {
+                    "payout"
+                } else {
+                    "creator_share"
+                },
+                amount_minor: amount,
+                currency: "USD".into(),
+                charge_id: None,
+                payout_id: payout,
+                created_at: t0,
+            }
+        };
+
+    // What the platform owes the creator is what was credited to them.
     let mut tx = store.write().await.unwrap();
-    // Another run's outcome is not recorded: the charge is not its to settle.
-    let stolen = billing::record_successes(&mut tx, "run-b", &[(paid, "pi_x".into())], t0)
+    ledger::insert_ledger_lines(
+        &mut tx,
+        &[
+            line(1, "gateway_cash", None, 430, None),
+            line(1, "creator_payable", Some(campaign), -430, None),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(ledger::verify(&mut tx).await.unwrap().is_empty());
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let balance = ledger::creator_balance(&mut tx, campaign).await.unwrap();
+    assert_eq!(balance.len(), 1);
+    assert_eq!(
+        (balance[0].currency.as_str(), balance[0].amount_minor),
+        ("USD", 430)
+    );
+    assert_eq!(
+        ledger::campaigns_with_balance(&mut tx).await.unwrap(),
+        vec![campaign]
+    );
+    drop(tx);
+
+    // A posting that does not sum to zero is reported (and rolled back here).
+    let mut tx = store.write().await.unwrap();
+    ledger::insert_ledger_lines(&mut tx, &[line(2, "gateway_cash", None, 1, None)])
         .await
         .unwrap();
-    assert!(stolen.is_empty());
-    let recorded = billing::record_successes(&mut tx, "run-a", &[(paid, "pi_1".into())], t0)
-        .await
-        .unwrap();
-    assert_eq!(recorded, vec![paid]);
-    let retry_at = t0 + time::Duration::days(1);
-    let failure = || Declined {
-        code: "card_declined",
-        message: "Your card was declined.",
-        first_failed_at: t0,
-        retry_at: Some(retry_at),
+    let broken = ledger::verify(&mut tx).await.unwrap();
+    assert_eq!(broken.len(), 1, "{broken:?}");
+    assert_eq!(
+        broken[0].rule,
+        "every posting sums to zero in each currency"
+    );
+    drop(tx);
+
+    // A payout is recorded before it is sent, once per campaign and period.
+    let payout = PayoutRow {
+        id: ids.next(),
+        campaign_id: campaign,
+        period: Some("2026-11".into()),
+        currency: "USD".into(),
+        amount_minor: 430,
+        status: PayoutStatus::Pending,
+        gateway: "manual".into(),
+        gateway_ref: None,
+        failure_message: None,
+        created_at: t0,
+        paid_at: None,
+    };
+    let mut tx = store.write().await.unwrap();
+    assert!(payouts::insert_payout(&mut tx, &payout).await.unwrap());
+    let again = PayoutRow {
+        id: ids.next(),
+        ..payout.clone()
     };
     assert!(
-        !billing::record_failure(&mut tx, "run-b", declined, failure(), t0)
-            .await
-            .unwrap()
+        !payouts::insert_payout(&mut tx, &again).await.unwrap(),
+        "one payout per period"
     );
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let pending = payouts::pending_payouts(&mut tx, t0 + time::Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(pending, vec![payout.clone()]);
     assert!(
-        billing::record_failure(&mut tx, "run-a", declined, failure(), t0)
+        payouts::pending_payouts(&mut tx, t0)
             .await
             .unwrap()
+            .is_empty(),
+        "only older than `before`"
     );
-    let paid_row = billing::charge_by_id(&mut tx, paid).await.unwrap().unwrap();
-    assert_eq!(paid_row.status, ChargeStatus::Succeeded);
-    assert_eq!(paid_row.gateway_ref.as_deref(), Some("pi_1"));
-    let declined_row = billing::charge_by_id(&mut tx, declined)
+    drop(tx);
+
+    // Paid: posted in the same transaction, the balance is settled.
+    let mut tx = store.write().await.unwrap();
+    payouts::finish_payout(&mut tx, payout.id, Ok("po_1"), t0)
+        .await
+        .unwrap();
+    let unposted = ledger::verify(&mut tx).await.unwrap();
+    assert_eq!(
+        unposted.iter().map(|v| v.rule).collect::<Vec<_>>(),
+        vec!["every paid payout is posted, and only those"]
+    );
+    ledger::insert_ledger_lines(
+        &mut tx,
+        &[
+            line(3, "creator_payable", Some(campaign), 430, Some(payout.id)),
+            line(3, "gateway_cash", None, -430, Some(payout.id)),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(ledger::verify(&mut tx).await.unwrap().is_empty());
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let listed = payouts::payouts_of_campaign(&mut tx, campaign, 10)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].status, PayoutStatus::Paid);
+    assert_eq!(listed[0].gateway_ref.as_deref(), Some("po_1"));
+    assert_eq!(listed[0].paid_at, Some(t0));
+    let settled = ledger::creator_balance(&mut tx, campaign).await.unwrap();
+    assert!(settled.iter().all(|b| b.amount_minor == 0), "{settled:?}");
+    assert!(
+        payouts::pending_payouts(&mut tx, t0 + time::Duration::seconds(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn webhook_deliveries_are_claimed_once_retried_and_held_while_paused(
+    #[case] backend: Backend,
+) {
+    use maecenas_store::webhooks::{
+        self, AttemptOutcome, NewDelivery, NewEvent, NextStep, WebhookRow,
+    };
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let ids = ids();
+    let (_, campaign) = creator_with_campaign(&store, &ids, "hooked").await;
+    let t0 = now();
+    let hook = WebhookRow {
+        id: ids.next(),
+        campaign_id: campaign,
+        oauth_client_id: None,
+        uri: "https://receiver.example/hook".into(),
+        triggers: "members:pledge:create".into(),
+        secret: "whsec_conformance".into(),
+        paused: false,
+        paused_reason: None,
+        num_consecutive_times_failed: 0,
+        last_attempted_at: None,
+        failing_since: None,
+        created_at: t0,
+        updated_at: t0,
+    };
+    let event = |id: WebhookEventId| NewEvent {
+        id,
+        campaign_id: campaign,
+        trigger: "members:pledge:create".into(),
+        pledge_id: None,
+        charge_id: None,
+        is_test: false,
+        body: r#"{"data":{}}"#.into(),
+        created_at: t0,
+    };
+    let delivery = |id: DeliveryId, event_id| NewDelivery {
+        id,
+        webhook_id: hook.id,
+        event_id,
+        next_attempt_at: t0,
+        give_up_at: t0 + time::Duration::days(3),
+    };
+    let (first_event, first) = (ids.next(), ids.next());
+    let mut tx = store.write().await.unwrap();
+    webhooks::insert_webhook(&mut tx, &hook).await.unwrap();
+    webhooks::insert_events(
+        &mut tx,
+        &[event(first_event)],
+        &[delivery(first, first_event)],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let lease = t0 + time::Duration::minutes(1);
+    let claim = |at: OffsetDateTime, worker: &'static str| {
+        let store = store.clone();
+        async move {
+            let mut tx = store.write().await.unwrap();
+            let claimed = webhooks::claim_deliveries(
+                &mut tx,
+                at,
+                worker,
+                at + time::Duration::minutes(1),
+                &[],
+                10,
+                10,
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            claimed
+        }
+    };
+
+    // One worker takes it; while its lease holds, nobody else does.
+    let taken = claim(t0, "worker-a").await;
+    assert_eq!(taken.len(), 1);
+    assert_eq!((taken[0].id, taken[0].attempts), (first, 1));
+    assert_eq!(taken[0].secret, "whsec_conformance");
+    assert_eq!(taken[0].body, r#"{"data":{}}"#);
+    assert!(claim(t0, "worker-b").await.is_empty(), "leased to worker-a");
+
+    // A failed attempt is logged and retried when it is due, not before.
+    let retry_at = t0 + time::Duration::minutes(5);
+    let outcome = |attempt: i32, next: NextStep, status_code: i32| AttemptOutcome {
+        attempt_id: ids.next_raw(),
+        delivery_id: first,
+        webhook_id: hook.id,
+        attempt,
+        started_at: t0,
+        latency_ms: 12,
+        status_code: Some(status_code),
+        error: None,
+        response_start: None,
+        next,
+    };
+    let mut tx = store.write().await.unwrap();
+    webhooks::record_attempts(
+        &mut tx,
+        "worker-a",
+        &[outcome(1, NextStep::RetryAt(retry_at), 503)],
+        t0,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        claim(lease, "worker-b").await.is_empty(),
+        "not due until {retry_at}"
+    );
+    let retried = claim(retry_at, "worker-b").await;
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].attempts, 2);
+
+    // The worker that lost its lease records nothing; the holder does.
+    let mut tx = store.write().await.unwrap();
+    webhooks::record_attempts(
+        &mut tx,
+        "worker-a",
+        &[outcome(2, NextStep::Delivered, 200)],
+        retry_at,
+    )
+    .await
+    .unwrap();
+    let counts = webhooks::delivery_counts(&mut tx, hook.id).await.unwrap();
+    assert_eq!(
+        (counts.pending, counts.delivered),
+        (1, 0),
+        "worker-a no longer holds it"
+    );
+    webhooks::record_attempts(
+        &mut tx,
+        "worker-b",
+        &[outcome(2, NextStep::Delivered, 200)],
+        retry_at,
+    )
+    .await
+    .unwrap();
+    let counts = webhooks::delivery_counts(&mut tx, hook.id).await.unwrap();
+    assert_eq!((counts.pending, counts.delivered, counts.failed), (0, 1, 0));
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let shown = webhooks::delivery_by_id(&mut tx, first)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(declined_row.status, ChargeStatus::Retrying);
-    assert_eq!(declined_row.next_attempt_at, retry_at);
-    assert_eq!(declined_row.failure_code.as_deref(), Some("card_declined"));
+    assert_eq!(shown.status, DeliveryStatus::Delivered);
+    assert_eq!((shown.attempts, shown.last_status), (2, Some(200)));
+    assert!(shown.delivered_at.is_some());
+    let attempts = webhooks::attempts_of_webhook(&mut tx, hook.id, 10)
+        .await
+        .unwrap();
+    // What a worker sends after losing its lease is not its to record.
+    let logged: Vec<_> = attempts
+        .iter()
+        .map(|a| (a.attempt, a.status_code))
+        .collect();
+    assert_eq!(logged, vec![(2, Some(200)), (1, Some(503))], "newest first");
+    assert!(
+        webhooks::may_deliver(&mut tx, hook.id, "w:campaigns.webhook")
+            .await
+            .unwrap()
+    );
+    drop(tx);
+
+    // A paused webhook's deliveries wait: none is claimed, none is lost.
+    let (second_event, second) = (ids.next(), ids.next());
+    let mut tx = store.write().await.unwrap();
+    webhooks::insert_events(
+        &mut tx,
+        &[event(second_event)],
+        &[delivery(second, second_event)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        webhooks::pause_webhooks_of_campaign(&mut tx, campaign, "account_closed", t0)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        !webhooks::may_deliver(&mut tx, hook.id, "w:campaigns.webhook")
+            .await
+            .unwrap()
+    );
     tx.commit().await.unwrap();
+    assert!(claim(retry_at, "worker-c").await.is_empty());
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(
+        webhooks::delivery_counts(&mut tx, hook.id)
+            .await
+            .unwrap()
+            .pending,
+        1
+    );
+    assert_eq!(webhooks::pending_deliveries(&mut tx).await.unwrap(), 1);
+    let paused = webhooks::webhook_by_id(&mut tx, hook.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(paused.paused);
+    assert_eq!(paused.paused_reason.as_deref(), Some("account_closed"));
 }

@@ -8,7 +8,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use maecenas_domain::UserId;
+use maecenas_domain::{AccountStanding, UserId};
 use maecenas_services::ServiceError;
 use maecenas_services::records::Moderation;
 use maud::html;
@@ -71,20 +71,21 @@ pub async fn list(
                             td { (u.username.clone().unwrap_or_else(|| "—".to_owned())) @if u.is_creator { " " span.badge { "creator" } } @if u.is_admin { " " span.badge { "admin" } } }
                             td { (u.email) }
                             td { (date(u.created_at)) }
+                            @let standing = u.standing();
                             td {
-                                @if u.is_nuked { span.badge.bad { "nuked" } }
-                                @else if u.is_deleted { span.badge.bad { "deleted" } }
-                                @else if u.is_suspended { span.badge.bad { "suspended" } }
-                                @else { span.badge.good { "active" } }
+                                @match standing {
+                                    AccountStanding::Nuked => span.badge.bad { "nuked" },
+                                    AccountStanding::Closed => span.badge.bad { "deleted" },
+                                    AccountStanding::Suspended => span.badge.bad { "suspended" },
+                                    AccountStanding::Active => span.badge.good { "active" },
+                                }
                             }
                             td {
-                                @if u.id != user.id && !u.is_nuked {
-                                    @let actions: &[(&str, &str)] = if u.is_deleted {
-                                        &[("restore", "Restore"), ("nuke", "Nuke")]
-                                    } else if u.is_suspended {
-                                        &[("unsuspend", "Unsuspend"), ("delete", "Delete"), ("nuke", "Nuke")]
-                                    } else {
-                                        &[("suspend", "Suspend"), ("delete", "Delete"), ("nuke", "Nuke")]
+                                @if u.id != user.id && standing != AccountStanding::Nuked {
+                                    @let actions: &[(&str, &str)] = match standing {
+                                        AccountStanding::Closed | AccountStanding::Nuked => &[("restore", "Restore"), ("nuke", "Nuke")],
+                                        AccountStanding::Suspended => &[("unsuspend", "Unsuspend"), ("delete", "Delete"), ("nuke", "Nuke")],
+                                        AccountStanding::Active => &[("suspend", "Suspend"), ("delete", "Delete"), ("nuke", "Nuke")],
                                     };
                                     @for (action, label) in actions {
                                         form.inline method="post" action=(format!("/admin/users/{}/{action}", u.id.get())) {

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use maecenas_domain::PledgeId;
+use maecenas_domain::{PledgeId, PledgeStatus};
 use maecenas_services::ServiceError;
 use maecenas_services::records::{MonthIncome, PatronLine};
 use maud::{Markup, PreEscaped, html};
@@ -142,10 +142,10 @@ fn patron_table(lines: &[PatronLine]) -> Markup {
                         td { (line.tier_title.clone().unwrap_or_else(|| "—".to_owned())) }
                         td { (money(line.amount_minor, &line.currency)) }
                         td {
-                            @match line.status.as_str() {
-                                "active" if line.cancelled_at.is_none() => span.badge.good { "active" },
-                                "declined" => span.badge.bad { "declined" },
-                                _ => span.badge { "cancelled" },
+                            @match line.status {
+                                PledgeStatus::Active if line.cancelled_at.is_none() => span.badge.good { "active" },
+                                PledgeStatus::Declined => span.badge.bad { "declined" },
+                                PledgeStatus::Active | PledgeStatus::Cancelled => span.badge { "cancelled" },
                             }
                         }
                         td { (date(line.created_at)) }

@@ -3,7 +3,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use maecenas_domain::CampaignId;
+use maecenas_domain::{CampaignId, ChargeStatus, PledgeStatus};
 use maecenas_services::ServiceError;
 use maecenas_services::billing::PledgeChange;
 use maecenas_services::billing::typed::{TypedCard, parse_tier_choice};
@@ -137,18 +137,17 @@ async fn render(
 fn payment_state(charge: Option<&ChargeRow>) -> Markup {
     match charge {
         None => html! { span.badge { "no charge yet" } },
-        Some(c) => match c.status.as_str() {
-            "succeeded" => html! { span.badge.good { "paid" } },
-            "pending" => html! { span.badge { "processing" } },
-            "retrying" => html! {
+        Some(c) => match c.status {
+            ChargeStatus::Succeeded => html! { span.badge.good { "paid" } },
+            ChargeStatus::Pending => html! { span.badge { "processing" } },
+            ChargeStatus::Retrying => html! {
                 span.badge.bad { "payment failed" }
                 " " span.muted { (c.failure_message.clone().unwrap_or_default()) " We will try again." }
             },
-            "failed" => {
+            ChargeStatus::Failed => {
                 html! { span.badge.bad { "unpaid" } " " span.muted { (c.failure_message.clone().unwrap_or_default()) } }
             }
-            "refunded" => html! { span.badge { "refunded" } },
-            other => html! { span.badge { (other) } },
+            ChargeStatus::Refunded => html! { span.badge { "refunded" } },
         },
     }
 }
@@ -174,7 +173,7 @@ fn sponsorship(csrf: &str, s: &Sponsorship, error: Option<&ServiceError>) -> Mar
                 dt { "Status" } dd data-testid="status" {
                     @if cancelled {
                         span.badge { "cancelled" } " — active until " (s.active_until.map(date).unwrap_or_default())
-                    } @else if s.pledge.status == maecenas_domain::PledgeStatus::Declined {
+                    } @else if s.pledge.status == PledgeStatus::Declined {
                         span.badge.bad { "declined" } " — update your card to keep it"
                     } @else {
                         span.badge.good { "active" }

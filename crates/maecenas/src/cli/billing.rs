@@ -13,7 +13,9 @@ use maecenas_services::billing::{
     CardInput, NewDonationRequest, NewPledgeRequest, PayoutReport, Progress, RunReport,
 };
 use maecenas_services::records::{ChargeRow, PayoutRow};
-use maecenas_store::pledges::{DonationRow, PaymentMethodRow, PledgeRow};
+use maecenas_store::cards::PaymentMethodRow;
+use maecenas_store::donations::DonationRow;
+use maecenas_store::pledges::PledgeRow;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 

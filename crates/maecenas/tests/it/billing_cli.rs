@@ -609,7 +609,7 @@ async fn the_stripe_gateway_charges_retries_and_recovers_against_localstripe(
         .await
         .unwrap()
         .unwrap();
-    let r_charge = maecenas_store::billing::charges_of_patron(&mut tx, r.id, 1)
+    let r_charge = maecenas_store::charges::charges_of_patron(&mut tx, r.id, 1)
         .await
         .unwrap()
         .remove(0);

@@ -472,7 +472,8 @@ async fn demo_seeds_once_and_prints_working_credentials(#[case] backend: Backend
     );
     let store = db.store().await;
     let mut tx = store.read().await.unwrap();
-    use maecenas_store::{campaigns, oauth_clients, pledges, users as user_rows};
+    use maecenas_store::pledges;
+    use maecenas_store::{campaigns, oauth_clients, users as user_rows};
     let creator = user_rows::user_by_email(&mut tx, "creator@demo.maecenas.test")
         .await
         .unwrap()

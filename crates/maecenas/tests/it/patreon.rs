@@ -316,7 +316,8 @@ async fn paging_finds_every_pledge_once_even_while_someone_pledges(#[case] backe
 }
 
 async fn add_patron(w: &World) {
-    use maecenas_store::pledges::{self, NewPledge};
+    use maecenas_store::pledges;
+    use maecenas_store::pledges::NewPledge;
     let user = w
         .app
         .services

@@ -4,7 +4,8 @@
 
 use maecenas_services::accounts::NewAccount;
 use maecenas_services::demo::DemoAccess;
-use maecenas_store::{campaigns, pledges, users};
+use maecenas_store::{campaigns, users};
+use maecenas_store::{donations, pledges};
 use rstest::rstest;
 use serde_json::{Value, json};
 
@@ -222,9 +223,9 @@ async fn a_cancelled_sponsorship_is_not_active_and_active_donations_count(
             .await
             .unwrap()
     );
-    pledges::insert_donation(
+    donations::insert_donation(
         &mut tx,
-        &pledges::DonationRow {
+        &donations::DonationRow {
             id: maecenas_domain::DonationId::from(pledge.id.get() + 1),
             donor_id: patron.id,
             campaign_id: campaign.id,
@@ -232,7 +233,7 @@ async fn a_cancelled_sponsorship_is_not_active_and_active_donations_count(
             currency: "USD".into(),
             message: String::new(),
             payment_method_id: None,
-            status: "succeeded".into(),
+            status: maecenas_domain::DonationStatus::Succeeded,
             active_until: Some(now + time::Duration::days(30)),
             created_at: now,
         },

@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 
 use maecenas_domain::billing::{MAX_ATTEMPTS, next_retry_at, per_creation_due};
-use maecenas_domain::{BillingPeriod, ChargeId, PledgeId, Trigger};
-use maecenas_store::billing::{
-    self as store, ChargeRow, ClaimedCharge, DuePledge, LedgerLine, NewCharge,
-};
+use maecenas_domain::{BillingPeriod, ChargeId, DonationStatus, PledgeId, Trigger};
+use maecenas_store::charges::{ChargeRow, ClaimedCharge, DuePledge, NewCharge};
+use maecenas_store::ledger::LedgerLine;
 use maecenas_store::{Backend, OffsetDateTime, Tx};
+use maecenas_store::{cards, charges, donations, ledger, pledges};
 use time::Duration;
 
 use super::gateway::{ChargeOutcome, ChargeRequest, Lookup};
@@ -116,7 +116,7 @@ impl Services {
         };
         {
             let mut tx = self.store.write().await?;
-            report.ended = store::end_cancelled_pledges(&mut tx, current.start()).await?;
+            report.ended = pledges::end_cancelled_pledges(&mut tx, current.start()).await?;
             tx.commit().await?;
         }
         self.plan_and_charge(false, period, &run, &mut report, progress)
@@ -163,7 +163,7 @@ impl Services {
         let mut left = 0;
         loop {
             let mut tx = self.store.read().await?;
-            let due = store::due_pledges_unlocked(
+            let due = charges::due_pledges_unlocked(
                 &mut tx,
                 per_creation,
                 &label,
@@ -213,7 +213,7 @@ impl Services {
             loop {
                 let now = self.clock.now();
                 let mut tx = self.store.write().await?;
-                let due = store::due_pledges(
+                let due = charges::due_pledges(
                     &mut tx,
                     per_creation,
                     &label,
@@ -231,7 +231,7 @@ impl Services {
                 faults::point("billing.planning");
                 after = Some(last.id);
                 let charges = self.new_charges(&due, per_creation, &label, run, now);
-                let inserted = store::insert_charges(&mut tx, &charges).await?;
+                let inserted = charges::insert_charges(&mut tx, &charges).await?;
                 // Only the charges this run inserted are its to attempt (another
                 // process may have charged a pledge of this batch meanwhile).
                 let inserted_ids: std::collections::HashSet<ChargeId> =
@@ -308,7 +308,7 @@ impl Services {
         loop {
             let now = self.clock.now();
             let mut tx = self.store.write().await?;
-            let claimed = store::claim_due_charges(
+            let claimed = charges::claim_due_charges(
                 &mut tx,
                 now,
                 run,
@@ -369,7 +369,7 @@ impl Services {
             let renewed = async {
                 let mut tx = self.store.write().await?;
                 for (run, ids) in &by_run {
-                    store::renew_leases(&mut tx, run, ids, until).await?;
+                    charges::renew_leases(&mut tx, run, ids, until).await?;
                 }
                 tx.commit().await?;
                 Ok::<_, ServiceError>(())
@@ -509,7 +509,7 @@ impl Services {
         }
         let mut recorded = std::collections::HashSet::new();
         for (run, succeeded) in &by_run {
-            recorded.extend(store::record_successes(&mut tx, run, succeeded, now).await?);
+            recorded.extend(charges::record_successes(&mut tx, run, succeeded, now).await?);
         }
         let mut lines = Vec::new();
         let mut tally = RunReport::default();
@@ -532,10 +532,10 @@ impl Services {
                     }
                     lines.extend(charge_posting(charge, now));
                     if let Some(donation) = charge.donation_id {
-                        store::set_donation_outcome(
+                        donations::set_donation_outcome(
                             &mut tx,
                             donation,
-                            "succeeded",
+                            DonationStatus::Succeeded,
                             Some(now + Duration::days(30)),
                         )
                         .await?;
@@ -543,7 +543,7 @@ impl Services {
                     events.extend(pledge_event(&[Trigger::ChargesSucceeded], true));
                     if let Some(pledge) = charge.pledge_id
                         && charge.attempts > 1
-                        && store::reactivate_pledge(&mut tx, PledgeId::from(pledge), now).await?
+                        && pledges::reactivate_pledge(&mut tx, PledgeId::from(pledge), now).await?
                     {
                         events.extend(pledge_event(&Trigger::ON_PLEDGE_UPDATED, false));
                     }
@@ -560,13 +560,13 @@ impl Services {
                         }
                         _ => None,
                     };
-                    let declined = store::Declined {
+                    let declined = charges::Declined {
                         code,
                         message,
                         first_failed_at: first_failure,
                         retry_at,
                     };
-                    if !store::record_failure(&mut tx, run_of(charge), charge.id, declined, now)
+                    if !charges::record_failure(&mut tx, run_of(charge), charge.id, declined, now)
                         .await?
                     {
                         skipped += 1;
@@ -578,21 +578,27 @@ impl Services {
                     } else {
                         tally.declined += 1;
                         if let Some(pledge) = charge.pledge_id
-                            && store::decline_pledge(&mut tx, PledgeId::from(pledge), now).await?
+                            && pledges::decline_pledge(&mut tx, PledgeId::from(pledge), now).await?
                         {
                             events.extend(pledge_event(&Trigger::ON_PLEDGE_UPDATED, false));
                         }
                         if let Some(donation) = charge.donation_id {
-                            store::set_donation_outcome(&mut tx, donation, "failed", None).await?;
+                            donations::set_donation_outcome(
+                                &mut tx,
+                                donation,
+                                DonationStatus::Failed,
+                                None,
+                            )
+                            .await?;
                         }
                     }
                     if let Some(card) = charge.payment_method_id {
-                        store::mark_card_failed(&mut tx, card).await?;
+                        cards::mark_card_failed(&mut tx, card).await?;
                     }
                 }
                 Settled::Unknown { message } => {
                     tracing::warn!(charge = %charge.id, %message, "charge outcome unknown: the next run looks it up");
-                    store::release_unknown(&mut tx, run_of(charge), charge.id, message, now)
+                    charges::release_unknown(&mut tx, run_of(charge), charge.id, message, now)
                         .await?;
                     tally.unknown += 1;
                 }
@@ -604,7 +610,7 @@ impl Services {
                 "charges settled by another run (it took them over) were left as it recorded them"
             );
         }
-        store::insert_ledger_lines(&mut tx, &lines).await?;
+        ledger::insert_ledger_lines(&mut tx, &lines).await?;
         let deliveries = self.write_events(&mut tx, &events, now).await?;
         commit(tx).await?;
         self.webhooks_written(deliveries);

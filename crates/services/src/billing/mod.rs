@@ -112,7 +112,9 @@ impl Billing {
 
 mod queries {
     use maecenas_domain::{BillingPeriod, CampaignId, UserId};
-    use maecenas_store::billing::{self as store, Balance, ChargeRow, Violation};
+    use maecenas_store::charges::ChargeRow;
+    use maecenas_store::ledger::{Balance, Violation};
+    use maecenas_store::{charges, ledger};
 
     use crate::{ServiceError, Services};
 
@@ -120,7 +122,7 @@ mod queries {
         /// The ledger's invariants that do not hold (empty: all hold).
         pub async fn verify_ledger(&self) -> Result<Vec<Violation>, ServiceError> {
             let mut tx = self.store.read().await?;
-            Ok(store::verify(&mut tx).await?)
+            Ok(ledger::verify(&mut tx).await?)
         }
 
         /// How many charges are in each state (of one period, or all).
@@ -130,7 +132,7 @@ mod queries {
         ) -> Result<Vec<(String, i64)>, ServiceError> {
             let mut tx = self.store.read().await?;
             let label = period.map(|p| p.to_string());
-            Ok(store::charge_counts(&mut tx, label.as_deref()).await?)
+            Ok(charges::charge_counts(&mut tx, label.as_deref()).await?)
         }
 
         /// A patron's charges, newest first (the patron panel's history).
@@ -140,7 +142,7 @@ mod queries {
             limit: i64,
         ) -> Result<Vec<ChargeRow>, ServiceError> {
             let mut tx = self.store.read().await?;
-            Ok(store::charges_of_patron(&mut tx, patron, limit.clamp(1, 1_000)).await?)
+            Ok(charges::charges_of_patron(&mut tx, patron, limit.clamp(1, 1_000)).await?)
         }
 
         /// What the platform owes a campaign's creator, per currency.
@@ -149,7 +151,7 @@ mod queries {
             campaign: CampaignId,
         ) -> Result<Vec<Balance>, ServiceError> {
             let mut tx = self.store.read().await?;
-            Ok(store::creator_balance(&mut tx, campaign).await?)
+            Ok(ledger::creator_balance(&mut tx, campaign).await?)
         }
     }
 }

@@ -1,8 +1,10 @@
 //! Paying creators: a creator's balance (what `creator_payable` holds for
 //! the campaign) leaves through the gateway, and the ledger records it.
 
-use maecenas_domain::{BillingPeriod, CampaignId};
-use maecenas_store::billing::{self as store, LedgerLine, PayoutRow};
+use maecenas_domain::{BillingPeriod, CampaignId, PayoutStatus};
+use maecenas_store::ledger::LedgerLine;
+use maecenas_store::payouts::PayoutRow;
+use maecenas_store::{ledger, payouts};
 
 use super::gateway::{GatewayError, PayoutRequest};
 use crate::{ServiceError, Services};
@@ -28,17 +30,17 @@ impl Services {
         self.finish_pending_payouts(&mut report).await?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        let pending = store::payouts_of_campaign(&mut tx, campaign, 50)
+        let pending = payouts::payouts_of_campaign(&mut tx, campaign, 50)
             .await?
             .into_iter()
-            .any(|p| p.status == "pending");
+            .any(|p| p.status == PayoutStatus::Pending);
         if pending {
             // Its answer is outstanding; paying again now could pay twice.
             tx.rollback().await?;
             return Ok(report);
         }
         let mut planned = Vec::new();
-        for balance in store::creator_balance(&mut tx, campaign).await? {
+        for balance in ledger::creator_balance(&mut tx, campaign).await? {
             if balance.amount_minor <= 0 {
                 continue;
             }
@@ -48,14 +50,14 @@ impl Services {
                 period: period.map(|p| p.to_string()),
                 currency: balance.currency,
                 amount_minor: balance.amount_minor,
-                status: "pending".into(),
+                status: PayoutStatus::Pending,
                 gateway: self.billing.gateway_name().to_owned(),
                 gateway_ref: None,
                 failure_message: None,
                 created_at: now,
                 paid_at: None,
             };
-            if store::insert_payout(&mut tx, &payout).await? {
+            if payouts::insert_payout(&mut tx, &payout).await? {
                 planned.push(payout);
             }
         }
@@ -70,7 +72,7 @@ impl Services {
     pub async fn pay_out_all(&self, period: BillingPeriod) -> Result<PayoutReport, ServiceError> {
         let campaigns = {
             let mut tx = self.store.read().await?;
-            store::campaigns_with_balance(&mut tx).await?
+            ledger::campaigns_with_balance(&mut tx).await?
         };
         let mut report = PayoutReport::default();
         for campaign in campaigns {
@@ -88,7 +90,7 @@ impl Services {
         let stale_before = self.clock.now() - self.billing.settings.lease;
         let pending = {
             let mut tx = self.store.read().await?;
-            store::pending_payouts(&mut tx, stale_before).await?
+            payouts::pending_payouts(&mut tx, stale_before).await?
         };
         for payout in pending {
             self.send_payout(payout, report).await?;
@@ -112,9 +114,9 @@ impl Services {
         let mut tx = self.store.write().await?;
         match answer {
             Ok(reference) => {
-                store::finish_payout(&mut tx, payout.id, Ok(&reference), now).await?;
-                store::insert_ledger_lines(&mut tx, &payout_posting(&payout, now)).await?;
-                payout.status = "paid".into();
+                payouts::finish_payout(&mut tx, payout.id, Ok(&reference), now).await?;
+                ledger::insert_ledger_lines(&mut tx, &payout_posting(&payout, now)).await?;
+                payout.status = PayoutStatus::Paid;
                 payout.gateway_ref = Some(reference);
                 payout.paid_at = Some(now);
                 report.paid.push(payout);
@@ -125,8 +127,8 @@ impl Services {
             }
             Err(e) => {
                 let message = e.to_string();
-                store::finish_payout(&mut tx, payout.id, Err(&message), now).await?;
-                payout.status = "failed".into();
+                payouts::finish_payout(&mut tx, payout.id, Err(&message), now).await?;
+                payout.status = PayoutStatus::Failed;
                 payout.failure_message = Some(message);
                 report.failed.push(payout);
             }

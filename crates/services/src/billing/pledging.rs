@@ -3,15 +3,17 @@
 //! come here.
 
 use maecenas_domain::{
-    BillingPeriod, CampaignId, ChargeId, DonationId, PledgeId, TierId, Trigger, UserId,
+    BillingPeriod, CampaignId, ChargeId, DonationId, DonationStatus, PledgeId, TierId, Trigger,
+    UserId,
 };
-use maecenas_store::billing::{self as store, ChargeRow, NewCharge};
 use maecenas_store::campaigns::{self, CampaignRow, TierRow};
-use maecenas_store::pledges::{
-    self, AddressRow, DonationRow, NewPledge, PaymentMethodRow, PledgeRow, PledgeTerms,
-};
+use maecenas_store::cards::{AddressRow, PaymentMethodRow};
+use maecenas_store::charges::{ChargeRow, NewCharge};
+use maecenas_store::donations::DonationRow;
+use maecenas_store::pledges::{NewPledge, PledgeRow, PledgeTerms};
 use maecenas_store::users::UserRow;
-use maecenas_store::{StoreError, Tx, users};
+use maecenas_store::{OffsetDateTime, StoreError, Tx, users};
+use maecenas_store::{cards, charges, donations, pledges};
 
 use super::RunReport;
 use super::gateway::{CardInput, GatewayError};
@@ -128,7 +130,7 @@ impl Services {
                 .ok_or(ServiceError::NotFound("campaign"))?;
             let patron = users::user_by_id(&mut tx, request.patron)
                 .await?
-                .filter(|u| !u.is_deleted && !u.is_suspended)
+                .filter(|u| u.standing().is_active())
                 .ok_or(ServiceError::NotFound("patron"))?;
             check_new_pledge(&mut tx, &campaign, &request, None).await?;
             (campaign, patron.email)
@@ -141,7 +143,7 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("pledge"))?;
         let charge = match made.charge {
-            Some(id) => store::charge_by_id(&mut tx, id).await?,
+            Some(id) => charges::charge_by_id(&mut tx, id).await?,
             None => None,
         };
         Ok(PledgeReceipt {
@@ -231,7 +233,7 @@ impl Services {
                     created_at: now,
                     updated_at: now,
                 };
-                pledges::insert_address(&mut tx, &row).await?;
+                cards::insert_address(&mut tx, &row).await?;
                 Some(row.id)
             }
             None => None,
@@ -287,12 +289,12 @@ impl Services {
                 claimed_until: now + self.billing.settings.lease,
                 created_at: now,
             };
-            let ids: Vec<i64> = store::insert_charges(&mut tx, &[charge])
+            let ids: Vec<i64> = charges::insert_charges(&mut tx, &[charge])
                 .await?
                 .iter()
                 .map(|id| id.get())
                 .collect();
-            claimed = store::charges_with_cards(&mut tx, &ids).await?;
+            claimed = charges::charges_with_cards(&mut tx, &ids).await?;
         }
         let returning =
             pledges::pledged_before(&mut tx, request.patron, campaign.id, pledge_id).await?;
@@ -331,7 +333,7 @@ impl Services {
                 .ok_or(ServiceError::NotFound("campaign"))?;
             let donor = users::user_by_id(&mut tx, request.donor)
                 .await?
-                .filter(|u| !u.is_deleted && !u.is_suspended)
+                .filter(|u| u.standing().is_active())
                 .ok_or(ServiceError::NotFound("donor"))?;
             (campaign, donor.email)
         };
@@ -342,7 +344,7 @@ impl Services {
         let donation_id: DonationId = self.ids.next();
         let mut tx = self.store.write().await?;
         let card = self.card_to_use(&mut tx, request.donor, new_card).await?;
-        pledges::insert_donation(
+        donations::insert_donation(
             &mut tx,
             &DonationRow {
                 id: donation_id,
@@ -352,7 +354,7 @@ impl Services {
                 currency: campaign.currency.clone(),
                 message: request.message.trim().to_owned(),
                 payment_method_id: Some(card.id.get()),
-                status: "pending".into(),
+                status: DonationStatus::Pending,
                 active_until: None,
                 created_at: now,
             },
@@ -382,20 +384,20 @@ impl Services {
             claimed_until: now + self.billing.settings.lease,
             created_at: now,
         };
-        let inserted = store::insert_charges(&mut tx, &[charge]).await?;
+        let inserted = charges::insert_charges(&mut tx, &[charge]).await?;
         let charge_id = *inserted
             .first()
             .ok_or_else(|| anyhow::anyhow!("a new donation's charge was not inserted"))?;
-        let claimed = store::charges_with_cards(&mut tx, &[charge_id.get()]).await?;
+        let claimed = charges::charges_with_cards(&mut tx, &[charge_id.get()]).await?;
         tx.commit().await?;
         self.attempt(claimed, &mut RunReport::default()).await?;
         let mut tx = self.store.read().await?;
-        let donation = pledges::donations_of_donor(&mut tx, campaign.id, request.donor)
+        let donation = donations::donations_of_donor(&mut tx, campaign.id, request.donor)
             .await?
             .into_iter()
             .find(|d| d.id == donation_id)
             .ok_or(ServiceError::NotFound("donation"))?;
-        let charge = store::charge_by_id(&mut tx, charge_id)
+        let charge = charges::charge_by_id(&mut tx, charge_id)
             .await?
             .ok_or(ServiceError::NotFound("charge"))?;
         Ok(DonationReceipt { donation, charge })
@@ -419,8 +421,8 @@ impl Services {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         let card = self.card_to_use(&mut tx, patron, attached).await?;
-        let changed = store::set_pledges_card(&mut tx, patron, card.id.get(), now).await?;
-        store::reopen_charges_of_patron(&mut tx, patron, card.id.get(), now).await?;
+        let changed = pledges::set_pledges_card(&mut tx, patron, card.id.get(), now).await?;
+        charges::reopen_charges_of_patron(&mut tx, patron, card.id.get(), now).await?;
         let events: Vec<PendingEvent> = changed
             .into_iter()
             .map(|(pledge, campaign)| PendingEvent {
@@ -479,10 +481,10 @@ impl Services {
     ) -> Result<PaymentMethodRow, ServiceError> {
         match new_card {
             Some(card) => {
-                pledges::insert_payment_method(tx, &card).await?;
+                cards::insert_payment_method(tx, &card).await?;
                 Ok(card)
             }
-            None => store::latest_payment_method(tx, owner)
+            None => cards::latest_payment_method(tx, owner)
                 .await?
                 .filter(|c| c.gateway == self.billing.gateway_name())
                 .ok_or_else(|| {
@@ -628,24 +630,38 @@ impl Services {
         let pledge = pledges::current_pledge(&mut tx, patron, campaign)
             .await?
             .ok_or(ServiceError::NotFound("pledge"))?;
-        if !pledges::cancel_pledge(&mut tx, pledge.id, now).await? {
+        let (row, deliveries) = self.cancel_in(&mut tx, &pledge, now).await?;
+        tx.commit().await?;
+        self.webhooks_written(deliveries);
+        Ok(row)
+    }
+
+    /// Cancels `pledge` in the caller's transaction: its open retries stop
+    /// and its cancellation events are written. Returns the pledge as it is
+    /// now and the deliveries written (for [`Services::webhooks_written`]
+    /// once the caller commits).
+    pub(crate) async fn cancel_in(
+        &self,
+        tx: &mut Tx,
+        pledge: &PledgeRow,
+        now: OffsetDateTime,
+    ) -> Result<(PledgeRow, usize), ServiceError> {
+        if !pledges::cancel_pledge(tx, pledge.id, now).await? {
             return Err(ServiceError::Conflict("this pledge is not active"));
         }
         // Retries of an unpaid month stop too: cancelling is not a promise to pay.
-        store::stop_open_charges_of_pledge(&mut tx, pledge.id, now).await?;
-        let row = pledges::pledge_by_id(&mut tx, pledge.id)
+        charges::stop_open_charges_of_pledge(tx, pledge.id, now).await?;
+        let row = pledges::pledge_by_id(tx, pledge.id)
             .await?
             .ok_or(ServiceError::NotFound("pledge"))?;
         let event = PendingEvent {
             pledge: pledge.id,
-            campaign,
+            campaign: pledge.campaign_id,
             triggers: Trigger::ON_PLEDGE_CANCELLED.to_vec(),
             charge: None,
         };
-        let deliveries = self.write_events(&mut tx, &[event], now).await?;
-        tx.commit().await?;
-        self.webhooks_written(deliveries);
-        Ok(row)
+        let deliveries = self.write_events(tx, &[event], now).await?;
+        Ok((row, deliveries))
     }
 
     /// Changes the tier, amount, cap or who pays the fees of a current pledge.

@@ -3,8 +3,10 @@
 //! back its fee and bears the gateway's fee, which the gateway keeps (as
 //! Stripe does). The posting sums to zero like every other.
 
-use maecenas_domain::{ChargeId, PledgeId};
-use maecenas_store::billing::{self as store, ChargeRow, LedgerLine};
+use maecenas_domain::{ChargeId, DonationStatus, PledgeId};
+use maecenas_store::charges::ChargeRow;
+use maecenas_store::ledger::LedgerLine;
+use maecenas_store::{charges, donations, ledger};
 
 use super::engine::charge_reference;
 use super::gateway::{GatewayError, RefundRequest};
@@ -17,7 +19,7 @@ impl Services {
     pub async fn refund_charge(&self, id: ChargeId) -> Result<ChargeRow, ServiceError> {
         let charge = {
             let mut tx = self.store.read().await?;
-            store::charge_by_id(&mut tx, id)
+            charges::charge_by_id(&mut tx, id)
                 .await?
                 .ok_or(ServiceError::NotFound("charge"))?
         };
@@ -33,7 +35,7 @@ impl Services {
         let owed_back = charge.creator_net_minor;
         let balance: i64 = {
             let mut tx = self.store.read().await?;
-            store::creator_balance(&mut tx, charge.campaign_id)
+            ledger::creator_balance(&mut tx, charge.campaign_id)
                 .await?
                 .into_iter()
                 .filter(|b| b.currency == charge.currency)
@@ -72,7 +74,7 @@ impl Services {
             })?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        if !store::mark_refunded(&mut tx, charge.id, now).await? {
+        if !charges::mark_refunded(&mut tx, charge.id, now).await? {
             return Err(ServiceError::Conflict("this charge was refunded meanwhile"));
         }
         let journal: i64 = self.ids.next_raw();
@@ -105,11 +107,12 @@ impl Services {
         .into_iter()
         .filter(|l| l.amount_minor != 0 || l.line == "refund")
         .collect();
-        store::insert_ledger_lines(&mut tx, &lines).await?;
+        ledger::insert_ledger_lines(&mut tx, &lines).await?;
         if let Some(donation) = charge.donation_id {
-            store::set_donation_outcome(&mut tx, donation, "refunded", None).await?;
+            donations::set_donation_outcome(&mut tx, donation, DonationStatus::Refunded, None)
+                .await?;
         }
-        let refunded = store::charge_by_id(&mut tx, charge.id)
+        let refunded = charges::charge_by_id(&mut tx, charge.id)
             .await?
             .ok_or(ServiceError::NotFound("charge"))?;
         tx.commit().await?;

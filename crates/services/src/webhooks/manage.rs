@@ -8,7 +8,8 @@ use maecenas_domain::{
 };
 use maecenas_store::Tx;
 use maecenas_store::campaigns::{self, CampaignRow};
-use maecenas_store::pledges::{self, PledgeRow};
+use maecenas_store::pledges;
+use maecenas_store::pledges::PledgeRow;
 use maecenas_store::webhooks::{
     self as store, AttemptRow, DeliveryCounts, DeliveryRow, NewDelivery, NewEvent, WebhookRow,
 };

@@ -10,11 +10,10 @@ use std::collections::hash_map::Entry;
 use maecenas_domain::webhooks::split_triggers;
 use maecenas_domain::{CampaignId, ChargeId, PledgeId, Trigger};
 use maecenas_store::Tx;
-use maecenas_store::billing as charges;
 use maecenas_store::campaigns;
-use maecenas_store::pledges;
 use maecenas_store::users;
 use maecenas_store::webhooks::{self as store, NewDelivery, NewEvent, WebhookRow};
+use maecenas_store::{cards, charges, pledges};
 use time::OffsetDateTime;
 
 use super::PledgeEvent;
@@ -166,11 +165,11 @@ pub(super) async fn pledge_view(
         return Ok(None);
     };
     let address = match pledge.address() {
-        Some(a) => pledges::address_by_id(tx, a).await?,
+        Some(a) => cards::address_by_id(tx, a).await?,
         None => None,
     };
     let card = match pledge.payment_method() {
-        Some(c) => pledges::payment_method_by_id(tx, c).await?,
+        Some(c) => cards::payment_method_by_id(tx, c).await?,
         None => None,
     };
     Ok(Some(PledgeView {
