@@ -1,4 +1,11 @@
 //! Money: integer minor units plus an ISO 4217 currency. Never a float.
+//!
+//! Amounts travel as `i64` minor units beside their currency code (as they
+//! are stored and as every API dialect sends them); the fee and total
+//! arithmetic is integer arithmetic in `billing.rs`, checked by its property
+//! tests. What this module adds is what integers cannot say alone: which
+//! currencies exist, how many minor digits each has, how a person types an
+//! amount, and how one is shown (`12.50 USD`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -10,12 +17,6 @@ pub struct Currency(iso_currency::Currency);
 pub enum MoneyError {
     #[error("unknown currency code {0:?}")]
     UnknownCurrency(String),
-    #[error("amounts in {0} and {1} cannot be combined")]
-    CurrencyMismatch(Currency, Currency),
-    #[error("amount out of range")]
-    Overflow,
-    #[error("amount must not be negative")]
-    Negative,
 }
 
 impl Currency {
@@ -113,55 +114,12 @@ impl Money {
         Self { minor, currency }
     }
 
-    /// An amount a person may pay: zero or more.
-    pub fn non_negative(minor: i64, currency: Currency) -> Result<Self, MoneyError> {
-        if minor < 0 {
-            return Err(MoneyError::Negative);
-        }
-        Ok(Self { minor, currency })
-    }
-
     pub const fn minor(&self) -> i64 {
         self.minor
     }
 
     pub const fn currency(&self) -> Currency {
         self.currency
-    }
-
-    pub fn zero(currency: Currency) -> Self {
-        Self { minor: 0, currency }
-    }
-
-    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
-        self.same_currency(other)?;
-        let minor = self
-            .minor
-            .checked_add(other.minor)
-            .ok_or(MoneyError::Overflow)?;
-        Ok(Money { minor, ..self })
-    }
-
-    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
-        self.same_currency(other)?;
-        let minor = self
-            .minor
-            .checked_sub(other.minor)
-            .ok_or(MoneyError::Overflow)?;
-        Ok(Money { minor, ..self })
-    }
-
-    pub fn checked_mul(self, factor: i64) -> Result<Money, MoneyError> {
-        let minor = self.minor.checked_mul(factor).ok_or(MoneyError::Overflow)?;
-        Ok(Money { minor, ..self })
-    }
-
-    fn same_currency(&self, other: Money) -> Result<(), MoneyError> {
-        if self.currency == other.currency {
-            Ok(())
-        } else {
-            Err(MoneyError::CurrencyMismatch(self.currency, other.currency))
-        }
     }
 }
 
@@ -189,7 +147,6 @@ impl fmt::Display for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     #[test]
     fn currency_codes_parse_case_insensitively() {
@@ -213,33 +170,6 @@ mod tests {
             Money::new(i64::MIN, Currency::USD).to_string(),
             "-92233720368547758.08 USD"
         );
-    }
-
-    #[test]
-    fn currencies_do_not_mix_and_overflow_is_an_error() {
-        let usd = Money::new(1, Currency::USD);
-        let eur = Money::new(1, Currency::EUR);
-        assert_eq!(
-            usd.checked_add(eur),
-            Err(MoneyError::CurrencyMismatch(Currency::USD, Currency::EUR))
-        );
-        assert_eq!(
-            Money::new(i64::MAX, Currency::USD).checked_add(usd),
-            Err(MoneyError::Overflow)
-        );
-        assert_eq!(
-            Money::non_negative(-1, Currency::USD),
-            Err(MoneyError::Negative)
-        );
-    }
-
-    proptest! {
-        #[test]
-        fn add_then_sub_is_identity(a in -1_000_000_000_000i64..1_000_000_000_000, b in -1_000_000_000_000i64..1_000_000_000_000) {
-            let x = Money::new(a, Currency::USD);
-            let y = Money::new(b, Currency::USD);
-            prop_assert_eq!(x.checked_add(y).unwrap().checked_sub(y).unwrap(), x);
-        }
     }
 
     #[test]

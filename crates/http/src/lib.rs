@@ -54,6 +54,27 @@ impl Default for HttpOptions {
     }
 }
 
+/// The JSON APIs (the resource dialects and the token endpoints), each route
+/// registered with its OpenAPI operation, behind their rate limits.
+fn json_apis(limits: &rate_limit::RateLimits) -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa::OpenApi;
+    let resource_apis = utoipa_axum::router::OpenApiRouter::new()
+        .merge(sponsus_v1::routes())
+        .merge(patreon_v1::routes())
+        .merge(patreon_v2::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            limits.clone(),
+            rate_limit::limit_api,
+        ));
+    let token_endpoints = oauth::api_routes().route_layer(axum::middleware::from_fn_with_state(
+        limits.clone(),
+        rate_limit::limit_token,
+    ));
+    utoipa_axum::router::OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(resource_apis)
+        .merge(token_endpoints)
+}
+
 /// The whole application router, with its layers.
 pub fn router(state: AppState, options: &HttpOptions) -> Router {
     let pages = web::page_headers(web::routes().merge(oauth::page_routes()));
@@ -78,25 +99,13 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
             header::RETRY_AFTER,
         ])
         .max_age(std::time::Duration::from_secs(600));
-    let resource_apis = Router::new()
-        .merge(sponsus_v1::routes())
-        .merge(patreon_v1::routes())
-        .merge(patreon_v2::routes())
-        .route_layer(axum::middleware::from_fn_with_state(
-            limits.clone(),
-            rate_limit::limit_api,
-        ));
-    let token_endpoints = oauth::api_routes().route_layer(axum::middleware::from_fn_with_state(
-        limits,
-        rate_limit::limit_token,
-    ));
+    let (json_apis, doc) = json_apis(&limits).split_for_parts();
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/openapi.json", get(openapi::serve))
+        .route("/openapi.json", openapi::serve(&openapi::document(doc)))
         .merge(pages)
-        .merge(token_endpoints)
-        .merge(resource_apis)
+        .merge(json_apis)
         .fallback(health::not_found)
         .method_not_allowed_fallback(health::method_not_allowed)
         .with_state(state)

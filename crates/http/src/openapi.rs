@@ -1,10 +1,11 @@
 //! The OpenAPI 3.1 document of every JSON route, served at `/openapi.json`.
-//! Operations come from the `#[utoipa::path]` attribute on each handler, so
-//! the document moves with the code; each dialect's shapes are in its own
-//! `schema.rs`. This module imports the dialects; none imports it.
+//! Operations come from the `#[utoipa::path]` attribute on each handler and
+//! are registered with its route (`utoipa_axum`'s `routes!`), so the
+//! document lists exactly what is routed; each dialect's shapes are in its
+//! own `schema.rs`. This module imports no dialect, and none imports it.
 
 use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -34,27 +35,6 @@ impl Modify for SecuritySchemes {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Maecenas", description = "The Patreon and Sponsus APIs of a Maecenas server. Human-readable documentation: /docs."),
-    paths(
-        crate::patreon_v1::handlers::current_user,
-        crate::patreon_v1::handlers::current_user_campaigns,
-        crate::patreon_v1::handlers::campaign_pledges,
-        crate::patreon_v2::webhooks::list,
-        crate::patreon_v2::webhooks::show,
-        crate::patreon_v2::webhooks::create,
-        crate::patreon_v2::webhooks::update,
-        crate::patreon_v2::webhooks::delete,
-        crate::sponsus_v1::profile::oauth_me,
-        crate::sponsus_v1::profile::public,
-        crate::sponsus_v1::profile::avatar,
-        crate::sponsus_v1::profile::upload_avatar,
-        crate::sponsus_v1::profile::update_me,
-        crate::sponsus_v1::payments::sponsoring,
-        crate::oauth::token::patreon_token,
-        crate::oauth::token::sponsus_token,
-        crate::oauth::token::patreon_revoke,
-        crate::oauth::token::sponsus_revoke,
-        crate::oauth::metadata::metadata,
-    ),
     modifiers(&SecuritySchemes),
     tags(
         (name = "patreon", description = "Patreon v1 resource API (JSON:API)"),
@@ -65,52 +45,57 @@ impl Modify for SecuritySchemes {
 )]
 pub struct ApiDoc;
 
-/// The document, with the routes served under two prefixes listed under both.
-pub fn document() -> utoipa::openapi::OpenApi {
-    let mut doc = ApiDoc::openapi();
-    let aliases: Vec<(String, utoipa::openapi::PathItem)> = doc
-        .paths
-        .paths
-        .iter()
-        .filter_map(|(path, item)| {
-            if let Some(rest) = path.strip_prefix("/api/oauth2/api/") {
-                Some((format!("/oauth2/api/{rest}"), item.clone()))
-            } else if path == "/api/oauth2/token" {
-                Some(("/oauth2/token".to_owned(), item.clone()))
-            } else {
-                None
-            }
-        })
-        .collect();
-    for (path, mut item) in aliases {
-        // Operation ids stay unique.
-        for op in [&mut item.get, &mut item.post].into_iter().flatten() {
-            if let Some(id) = &op.operation_id {
-                op.operation_id = Some(format!("{id}_alias"));
+/// The document of `routes` (the JSON APIs as they are routed): its
+/// operations were registered with the routes, so nothing is listed twice.
+/// Routes served under two prefixes appear under both; the second copy's
+/// operation ids get `_alias`, so that every id stays unique.
+pub fn document(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let mut seen = std::collections::BTreeSet::new();
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            if let Some(id) = &operation.operation_id
+                && !seen.insert(id.clone())
+            {
+                operation.operation_id = Some(format!("{id}_alias"));
             }
         }
-        doc.paths.paths.insert(path, item);
     }
     doc
 }
 
-static DOCUMENT: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| document().to_json().unwrap_or_else(|_| "{}".to_owned()));
-
-/// `GET /openapi.json`.
-pub async fn serve() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        DOCUMENT.as_str(),
-    )
-        .into_response()
+/// `GET /openapi.json`: the document, rendered once when the router is built.
+pub fn serve(doc: &utoipa::openapi::OpenApi) -> axum::routing::MethodRouter<crate::AppState> {
+    let json: std::sync::Arc<str> = doc.to_json().unwrap_or_else(|_| "{}".to_owned()).into();
+    axum::routing::get(move || {
+        let json = json.clone();
+        async move {
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                json.to_string(),
+            )
+                .into_response()
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn every_json_route_is_in_the_document() {
-        let doc = super::document();
+        let doc = crate::json_apis(&crate::rate_limit::RateLimits::new(
+            Default::default(),
+            None,
+        ))
+        .split_for_parts()
+        .1;
+        let doc = super::document(doc);
         for path in [
             "/api/oauth2/api/current_user",
             "/oauth2/api/current_user",

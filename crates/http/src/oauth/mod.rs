@@ -11,6 +11,8 @@ pub mod token;
 
 use axum::Router;
 use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
@@ -24,16 +26,15 @@ pub fn page_routes() -> Router<AppState> {
         .route("/oauth/consent", post(authorize::decide))
 }
 
-/// JSON endpoints for client applications.
-pub fn api_routes() -> Router<AppState> {
-    Router::new()
-        .route("/oauth2/token", post(token::patreon_token))
-        .route("/api/oauth2/token", post(token::patreon_token))
-        .route("/v1/oauth/token", post(token::sponsus_token))
-        .route("/oauth2/revoke", post(token::patreon_revoke))
-        .route("/v1/oauth/token/revoke", post(token::sponsus_revoke))
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(metadata::metadata),
-        )
+/// JSON endpoints for client applications. Patreon's token endpoint is
+/// served (and documented) under both of its prefixes.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    let patreon_token = || OpenApiRouter::new().routes(routes!(token::patreon_token));
+    OpenApiRouter::new()
+        .nest("/api/oauth2", patreon_token())
+        .nest("/oauth2", patreon_token())
+        .routes(routes!(token::sponsus_token))
+        .routes(routes!(token::patreon_revoke))
+        .routes(routes!(token::sponsus_revoke))
+        .routes(routes!(metadata::metadata))
 }

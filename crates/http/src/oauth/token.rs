@@ -18,7 +18,7 @@ use crate::AppState;
 /// `POST /oauth2/token`, `POST /api/oauth2/token`. The official Python client
 /// sends every parameter in the query string with an empty body, as the
 /// Patreon seed shows; the JS client sends a form body. Both are accepted.
-#[utoipa::path(post, path = "/api/oauth2/token", tag = "oauth",
+#[utoipa::path(post, path = "/token", tag = "oauth",
     description = "RFC 6749 token endpoint: `authorization_code` (with PKCE if the code had a challenge) and `refresh_token`. Also at `/oauth2/token`; parameters may also come in the query string.",
     security((), ("basic" = [])),
     request_body(content = crate::oauth::schema::TokenRequest, content_type = "application/x-www-form-urlencoded"),

@@ -72,7 +72,7 @@ fn base(state: &AppState) -> &str {
     state.public_url.trim_end_matches('/')
 }
 
-#[utoipa::path(get, path = "/api/oauth2/api/current_user", tag = "patreon",
+#[utoipa::path(get, path = "/current_user", tag = "patreon",
     description = "The token's user; with `my-campaign`, their campaign, rewards and goals in `included`. Also at `/oauth2/api/current_user`.",
     params(crate::patreon_v1::schema::Include, crate::patreon_v1::schema::Includes),
     security(("bearer" = [])),
@@ -106,7 +106,7 @@ pub async fn current_user(
     ))
 }
 
-#[utoipa::path(get, path = "/api/oauth2/api/current_user/campaigns", tag = "patreon",
+#[utoipa::path(get, path = "/current_user/campaigns", tag = "patreon",
     description = "The user's campaigns (scope `my-campaign`); with `pledges-to-me` the first page of pledges. Also at `/oauth2/api/current_user/campaigns`.",
     params(crate::patreon_v1::schema::Include, crate::patreon_v1::schema::Includes),
     security(("bearer" = [])),
@@ -169,7 +169,7 @@ pub async fn current_user_campaigns(
     ))
 }
 
-#[utoipa::path(get, path = "/api/oauth2/api/campaigns/{campaign_id}/pledges", tag = "patreon",
+#[utoipa::path(get, path = "/campaigns/{campaign_id}/pledges", tag = "patreon",
     description = "A keyset page of the campaign's pledges (scope `pledges-to-me`, own campaign only). Also at `/oauth2/api/campaigns/{campaign_id}/pledges`.",
     params(("campaign_id" = String, Path, description = "the campaign's id"), crate::patreon_v1::schema::Include, crate::patreon_v1::schema::Includes, crate::patreon_v1::schema::PageParams),
     security(("bearer" = [])),

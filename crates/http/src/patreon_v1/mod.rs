@@ -8,29 +8,24 @@ pub mod handlers;
 pub mod schema;
 pub mod views;
 
-use axum::Router;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::JsonApiError;
 
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    let mut router = Router::new();
-    for prefix in ["/oauth2/api", "/api/oauth2/api"] {
-        router = router
-            .route(
-                &format!("{prefix}/current_user"),
-                get(handlers::current_user),
-            )
-            .route(
-                &format!("{prefix}/current_user/campaigns"),
-                get(handlers::current_user_campaigns),
-            )
-            .route(
-                &format!("{prefix}/campaigns/{{campaign_id}}/pledges"),
-                get(handlers::campaign_pledges),
-            );
-    }
-    router
+/// The v1 resource API, served (and documented) under both of Patreon's
+/// prefixes: the handlers' `#[utoipa::path]` paths are relative to them.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .nest("/api/oauth2/api", resources())
+        .nest("/oauth2/api", resources())
+}
+
+fn resources() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(handlers::current_user))
+        .routes(routes!(handlers::current_user_campaigns))
+        .routes(routes!(handlers::campaign_pledges))
 }

@@ -7,21 +7,13 @@ mod views;
 /// Public so that the fuzz targets in `fuzz/` can reach `fields[webhook]` parsing.
 pub mod webhooks;
 
-use axum::Router;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/oauth2/v2/webhooks",
-            get(webhooks::list).post(webhooks::create),
-        )
-        .route(
-            "/api/oauth2/v2/webhooks/{id}",
-            get(webhooks::show)
-                .patch(webhooks::update)
-                .delete(webhooks::delete),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::show, webhooks::update, webhooks::delete))
 }

@@ -8,22 +8,19 @@ pub(crate) mod profile;
 pub mod schema;
 pub mod views;
 
-use axum::Router;
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::SponsusError;
 
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/oauth/@me/profile", get(profile::oauth_me))
-        .route("/v1/profiles/@me", post(profile::update_me))
-        .route("/v1/profiles/@me/avatar", post(profile::upload_avatar))
-        .route("/v1/profiles/{id_or_url}", get(profile::public))
-        .route("/v1/profiles/{id}/avatar", get(profile::avatar))
-        .route(
-            "/v1/payments/{user_id}/sponsoring",
-            get(payments::sponsoring),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(profile::oauth_me))
+        .routes(routes!(profile::update_me))
+        .routes(routes!(profile::upload_avatar))
+        .routes(routes!(profile::public))
+        .routes(routes!(profile::avatar))
+        .routes(routes!(payments::sponsoring))
 }

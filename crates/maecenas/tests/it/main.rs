@@ -2,6 +2,7 @@
 //! on SQLite and on PostgreSQL. One module per capability.
 
 mod admin_cli;
+mod architecture;
 mod backup;
 mod billing;
 mod billing_cli;

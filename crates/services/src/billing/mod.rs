@@ -10,6 +10,7 @@
 
 mod engine;
 pub mod gateway;
+mod payment;
 mod payouts;
 mod pledging;
 mod refunds;

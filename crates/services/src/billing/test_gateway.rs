@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use maecenas_store::Store;
 use maecenas_store::test_gateway::{self, Operation};
 
-use super::gateway::{
+use super::payment::{
     AttachedCard, CardInput, ChargeOutcome, ChargeRequest, GatewayError, Lookup, PayoutRequest,
     RefundRequest,
 };

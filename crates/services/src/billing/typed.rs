@@ -3,11 +3,10 @@
 //! campaign's currency, the tier and its price, the cap, the shipping
 //! address, the card's expiry.
 
-use maecenas_domain::{Currency, Money, TierId, UserId};
+use maecenas_domain::{CampaignId, Currency, Money, TierId, UserId};
 use maecenas_store::campaigns::{CampaignRow, TierRow};
 
-use super::gateway::CardInput;
-use super::pledging::{NewPledgeRequest, ShippingAddress};
+use super::payment::CardInput;
 use crate::ServiceError;
 
 /// A pledge as typed on `/{username}/pledge`.
@@ -182,4 +181,65 @@ pub fn decide(
         vat_country: trimmed(&typed.vat_country),
         shipping,
     })
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPledgeRequest {
+    pub patron: UserId,
+    pub campaign: CampaignId,
+    pub amount_minor: i64,
+    pub tier: Option<TierId>,
+    /// A new card; `None`: the card the patron added last.
+    pub card: Option<CardInput>,
+    pub patron_pays_fees: bool,
+    /// Per-creation campaigns: the most a month may cost.
+    pub pledge_cap_minor: Option<i64>,
+    pub vat_country: Option<String>,
+    /// Required when the tier requires shipping.
+    pub shipping: Option<ShippingAddress>,
+}
+
+/// Where a tier's rewards are sent.
+#[derive(Debug, Clone, Default)]
+pub struct ShippingAddress {
+    pub addressee: String,
+    pub line_1: String,
+    pub line_2: Option<String>,
+    pub postal_code: String,
+    pub city: String,
+    pub state: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+}
+
+impl ShippingAddress {
+    /// The checks `create_pledge` makes, for pages that review before confirming.
+    pub fn validate(&self) -> Result<(), ServiceError> {
+        check_address(self)
+    }
+}
+
+pub(crate) fn check_country(field: &'static str, code: &str) -> Result<(), ServiceError> {
+    let code = code.trim();
+    if code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(
+            field,
+            "must be a two-letter country code (ISO 3166-1)",
+        ))
+    }
+}
+
+pub(crate) fn check_address(a: &ShippingAddress) -> Result<(), ServiceError> {
+    for (field, value) in [
+        ("addressee", &a.addressee),
+        ("line_1", &a.line_1),
+        ("city", &a.city),
+    ] {
+        if value.trim().is_empty() || value.chars().count() > 200 {
+            return Err(ServiceError::invalid(field, "must be 1 to 200 characters"));
+        }
+    }
+    check_country("country", &a.country)
 }
