@@ -773,28 +773,17 @@ pub(crate) async fn bearer_in(
     access_token: &str,
     now: OffsetDateTime,
 ) -> Result<Option<Bearer>, ServiceError> {
-    let Some(token) = store::token_by_access_hash(tx, &secrets::sha256(access_token)).await? else {
+    let Some(live) = store::bearer_by_access_hash(tx, &secrets::sha256(access_token), now).await?
+    else {
         return Ok(None);
     };
-    if token.revoked_at.is_some() || token.refreshed_at.is_some() || token.access_expires_at <= now
-    {
+    let user = live.user;
+    if !user.standing().is_active() {
         return Ok(None);
     }
-    let Some(grant) = store::grant_by_id(tx, token.grant_id)
-        .await?
-        .filter(|g| g.revoked_at.is_none())
-    else {
-        return Ok(None);
-    };
-    let Some(user) = users::user_by_id(tx, grant.user_id)
-        .await?
-        .filter(|u| u.standing().is_active())
-    else {
-        return Ok(None);
-    };
     Ok(Some(Bearer {
         user,
-        scopes: grant.scope.parse().unwrap_or_default(),
-        client: grant.client_row_id,
+        scopes: live.scope.parse().unwrap_or_default(),
+        client: live.client_row_id,
     }))
 }

@@ -315,12 +315,15 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
     };
     // Two processes creating the same file at once race to switch it to WAL,
     // which needs a lock the busy timeout does not wait for: try again.
-    // The pools keep sqlx's ping before each use. Turning it off for speed
-    // was tried once; that run was the first to hit the cancelled-begin
-    // failure `begin_whole` now prevents, and the trial was not repeated.
+    // No ping before each use (`test_before_acquire`): a connection to a
+    // local file cannot go stale the way a network one can, and the ping is
+    // a round trip to the connection's worker thread on every transaction.
+    // (An earlier trial without it was the first to hit the cancelled-begin
+    // failure that `begin_whole` now prevents.) PostgreSQL keeps its ping.
     let writer = (|| {
         SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(options.acquire_timeout.max(Duration::from_secs(30)))
             .connect_with(base.clone())
     })
@@ -336,6 +339,7 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
     // read-only connection cannot create it.
     let reader = SqlitePoolOptions::new()
         .max_connections(options.max_connections.max(1))
+        .test_before_acquire(false)
         .acquire_timeout(options.acquire_timeout)
         .connect_lazy_with(base.read_only(true));
     Ok(Store {

@@ -6,6 +6,7 @@ use maecenas_domain::{OAuthClientId, UserId};
 use time::OffsetDateTime;
 
 use crate::db_time::db;
+use crate::users::user_columns;
 use crate::{StoreError, Tx, on_backend};
 
 // ---- grants ---------------------------------------------------------------
@@ -302,4 +303,42 @@ pub async fn revoke_token(tx: &mut Tx, id: i64, now: OffsetDateTime) -> Result<(
     .await
     .map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// The caller behind a live access token, read in one query: the user, and
+/// the scope and client of the token's grant.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BearerRow {
+    #[sqlx(flatten)]
+    pub user: crate::users::UserRow,
+    pub scope: String,
+    #[sqlx(try_from = "i64")]
+    pub client_row_id: OAuthClientId,
+}
+
+// The token and its grant are joined in a derived table, so that the user's
+// columns stay unqualified (the one list `users::user_columns!` keeps).
+const BEARER: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    ", scope, client_row_id FROM users JOIN (SELECT g.user_id AS grant_user, g.scope, g.client_row_id \
+     FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
+     WHERE t.access_hash = $1 AND t.revoked_at IS NULL AND t.refreshed_at IS NULL \
+     AND t.access_expires_at > $2 AND g.revoked_at IS NULL) live ON users.id = live.grant_user"
+);
+
+/// The user, scope and client behind `hash` when its token is neither
+/// expired (at `now`), rotated nor revoked and its grant is not revoked.
+pub async fn bearer_by_access_hash(
+    tx: &mut Tx,
+    hash: &[u8],
+    now: OffsetDateTime,
+) -> Result<Option<BearerRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, BearerRow>(
+        BEARER
+    )
+    .bind(hash)
+    .bind(db(now))
+    .fetch_optional(conn)
+    .await)?)
 }

@@ -69,6 +69,7 @@ macro_rules! user_columns {
          is_creator, is_admin, is_suspended, is_deleted, is_nuked, created_at, updated_at"
     };
 }
+pub(crate) use user_columns;
 
 #[derive(Clone)]
 pub struct NewUser {
