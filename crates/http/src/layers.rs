@@ -85,6 +85,8 @@ pub fn apply(router: Router, options: &HttpOptions) -> Router {
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(trace)
+            // Counts what the client got: panics and timeouts included.
+            .layer(axum::middleware::from_fn(crate::metrics::record))
             .layer(axum::middleware::from_fn(answer_panics))
             .layer(axum::middleware::from_fn(request_size_limits))
             .layer(axum::middleware::from_fn_with_state(

@@ -8,6 +8,7 @@
 pub mod dialect;
 mod health;
 mod layers;
+pub mod metrics;
 pub mod oauth;
 pub mod openapi;
 pub mod patreon_v1;
@@ -106,6 +107,7 @@ pub fn router(state: AppState, options: &HttpOptions) -> Router {
         .route("/openapi.json", openapi::serve(&openapi::document(doc)))
         .merge(pages)
         .merge(json_apis)
+        .route_layer(axum::middleware::from_fn(metrics::tag_route))
         .fallback(health::not_found)
         .method_not_allowed_fallback(health::method_not_allowed)
         .with_state(state)

@@ -243,6 +243,9 @@ pub struct ServeArgs {
     /// Public base URL, used in links the API returns [default: http://LISTEN]
     #[arg(long, env = "MAECENAS_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// A second address that serves Prometheus metrics at /metrics (request counts and latencies per route, pool use, webhook and billing lag), e.g. 127.0.0.1:9464; keep it off the public network [default: off]
+    #[arg(long, env = "MAECENAS_METRICS_LISTEN", value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<String>,
     /// Redis for state every node shares (rate limits, log-in throttling), e.g. redis://127.0.0.1:6379 [default: PostgreSQL's own table; in memory on SQLite]
     #[arg(
         long,
@@ -357,6 +360,8 @@ pub struct Config {
     /// PostgreSQL's limits on each session of ours.
     pub db_session_limits: maecenas_store::SessionLimits,
     pub listen: SocketAddr,
+    /// Where Prometheus metrics are served, when set.
+    pub metrics_listen: Option<SocketAddr>,
     pub public_url: Option<String>,
     /// Where shared state lives when set (may hold a password: never printed).
     pub redis_url: Option<String>,
@@ -450,6 +455,18 @@ impl Config {
         let listen: SocketAddr = listen_text.parse().with_context(|| {
             format!("--listen {listen_text:?} is not an ADDRESS:PORT such as 127.0.0.1:8080")
         })?;
+        let metrics_listen = serve
+            .metrics_listen
+            .as_deref()
+            .filter(|text| !text.trim().is_empty())
+            .map(|text| {
+                text.trim().parse::<SocketAddr>().with_context(|| {
+                    format!(
+                        "--metrics-listen {text:?} is not an ADDRESS:PORT such as 127.0.0.1:9464"
+                    )
+                })
+            })
+            .transpose()?;
         let node_id = common.node_id;
         if let Some(node) = node_id
             && node > u32::from(maecenas_domain::MAX_NODE_ID)
@@ -493,6 +510,7 @@ impl Config {
                 }
             },
             listen,
+            metrics_listen,
             public_url: serve
                 .public_url
                 .clone()

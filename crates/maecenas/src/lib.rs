@@ -25,6 +25,8 @@ pub struct App {
     services: Services,
     listener: TcpListener,
     local_addr: SocketAddr,
+    /// The operators' metrics listener, when `metrics_listen` is set.
+    metrics_listener: Option<TcpListener>,
     config: Config,
     shared_limits: Option<maecenas_services::throttle::SharedLimiter>,
 }
@@ -53,6 +55,15 @@ impl App {
         let local_addr = listener
             .local_addr()
             .context("reading the listening address")?;
+        let metrics_listener = match config.metrics_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .map_err(|e| cannot_listen(address, e))
+                    .context("binding the metrics listener (--metrics-listen)")?,
+            ),
+            None => None,
+        };
         let services = open_services_with_clock(&config, clock).await?;
         tracing::info!(
             backend = services.store().backend().name(),
@@ -64,6 +75,7 @@ impl App {
             services,
             listener,
             local_addr,
+            metrics_listener,
             config,
             shared_limits,
         })
@@ -71,6 +83,13 @@ impl App {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where metrics are served, when they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     pub fn services(&self) -> &Services {
@@ -105,6 +124,17 @@ impl App {
             max_body_bytes: self.config.max_body_bytes,
             rate_limits: self.config.rate_limits,
             shared_limits: self.shared_limits.clone(),
+        };
+        let metrics = match self.metrics_listener {
+            Some(listener) => {
+                let handle = maecenas_http::metrics::install()?;
+                let scrape = maecenas_http::metrics::scrape_router(handle, self.services.clone());
+                tracing::info!(address = %listener.local_addr()?, "serving metrics at /metrics");
+                Some(tokio::spawn(
+                    async move { axum::serve(listener, scrape).await },
+                ))
+            }
+            None => None,
         };
         let router = maecenas_http::router(state, &options);
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
@@ -156,6 +186,9 @@ impl App {
         let _ = stop_webhooks.send(true);
         if let Some(webhooks) = webhooks {
             let _ = webhooks.await;
+        }
+        if let Some(metrics) = metrics {
+            metrics.abort();
         }
         self.services.store().close().await;
         outcome.context("server task")?.context("serving HTTP")?;

@@ -1,4 +1,11 @@
-//! Campaign totals, derived from the pledge records and kept for one second.
+//! Campaign totals, derived from the pledge records and kept for one second,
+//! with the campaign's tiers and goals read in the same pass.
+//!
+//! The tiers and goals ride along because every API read of a campaign
+//! shows them: keeping them saves two queries per request. A write through
+//! this process that changes them ([`CampaignAggregates::forget`]) drops the
+//! entry at once; another process's write (the CLI, a second server on the
+//! same PostgreSQL) shows within the second, as the totals do.
 //!
 //! `pledge_sum`, `patron_count` and patrons per tier are sums over every
 //! current pledge of a campaign: a scan that grows with the campaign (tens of
@@ -16,8 +23,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use maecenas_domain::CampaignId;
-use maecenas_store::campaigns::CampaignTotals;
+use maecenas_store::campaigns::{CampaignTotals, GoalRow, TierRow};
 
 const FRESH_FOR: Duration = Duration::from_secs(1);
 /// How long the previous numbers are served while one request recomputes.
@@ -26,11 +35,20 @@ const SERVE_STALE_FOR: Duration = Duration::from_secs(30);
 /// request errored out); the next request takes it over.
 const RECOMPUTE_ABANDONED_AFTER: Duration = Duration::from_secs(5);
 
+/// What every read of a campaign shows besides the campaign row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignNumbers {
+    pub totals: CampaignTotals,
+    /// (tier id, current patrons).
+    pub tier_patrons: Vec<(i64, i64)>,
+    pub tiers: Vec<TierRow>,
+    pub goals: Vec<GoalRow>,
+}
+
 #[derive(Debug)]
 struct Entry {
     at: Instant,
-    totals: CampaignTotals,
-    tiers: Vec<(i64, i64)>,
+    numbers: Arc<CampaignNumbers>,
     recompute_claimed: Option<Instant>,
 }
 
@@ -42,7 +60,7 @@ pub struct CampaignAggregates {
 impl CampaignAggregates {
     /// The numbers to answer with; `None` means the caller recomputes them
     /// and hands them to [`put`](Self::put).
-    pub fn get(&self, campaign: CampaignId) -> Option<(CampaignTotals, Vec<(i64, i64)>)> {
+    pub fn get(&self, campaign: CampaignId) -> Option<Arc<CampaignNumbers>> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let entry = entries.get_mut(&campaign)?;
         let age = entry.at.elapsed();
@@ -58,10 +76,16 @@ impl CampaignAggregates {
                 return None;
             }
         }
-        Some((entry.totals, entry.tiers.clone()))
+        Some(entry.numbers.clone())
     }
 
-    pub fn put(&self, campaign: CampaignId, totals: CampaignTotals, tiers: Vec<(i64, i64)>) {
+    /// Drops what is kept of a campaign whose tiers or goals this process changed.
+    pub fn forget(&self, campaign: CampaignId) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.remove(&campaign);
+    }
+
+    pub fn put(&self, campaign: CampaignId, numbers: Arc<CampaignNumbers>) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         // Bounded: forget stale entries when the map grows.
         if entries.len() > 10_000 {
@@ -71,8 +95,7 @@ impl CampaignAggregates {
             campaign,
             Entry {
                 at: Instant::now(),
-                totals,
-                tiers,
+                numbers,
                 recompute_claimed: None,
             },
         );
@@ -83,13 +106,18 @@ impl CampaignAggregates {
 mod tests {
     use super::*;
 
-    fn totals(patrons: i64) -> CampaignTotals {
-        CampaignTotals {
-            patron_count: patrons,
-            pledge_sum_minor: patrons * 500,
-            creation_count: 0,
-            outstanding_minor: 0,
-        }
+    fn totals(patrons: i64) -> Arc<CampaignNumbers> {
+        Arc::new(CampaignNumbers {
+            totals: CampaignTotals {
+                patron_count: patrons,
+                pledge_sum_minor: patrons * 500,
+                creation_count: 0,
+                outstanding_minor: 0,
+            },
+            tier_patrons: vec![(1, patrons)],
+            tiers: Vec::new(),
+            goals: Vec::new(),
+        })
     }
 
     fn age(cache: &CampaignAggregates, campaign: CampaignId, by: Duration) {
@@ -103,25 +131,34 @@ mod tests {
         let cache = CampaignAggregates::default();
         let campaign = CampaignId::from(7);
         assert!(cache.get(campaign).is_none(), "nothing cached yet");
-        cache.put(campaign, totals(3), vec![(1, 3)]);
-        assert_eq!(cache.get(campaign), Some((totals(3), vec![(1, 3)])));
+        cache.put(campaign, totals(3));
+        assert_eq!(cache.get(campaign), Some(totals(3)));
 
         age(&cache, campaign, Duration::from_secs(2));
         assert!(cache.get(campaign).is_none(), "the first caller recomputes");
         assert_eq!(
-            cache.get(campaign).map(|(t, _)| t.patron_count),
+            cache.get(campaign).map(|n| n.totals.patron_count),
             Some(3),
             "the next ones get the previous numbers meanwhile"
         );
-        cache.put(campaign, totals(4), vec![(1, 4)]);
-        assert_eq!(cache.get(campaign).map(|(t, _)| t.patron_count), Some(4));
+        cache.put(campaign, totals(4));
+        assert_eq!(cache.get(campaign).map(|n| n.totals.patron_count), Some(4));
+    }
+
+    #[test]
+    fn a_forgotten_campaign_is_read_again_at_once() {
+        let cache = CampaignAggregates::default();
+        let campaign = CampaignId::from(9);
+        cache.put(campaign, totals(2));
+        cache.forget(campaign);
+        assert!(cache.get(campaign).is_none());
     }
 
     #[test]
     fn an_abandoned_recomputation_is_taken_over_and_old_numbers_expire() {
         let cache = CampaignAggregates::default();
         let campaign = CampaignId::from(8);
-        cache.put(campaign, totals(1), vec![]);
+        cache.put(campaign, totals(1));
         age(&cache, campaign, Duration::from_secs(2));
         assert!(cache.get(campaign).is_none());
         {

@@ -151,6 +151,7 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("tier"))?;
         tx.commit().await?;
+        self.aggregates.forget(campaign);
         Ok(row)
     }
 
@@ -268,6 +269,7 @@ impl Services {
         campaigns::update_tier(&mut tx, tier, &fields, now).await?;
         let row = own_tier(&mut tx, creator, tier).await?;
         tx.commit().await?;
+        self.aggregates.forget(row.campaign_id);
         Ok(row)
     }
 
@@ -297,6 +299,7 @@ impl Services {
             }
         }
         tx.commit().await?;
+        self.aggregates.forget(row.campaign_id);
         Ok(())
     }
 
@@ -305,9 +308,10 @@ impl Services {
     pub async fn retire_tier(&self, creator: UserId, tier: TierId) -> Result<(), ServiceError> {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        own_tier(&mut tx, creator, tier).await?;
+        let row = own_tier(&mut tx, creator, tier).await?;
         campaigns::retire_tier(&mut tx, tier, now).await?;
         tx.commit().await?;
+        self.aggregates.forget(row.campaign_id);
         Ok(())
     }
 
@@ -354,6 +358,7 @@ impl Services {
             .find(|g| g.id == id)
             .ok_or(ServiceError::NotFound("goal"))?;
         tx.commit().await?;
+        self.aggregates.forget(campaign.id);
         Ok(goal)
     }
 
@@ -364,6 +369,7 @@ impl Services {
             return Err(ServiceError::NotFound("goal"));
         }
         tx.commit().await?;
+        self.aggregates.forget(campaign.id);
         Ok(())
     }
 }

@@ -41,6 +41,12 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict => ServiceError::Conflict("already exists"),
+            // Input the checks let through but the database cannot hold: the
+            // client's to fix, never a 500.
+            StoreError::Unstorable(_) => ServiceError::invalid(
+                "input",
+                "holds a value that cannot be stored (a NUL character, or a number out of range)",
+            ),
             other => ServiceError::Internal(anyhow::Error::new(other)),
         }
     }

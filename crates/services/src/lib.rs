@@ -11,6 +11,7 @@ pub mod demo;
 pub mod developers;
 mod error;
 pub mod faults;
+pub mod gauges;
 pub mod oauth;
 pub mod panel;
 pub mod patreon;

@@ -130,25 +130,25 @@ pub(crate) async fn campaign_view(
     campaign: CampaignRow,
     creator: UserRow,
 ) -> Result<CampaignView, ServiceError> {
-    let (totals, tier_patrons) = match services.aggregates.get(campaign.id) {
+    let numbers = match services.aggregates.get(campaign.id) {
         Some(cached) => cached,
         None => {
-            let totals = campaigns::campaign_totals(tx, campaign.id).await?;
-            let tier_patrons = campaigns::patrons_per_tier(tx, campaign.id).await?;
-            services
-                .aggregates
-                .put(campaign.id, totals, tier_patrons.clone());
-            (totals, tier_patrons)
+            let numbers = std::sync::Arc::new(crate::aggregates::CampaignNumbers {
+                totals: campaigns::campaign_totals(tx, campaign.id).await?,
+                tier_patrons: campaigns::patrons_per_tier(tx, campaign.id).await?,
+                tiers: campaigns::tiers_of_campaign(tx, campaign.id).await?,
+                goals: campaigns::goals_of_campaign(tx, campaign.id).await?,
+            });
+            services.aggregates.put(campaign.id, numbers.clone());
+            numbers
         }
     };
-    let tiers = campaigns::tiers_of_campaign(tx, campaign.id).await?;
-    let goals = campaigns::goals_of_campaign(tx, campaign.id).await?;
     Ok(CampaignView {
         campaign,
         creator,
-        totals,
-        tiers,
-        tier_patrons,
-        goals,
+        totals: numbers.totals,
+        tiers: numbers.tiers.clone(),
+        tier_patrons: numbers.tier_patrons.clone(),
+        goals: numbers.goals.clone(),
     })
 }

@@ -120,6 +120,24 @@ impl Services {
             Some(name) => Some(Username::parse(name)?.as_str().to_owned()),
             None => None,
         };
+        // PostgreSQL cannot store a NUL in text (SQLite could): refused on
+        // both, with the field's name, rather than failing in the database.
+        for (field, text) in [
+            ("first_name", &update.first_name),
+            ("last_name", &update.last_name),
+            ("about", &update.about),
+            ("description", &update.description),
+            ("youtube", &update.youtube),
+            ("twitter", &update.twitter),
+            ("facebook", &update.facebook),
+        ] {
+            if text.as_deref().is_some_and(|t| t.contains('\0')) {
+                return Err(ServiceError::invalid(
+                    field,
+                    "must not contain a NUL character",
+                ));
+            }
+        }
         for (field, name) in [
             ("first_name", &update.first_name),
             ("last_name", &update.last_name),

@@ -781,3 +781,13 @@ pub async fn mark_refunded(
         .map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
+
+/// When the open charge that has waited longest was due (`None`: none is
+/// open). Read from the front of `charges_open`, for operators' metrics.
+pub async fn oldest_open_charge(tx: &mut Tx) -> Result<Option<OffsetDateTime>, StoreError> {
+    const SQL: &str = "SELECT next_attempt_at FROM charges WHERE status IN ('pending', 'retrying') \
+         ORDER BY next_attempt_at LIMIT 1";
+    Ok(on_backend!(tx, |conn| sqlx::query_scalar(SQL)
+        .fetch_optional(conn)
+        .await)?)
+}

@@ -150,6 +150,14 @@ enum Pools {
     Postgres(PgPool),
 }
 
+/// How much of one connection pool is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    pub pool: &'static str,
+    pub open: u32,
+    pub idle: u32,
+}
+
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.pools {
@@ -166,6 +174,22 @@ impl Store {
         match Backend::of_url(url)? {
             Backend::Sqlite => connect_sqlite(url, options).await,
             Backend::Postgres => connect_postgres(url, options).await,
+        }
+    }
+
+    /// Each pool's open and idle connections, for operators' metrics.
+    pub fn pool_use(&self) -> Vec<PoolUse> {
+        let of = |name: &'static str, size: u32, idle: usize| PoolUse {
+            pool: name,
+            open: size,
+            idle: idle as u32,
+        };
+        match &self.pools {
+            Pools::Sqlite { writer, reader, .. } => vec![
+                of("sqlite_writer", writer.size(), writer.num_idle()),
+                of("sqlite_reader", reader.size(), reader.num_idle()),
+            ],
+            Pools::Postgres(pool) => vec![of("postgres", pool.size(), pool.num_idle())],
         }
     }
 

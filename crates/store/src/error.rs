@@ -29,6 +29,10 @@ pub enum StoreError {
     InvalidCopy(String),
     #[error("migrating the database failed: {0}")]
     Migrate(String),
+    /// The database cannot store a value as given (PostgreSQL's data
+    /// exceptions: a NUL byte in text, a number out of range).
+    #[error("a value cannot be stored: {0}")]
+    Unstorable(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
 }
@@ -44,6 +48,11 @@ impl From<sqlx::Error> for StoreError {
                     return StoreError::Refused(db.message().to_owned());
                 }
                 _ => {}
+            }
+            // PostgreSQL's class 22, "data exception": a value it cannot
+            // store as given (a NUL byte in text, an out-of-range number).
+            if db.code().is_some_and(|code| code.starts_with("22")) {
+                return StoreError::Unstorable(db.message().to_owned());
             }
         }
         StoreError::Database(err)

@@ -30,7 +30,7 @@ pub mod test_gateway;
 pub mod users;
 pub mod webhooks;
 
-pub use connect::{Backend, ConnectOptions, SessionLimits, Store, sqlite_file};
+pub use connect::{Backend, ConnectOptions, PoolUse, SessionLimits, Store, sqlite_file};
 pub use error::StoreError;
 pub use tx::Tx;
 

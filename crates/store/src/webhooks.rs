@@ -905,3 +905,13 @@ pub async fn pending_deliveries(tx: &mut Tx) -> Result<i64, StoreError> {
         .fetch_one(conn)
         .await)?)
 }
+
+/// When the delivery that has waited longest was due (`None`: nothing is
+/// owed). Read from the front of the due index, for operators' metrics.
+pub async fn oldest_pending_delivery(tx: &mut Tx) -> Result<Option<OffsetDateTime>, StoreError> {
+    const SQL: &str = "SELECT next_attempt_at FROM webhook_deliveries WHERE status = 'pending' \
+         ORDER BY next_attempt_at LIMIT 1";
+    Ok(on_backend!(tx, |conn| sqlx::query_scalar(SQL)
+        .fetch_optional(conn)
+        .await)?)
+}

@@ -115,6 +115,10 @@ async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     }
     let shutdown = shutdown_signal();
     // Scripts and tests read this line to learn the port (with --listen ADDR:0).
+    // Before the listening line, so that a reader waiting for that one has both.
+    if let Some(metrics) = app.metrics_addr() {
+        println!("maecenas metrics on http://{metrics}/metrics");
+    }
     println!("maecenas listening on http://{address}");
     tracing::info!(%address, "listening");
     app.run(shutdown).await?;

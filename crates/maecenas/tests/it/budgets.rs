@@ -119,6 +119,21 @@ async fn current_user_and_the_pledge_form_stay_within_their_budgets(#[case] back
     assert_eq!(cost.transactions, 1, "current_user: {cost:#?}");
     assert!(cost.statements.len() <= 8, "current_user: {cost:#?}");
 
+    // Again, as a client polling it does: the campaign's totals, tiers and
+    // goals are kept for a second, so only the caller and the campaign row
+    // are read.
+    let again = http
+        .get(server.url("/api/oauth2/api/current_user?include=campaign"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    let cost = cost_of(&server, &request_id(&again)).await;
+    println!("current_user again: {cost:#?}");
+    assert_eq!(cost.transactions, 1, "current_user again: {cost:#?}");
+    assert!(cost.statements.len() <= 2, "current_user again: {cost:#?}");
+
     // The pledge form, paid with a card: at most 4 transactions and 16
     // statements (the gateway's call is outside every transaction).
     let created = admin(

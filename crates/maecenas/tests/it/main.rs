@@ -12,6 +12,7 @@ mod contract;
 mod docs;
 mod health;
 mod limits;
+mod metrics;
 mod oauth;
 mod operations;
 mod pages;

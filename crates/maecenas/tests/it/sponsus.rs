@@ -423,6 +423,10 @@ async fn updating_my_profile_validates_and_hiding_it_hides_it(#[case] backend: B
         (json!({ "username": "patron002" }), 409),
         (json!({ "kittens": true }), 422),
         (json!({ "description": "x".repeat(501) }), 422),
+        // PostgreSQL cannot store a NUL in text: refused on both backends
+        // (schemathesis found this as a 500 on PostgreSQL).
+        (json!({ "about": "before\u{0}after" }), 422),
+        (json!({ "first_name": "\u{0}" }), 422),
     ] {
         let res = post(bad.clone()).await.unwrap();
         let code = res.status().as_u16();
