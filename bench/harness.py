@@ -38,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,15 +171,36 @@ def read_proc(pid: int) -> tuple[float, int, int]:
     return cpu, rss, hwm
 
 
+# The /metrics address of each running server, by pid: wrk runs read what the
+# server itself counted around each run.
+METRICS_OF: dict[int, str] = {}
+
+
+def server_counts(pid: int | None) -> tuple[int, float]:
+    """(requests, seconds spent answering them) as the server's /metrics counts them."""
+    url = METRICS_OF.get(pid) if pid else None
+    if not url:
+        return 0, 0.0
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        text = answer.read().decode()
+    requests, seconds = 0, 0.0
+    for line in text.splitlines():
+        if line.startswith("maecenas_http_requests_total{"):
+            requests += int(float(line.rsplit(" ", 1)[1]))
+        elif line.startswith("maecenas_http_request_duration_seconds_sum{"):
+            seconds += float(line.rsplit(" ", 1)[1])
+    return requests, seconds
+
+
 class Server:
     """`maecenas serve` on a free loopback port, in the background."""
 
-    def __init__(self, db: Database, workdir: Path, name: str = "serve"):
+    def __init__(self, db: Database, workdir: Path, name: str = "serve", extra: tuple[str, ...] = ()):
         self.out = workdir / f"{name}.out"
         env = dict(os.environ, DATABASE_URL=db.url, **SERVER_ENV)
         self.process = subprocess.Popen(
             [str(BIN), "serve", "--listen", "127.0.0.1:0", "--billing-interval", "0",
-             "--log-level", "warn"],
+             "--log-level", "warn", "--metrics-listen", "127.0.0.1:0", *extra],
             stdout=open(self.out, "w"), stderr=open(workdir / f"{name}.err", "w"), env=env,
         )
         deadline = time.time() + 60
@@ -188,6 +210,7 @@ class Server:
             time.sleep(0.02)
         self.base = self.out.read_text().split("listening on ", 1)[1].split()[0]
         self.pid = self.process.pid
+        METRICS_OF[self.pid] = self.out.read_text().split("metrics on ", 1)[1].split()[0]
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -232,6 +255,10 @@ class Run:
     cpu_us_per_request: float
     peak_rss_mib: float
     refused: int
+    # What the server's /metrics counted during the run (every answer,
+    # refusals included) and the mean time it spent on one.
+    server_requests: int = 0
+    server_mean_ms: float = 0.0
 
     @property
     def rps(self) -> float:
@@ -267,11 +294,16 @@ def wrk(url: str, connections: int, seconds: float, script: str, workdir: Path,
     for name, value in (headers or {}).items():
         command[1:1] = ["-H", f"{name}: {value}"]
     before = read_proc(server_pid)[0] if server_pid else 0.0
+    counted_before = server_counts(server_pid)
     sampler = RssSampler(server_pid) if server_pid else None
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
                           env=dict(os.environ, REPORT=str(report), SPAN=str(span), **(env or {})))
     peak = sampler.finish() if sampler else 0
     after = read_proc(server_pid)[0] if server_pid else 0.0
+    counted_after = server_counts(server_pid)
+    # The scrapes go to the metrics listener, which counts nothing of its own.
+    server_requests = counted_after[0] - counted_before[0] if server_pid else 0
+    server_seconds = counted_after[1] - counted_before[1]
     if done.returncode != 0 or not report.exists():
         raise SystemExit(f"wrk failed on {url}: {done.stderr.strip()[:500]}")
     r = json.loads(report.read_text())
@@ -296,6 +328,8 @@ def wrk(url: str, connections: int, seconds: float, script: str, workdir: Path,
         cpu_us_per_request=((after - before) * 1e6 / ok) if ok and server_pid else 0.0,
         peak_rss_mib=peak / 1024,
         refused=refused,
+        server_requests=server_requests,
+        server_mean_ms=(1000 * server_seconds / server_requests) if server_requests else 0.0,
     )
 
 
@@ -670,8 +704,9 @@ def render(results: list[BackendResult], peer_rows: list[Row], args, started: dt
             f"### {result.backend}: campaigns of {d.large_pledges:,} and {args.small:,} pledges "
             f"(generated in {d.seconds:.0f} s)",
             "",
-            "| request | conns | requests/s | ratio | target | p50 | p99 | server CPU/request | peak RSS |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| request | conns | requests/s | ratio | target | p50 | p99 | server CPU/request | peak RSS "
+            "| server counted (its mean) |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in rows:
             m = row.median
@@ -696,7 +731,8 @@ def render(results: list[BackendResult], peer_rows: list[Row], args, started: dt
             out.append(
                 f"| {row.label} | {row.connections} | {fmt_rate(m.rps)} | {ratio} | "
                 f"{row.target or '—'}{verdict(ok)} | {m.p50_ms:.2f} ms | {m.p99_ms:.2f} ms | "
-                f"{m.cpu_us_per_request:.0f} µs | {m.peak_rss_mib:.0f} MiB |")
+                f"{m.cpu_us_per_request:.0f} µs | {m.peak_rss_mib:.0f} MiB | "
+                f"{m.server_requests:,} ({m.server_mean_ms:.2f} ms) |")
         for batch_list, what in ((result.webhooks, "webhooks"), (result.billing, "billing")):
             if not batch_list:
                 continue
@@ -734,6 +770,48 @@ def render(results: list[BackendResult], peer_rows: list[Row], args, started: dt
     return "\n".join(out)
 
 
+def scale_out(db: Database, data: DataSet, args, workdir: Path, backend: str) -> list[Row]:
+    """The read API's `current_user` through HAProxy (round robin) over three `serve`
+    processes on one PostgreSQL, to set beside one process's figure. On this 2-core
+    machine the processes share the cores with PostgreSQL and wrk: this shows what
+    the sharing costs or gains, not what three machines would do."""
+    servers = [Server(db, workdir, f"node{n}", ("--node-id", str(10 + n))) for n in range(3)]
+    haproxy = None
+    try:
+        port = free_port()
+        config = workdir / "haproxy.cfg"
+        backends = "\n".join(
+            f"    server node{n} {s.base.removeprefix('http://')}" for n, s in enumerate(servers))
+        config.write_text(
+            "global\n    maxconn 4096\n"
+            "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n"
+            "    timeout server 30s\n    option http-keep-alive\n"
+            f"frontend api\n    bind 127.0.0.1:{port}\n    default_backend nodes\n"
+            f"backend nodes\n    balance roundrobin\n{backends}\n")
+        haproxy = subprocess.Popen(["haproxy", "-f", str(config), "-db"],
+                                   stdout=subprocess.DEVNULL, stderr=open(workdir / "haproxy.err", "w"))
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 10
+        while subprocess.run(["curl", "-s", "-o", "/dev/null", base + "/healthz"]).returncode != 0:
+            if time.time() > deadline:
+                raise SystemExit(f"haproxy did not start: {(workdir / 'haproxy.err').read_text()}")
+            time.sleep(0.1)
+        bearer = {"Authorization": f"Bearer {data.creator_token}"}
+        row = Row(backend, "Patreon `current_user` via HAProxy over 3 `serve` processes "
+                  "(CPU and counts of node 0 only)", args.connections)
+        for n in range(args.runs):
+            row.runs.append(wrk(base + "/api/oauth2/api/current_user", args.connections, args.seconds,
+                                "get.lua", workdir, headers=bearer, server_pid=servers[0].pid))
+            log(f"   scale-out current_user: {row.runs[-1].rps:,.0f}/s p99 {row.runs[-1].p99_ms:.1f} ms")
+        return [row]
+    finally:
+        if haproxy:
+            haproxy.terminate()
+            haproxy.wait()
+        for server in servers:
+            server.stop()
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -754,6 +832,8 @@ def run_backend(backend: str, args, workdir: Path) -> BackendResult:
             load_rss = read_proc(server.pid)[2] / 1024
         finally:
             server.stop()
+        if backend == "postgres" and not args.skip_scale_out:
+            rows += scale_out(db, data, args, workdir, backend)
         hooks = webhooks(db, data, args, workdir) if args.deliveries else []
         bills = billing(db, data, args, workdir) if args.billing_runs else []
         return BackendResult(backend, data, idle, load_rss, rows, hooks, bills)
@@ -775,6 +855,8 @@ def main() -> None:
     parser.add_argument("--billing-runs", type=int, default=3, help="months billed (0: skip)")
     parser.add_argument("--skip-token", action="store_true")
     parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--skip-scale-out", action="store_true",
+                        help="no HAProxy row over three PostgreSQL servers")
     parser.add_argument("--write", action="store_true", help="put the table into BENCHMARKS.md")
     args = parser.parse_args()
     args.passthrough = [a for a in sys.argv[1:] if a != "--write"]

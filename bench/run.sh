@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark harness, end to end, in one command: builds the release
-# binaries, installs what it needs (wrk, sqlite3, GNU time from Debian;
+# binaries, installs what it needs (wrk, sqlite3, GNU time, HAProxy from Debian;
 # node-oidc-provider from npm into target/bench-npm), makes sure PostgreSQL is
 # up, then runs bench/harness.py on both backends and writes the table into
 # BENCHMARKS.md (and target/bench/report.md).
@@ -19,6 +19,7 @@ command -v sqlite3 >/dev/null || missing+=(sqlite3)
 command -v psql >/dev/null || missing+=(postgresql-client)
 [ -x /usr/bin/time ] || missing+=(time)
 command -v node >/dev/null || missing+=(nodejs npm)
+command -v haproxy >/dev/null || missing+=(haproxy)
 if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
