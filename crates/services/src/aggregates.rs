@@ -79,6 +79,17 @@ impl CampaignAggregates {
         Some(entry.numbers.clone())
     }
 
+    /// What is kept of a campaign if it is fresh, without taking on its
+    /// recomputation (for a reader that wants a tier and would not refresh
+    /// the totals).
+    pub fn fresh(&self, campaign: CampaignId) -> Option<Arc<CampaignNumbers>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(&campaign)
+            .filter(|entry| entry.at.elapsed() < FRESH_FOR)
+            .map(|entry| entry.numbers.clone())
+    }
+
     /// Drops what is kept of a campaign whose tiers or goals this process changed.
     pub fn forget(&self, campaign: CampaignId) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
@@ -150,7 +161,9 @@ mod tests {
         let cache = CampaignAggregates::default();
         let campaign = CampaignId::from(9);
         cache.put(campaign, totals(2));
+        assert_eq!(cache.fresh(campaign), Some(totals(2)));
         cache.forget(campaign);
+        assert!(cache.fresh(campaign).is_none());
         assert!(cache.get(campaign).is_none());
     }
 

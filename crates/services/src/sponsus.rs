@@ -72,18 +72,11 @@ impl Services {
     pub async fn api_key_owner(&self, key: &str) -> Result<Option<UserRow>, ServiceError> {
         let hash = secrets::sha256(key);
         let now = self.clock.now();
-        let (row, owner) = {
+        let live = {
             let mut tx = self.store.read().await?;
-            let Some(row) = api_keys::api_key_by_hash(&mut tx, &hash)
-                .await?
-                .filter(|k| k.revoked_at.is_none())
-            else {
-                return Ok(None);
-            };
-            let owner = users::user_by_id(&mut tx, row.owner_id).await?;
-            (row, owner)
+            api_keys::owner_by_key_hash(&mut tx, &hash).await?
         };
-        let Some(owner) = owner.filter(|u| u.standing().is_active()) else {
+        let Some(row) = live.filter(|k| k.owner.standing().is_active()) else {
             return Ok(None);
         };
         // Record the use, at most once a minute per key: a write per request
@@ -93,10 +86,10 @@ impl Services {
             .is_none_or(|at| now - at > Duration::minutes(1))
         {
             let mut tx = self.store.write().await?;
-            api_keys::touch_api_key(&mut tx, row.id, now).await?;
+            api_keys::touch_api_key(&mut tx, row.key_id, now).await?;
             tx.commit().await?;
         }
-        Ok(Some(owner))
+        Ok(Some(row.owner))
     }
 
     /// `GET /v1/profiles/{userID or unique_url}`: hidden and deleted profiles do not exist for others.
@@ -235,8 +228,17 @@ impl Services {
         let pledge = pledges::current_pledge(&mut tx, patron, campaign.id)
             .await?
             .ok_or(not_found)?;
+        // The campaign's tiers are usually kept with its totals (a second old at most).
+        let kept = |tier| {
+            self.aggregates
+                .fresh(campaign.id)
+                .and_then(|numbers| numbers.tiers.iter().find(|t| t.id == tier).cloned())
+        };
         let tier = match pledge.tier() {
-            Some(tier) => campaigns::tier_by_id(&mut tx, tier).await?,
+            Some(tier) => match kept(tier) {
+                Some(row) => Some(row),
+                None => campaigns::tier_by_id(&mut tx, tier).await?,
+            },
             None => None,
         };
         let donations = if include_donations {

@@ -149,3 +149,37 @@ pub async fn api_key_by_id(tx: &mut Tx, id: ApiKeyId) -> Result<Option<ApiKeyRow
     .fetch_optional(conn)
     .await)?)
 }
+
+/// The owner of a live (unrevoked) key, with what the key's use is recorded by.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KeyOwnerRow {
+    #[sqlx(flatten)]
+    pub owner: crate::users::UserRow,
+    #[sqlx(try_from = "i64")]
+    pub key_id: ApiKeyId,
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+// As `oauth::bearer_by_access_hash`: the key in a derived table, the user's
+// columns unqualified.
+const OWNER_BY_HASH: &str = concat!(
+    "SELECT ",
+    crate::users::user_columns!(),
+    ", key_id, last_used_at FROM users JOIN (SELECT k.owner_id AS key_owner, k.id AS key_id, \
+     k.last_used_at FROM api_keys k WHERE k.key_hash = $1 AND k.revoked_at IS NULL) live \
+     ON users.id = live.key_owner"
+);
+
+/// The owner behind a presented key's SHA-256, in one query; `None` for an
+/// unknown or revoked key.
+pub async fn owner_by_key_hash(
+    tx: &mut Tx,
+    key_hash: &[u8],
+) -> Result<Option<KeyOwnerRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, KeyOwnerRow>(
+        OWNER_BY_HASH
+    )
+    .bind(key_hash)
+    .fetch_optional(conn)
+    .await)?)
+}
