@@ -5,7 +5,7 @@
 use maecenas_domain::UserId;
 use maecenas_domain::{
     ACCESS_TOKEN_LIFETIME_SECS, CODE_LIFETIME_SECS, Email, OAuthClientId, Scope, ScopeSet,
-    is_valid_s256_challenge, pkce_s256_matches,
+    is_valid_s256_challenge,
 };
 use maecenas_store::oauth::{self as store, CodeRow, GrantRow, TokenRow};
 use maecenas_store::oauth_clients::{self, OAuthClientRow};
@@ -15,8 +15,11 @@ use maecenas_store::{StoreError, Tx};
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
+mod grants;
+
 use crate::developers::{ClientManager, managed_client};
 use crate::{ServiceError, Services, secrets};
+use grants::{Grant, GrantInput, IssueCode, new_token, run_case};
 
 pub const CODE_PREFIX: &str = "mco_";
 pub const ACCESS_TOKEN_PREFIX: &str = "mat_";
@@ -273,19 +276,16 @@ impl Services {
         let code = secrets::mint(CODE_PREFIX)?;
         let now = self.clock.now();
         let grant_id: i64 = self.ids.next_raw();
-        let mut tx = self.store.write().await?;
-        store::insert_grant(
-            &mut tx,
-            grant_id,
-            context.client.id,
-            user.id,
-            &context.scopes.to_string(),
-            now,
-        )
-        .await?;
-        store::insert_code(
-            &mut tx,
-            &CodeRow {
+        let case = IssueCode {
+            grant: GrantRow {
+                id: grant_id,
+                client_row_id: context.client.id,
+                user_id: user.id,
+                scope: context.scopes.to_string(),
+                created_at: now,
+                revoked_at: None,
+            },
+            code: CodeRow {
                 code_hash: code.hash.clone(),
                 grant_id,
                 redirect_uri: context.redirect_uri.clone(),
@@ -293,9 +293,8 @@ impl Services {
                 expires_at: now + Duration::seconds(CODE_LIFETIME_SECS),
                 used_at: None,
             },
-        )
-        .await?;
-        tx.commit().await?;
+        };
+        run_case(&self.store, case).await?;
         Ok(code.plaintext)
     }
 
@@ -325,78 +324,10 @@ impl Services {
         credentials: &ClientCredentials,
         params: &TokenParams,
     ) -> Result<IssuedTokens, TokenError> {
-        let code = params
-            .code
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| TokenError::InvalidRequest("code is required".into()))?;
-        let now = self.clock.now();
-        let mut tx = self.store.write().await?;
-        let client = authenticate_client(&mut tx, credentials).await?;
-        let Some(row) = store::code_by_hash(&mut tx, &secrets::sha256(code)).await? else {
-            return Err(TokenError::InvalidGrant(
-                "the code is invalid, expired or already used",
-            ));
-        };
-        let grant =
-            store::grant_by_id(&mut tx, row.grant_id)
-                .await?
-                .ok_or(TokenError::InvalidGrant(
-                    "the code is invalid, expired or already used",
-                ))?;
-        if grant.client_row_id != client.id {
-            // Another client's code: refuse without saying more.
-            return Err(TokenError::InvalidGrant(
-                "the code is invalid, expired or already used",
-            ));
+        if params.code.as_deref().is_none_or(str::is_empty) {
+            return Err(TokenError::InvalidRequest("code is required".into()));
         }
-        if row.used_at.is_some() || grant.revoked_at.is_some() {
-            // A replayed code: someone else may hold its tokens. Revoke them all,
-            // and keep that even though the answer is an error.
-            revoke_grant(&mut tx, &grant, now).await?;
-            tx.commit().await?;
-            return Err(TokenError::InvalidGrant(
-                "the code is invalid, expired or already used",
-            ));
-        }
-        if row.expires_at <= now {
-            return Err(TokenError::InvalidGrant(
-                "the code is invalid, expired or already used",
-            ));
-        }
-        if params.redirect_uri.as_deref() != Some(row.redirect_uri.as_str()) {
-            return Err(TokenError::InvalidGrant(
-                "redirect_uri does not match the one of the authorization request",
-            ));
-        }
-        if let Err(refusal) = check_pkce(&row, params) {
-            // A code presented with a wrong or missing verifier is burnt (and
-            // its grant revoked, as for a replay): whoever holds a stolen code
-            // cannot try verifiers until one fits.
-            store::use_code(&mut tx, &row.code_hash, now).await?;
-            revoke_grant(&mut tx, &grant, now).await?;
-            tx.commit().await?;
-            return Err(refusal);
-        }
-        if !store::use_code(&mut tx, &row.code_hash, now).await? {
-            return Err(TokenError::InvalidGrant(
-                "the code is invalid, expired or already used",
-            ));
-        }
-        let user = users::user_by_id(&mut tx, grant.user_id).await?;
-        if user.is_none_or(|u| !u.standing().is_active()) {
-            return Err(TokenError::InvalidGrant(
-                "the user can no longer authorize applications",
-            ));
-        }
-        let issued = self.insert_tokens(&mut tx, grant.id, &grant.scope).await?;
-        let resumed =
-            resume_webhooks_of_grant(&mut tx, client.id, grant.user_id, &grant.scope, now).await?;
-        tx.commit().await?;
-        if resumed > 0 {
-            self.webhooks_written(1);
-        }
-        Ok(issued)
+        self.grant(Grant::ExchangeCode, credentials, params).await
     }
 
     async fn refresh(
@@ -404,94 +335,42 @@ impl Services {
         credentials: &ClientCredentials,
         params: &TokenParams,
     ) -> Result<IssuedTokens, TokenError> {
-        let refresh_token = params
-            .refresh_token
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| TokenError::InvalidRequest("refresh_token is required".into()))?;
-        let now = self.clock.now();
-        let mut tx = self.store.write().await?;
-        let client = authenticate_client(&mut tx, credentials).await?;
-        let invalid =
-            TokenError::InvalidGrant("the refresh token is invalid, revoked or already used");
-        let Some(token) =
-            store::token_by_refresh_hash(&mut tx, &secrets::sha256(refresh_token)).await?
-        else {
-            return Err(invalid);
-        };
-        let grant =
-            store::grant_by_id(&mut tx, token.grant_id)
-                .await?
-                .ok_or(TokenError::InvalidGrant(
-                    "the refresh token is invalid, revoked or already used",
-                ))?;
-        if grant.client_row_id != client.id {
-            return Err(invalid);
-        }
-        if token.refreshed_at.is_some() {
-            // Reuse of a rotated refresh token (RFC 9700 §4.14.2): revoke the
-            // whole grant, commit that, then refuse.
-            revoke_grant(&mut tx, &grant, now).await?;
-            tx.commit().await?;
-            return Err(invalid);
-        }
-        if token.revoked_at.is_some() || grant.revoked_at.is_some() {
-            return Err(invalid);
-        }
-        if let Some(asked) = params.scope.as_deref().filter(|s| !s.trim().is_empty()) {
-            let asked: ScopeSet = asked.parse().map_err(|e: maecenas_domain::ScopeError| {
-                TokenError::InvalidScope(e.to_string())
-            })?;
-            let granted: ScopeSet = grant.scope.parse().unwrap_or_default();
-            if asked.iter().any(|s| !granted.contains(s)) {
-                return Err(TokenError::InvalidScope(
-                    "a refresh cannot widen the granted scope".into(),
-                ));
-            }
-        }
-        if !store::mark_refreshed(&mut tx, token.id, now).await? {
-            return Err(invalid);
-        }
-        let user = users::user_by_id(&mut tx, grant.user_id).await?;
-        if user.is_none_or(|u| !u.standing().is_active()) {
-            return Err(TokenError::InvalidGrant(
-                "the user can no longer authorize applications",
+        if params.refresh_token.as_deref().is_none_or(str::is_empty) {
+            return Err(TokenError::InvalidRequest(
+                "refresh_token is required".into(),
             ));
         }
-        let issued = self.insert_tokens(&mut tx, grant.id, &grant.scope).await?;
-        tx.commit().await?;
-        Ok(issued)
+        self.grant(Grant::Refresh, credentials, params).await
     }
 
-    async fn insert_tokens(
+    /// One grant, one transaction (see [`grants`]): the new
+    /// token's id and secrets are minted first, so the grant itself only
+    /// reads and writes.
+    async fn grant(
         &self,
-        tx: &mut Tx,
-        grant_id: i64,
-        scope: &str,
+        grant: fn(GrantInput) -> Grant,
+        credentials: &ClientCredentials,
+        params: &TokenParams,
     ) -> Result<IssuedTokens, TokenError> {
         let access = secrets::mint(ACCESS_TOKEN_PREFIX)?;
         let refresh = secrets::mint(REFRESH_TOKEN_PREFIX)?;
         let now = self.clock.now();
-        store::insert_token(
-            tx,
-            &TokenRow {
-                id: self.ids.next_raw(),
-                grant_id,
-                access_hash: access.hash.clone(),
-                refresh_hash: refresh.hash.clone(),
-                created_at: now,
-                access_expires_at: now + Duration::seconds(ACCESS_TOKEN_LIFETIME_SECS),
-                refreshed_at: None,
-                revoked_at: None,
-            },
-        )
-        .await?;
-        Ok(IssuedTokens {
-            access_token: access.plaintext,
-            refresh_token: refresh.plaintext,
-            expires_in: ACCESS_TOKEN_LIFETIME_SECS,
-            scopes: scope.parse().unwrap_or_default(),
-        })
+        let mut token = new_token(self.ids.next_raw(), now);
+        token.access_hash = access.hash;
+        token.refresh_hash = refresh.hash;
+        let input = GrantInput {
+            credentials: credentials.clone(),
+            params: params.clone(),
+            now,
+            token,
+            access_plaintext: access.plaintext,
+            refresh_plaintext: refresh.plaintext,
+        };
+        let outcome = run_case(&self.store, grant(input)).await?;
+        if outcome.webhooks_resumed > 0 {
+            self.webhooks_written(1);
+        }
+        outcome.answer
     }
 
     /// RFC 7009 and the Sponsus revoke: the token dies (a refresh token takes
@@ -580,13 +459,21 @@ impl Services {
             now,
         )
         .await?;
-        let issued = self
-            .insert_tokens(&mut tx, grant_id, &scopes.to_string())
-            .await
-            .map_err(|e| match e {
-                TokenError::Internal(e) => ServiceError::Internal(e),
-                other => ServiceError::Internal(anyhow::anyhow!("{other}")),
-            })?;
+        let access = secrets::mint(ACCESS_TOKEN_PREFIX)?;
+        let refresh = secrets::mint(REFRESH_TOKEN_PREFIX)?;
+        let token = TokenRow {
+            grant_id,
+            access_hash: access.hash,
+            refresh_hash: refresh.hash,
+            ..new_token(self.ids.next_raw(), now)
+        };
+        store::insert_token(&mut tx, &token).await?;
+        let issued = IssuedTokens {
+            access_token: access.plaintext,
+            refresh_token: refresh.plaintext,
+            expires_in: ACCESS_TOKEN_LIFETIME_SECS,
+            scopes: scopes.clone(),
+        };
         let resumed =
             resume_webhooks_of_grant(&mut tx, client.id, user.id, &scopes.to_string(), now).await?;
         tx.commit().await?;
@@ -717,25 +604,6 @@ async fn resume_webhooks_of_grant(
         return Ok(0);
     }
     webhooks::resume_webhooks_with_access(tx, client, user, now).await
-}
-
-/// Whether the token request proves PKCE as the code requires: the verifier
-/// of its challenge, and no verifier for a code issued without one.
-fn check_pkce(row: &CodeRow, params: &TokenParams) -> Result<(), TokenError> {
-    match (&row.code_challenge, params.code_verifier.as_deref()) {
-        (None, None) => Ok(()),
-        (Some(challenge), Some(verifier)) if pkce_s256_matches(verifier, challenge) => Ok(()),
-        (Some(_), None) => Err(TokenError::InvalidGrant(
-            "code_verifier is required for this code",
-        )),
-        (Some(_), Some(_)) => Err(TokenError::InvalidGrant(
-            "code_verifier does not match the code_challenge",
-        )),
-        // A verifier for a code issued without a challenge: a downgrade attempt (RFC 9700 §2.1.1).
-        (None, Some(_)) => Err(TokenError::InvalidGrant(
-            "this code was issued without a code_challenge",
-        )),
-    }
 }
 
 /// An app a person authorized, for their settings.

@@ -10,6 +10,7 @@ use sqlx::sqlite::{
 };
 
 use crate::backup::InUseLock;
+use crate::direct::GroupWriter;
 use crate::{StoreError, Tx};
 
 /// Begins a transaction on a task of its own, so that a request dropped
@@ -142,6 +143,8 @@ enum Pools {
     /// the busy timeout.
     Sqlite {
         writer: SqlitePool,
+        /// Jobs for `writer`, many to a transaction (see [`GroupWriter`]).
+        group: GroupWriter,
         reader: SqlitePool,
         path: PathBuf,
         /// The shared lock that tells `maecenas restore` the file is in use.
@@ -273,6 +276,15 @@ impl Store {
         }
     }
 
+    /// SQLite's group writer, for the write use cases that run as jobs on
+    /// it; `None` on PostgreSQL, where they run in a [`Tx`] of their own.
+    pub fn group_writer(&self) -> Option<&GroupWriter> {
+        match &self.pools {
+            Pools::Sqlite { group, .. } => Some(group),
+            Pools::Postgres(_) => None,
+        }
+    }
+
     pub(crate) fn sqlite_writer(&self) -> Option<&SqlitePool> {
         match &self.pools {
             Pools::Sqlite { writer, .. } => Some(writer),
@@ -368,6 +380,7 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
         .connect_lazy_with(base.read_only(true));
     Ok(Store {
         pools: Pools::Sqlite {
+            group: GroupWriter::start(writer.clone()),
             writer,
             reader,
             path,

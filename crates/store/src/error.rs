@@ -35,6 +35,29 @@ pub enum StoreError {
     Unstorable(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// From SQLite's group writer (see `direct`).
+    #[error("database error: {0}")]
+    Sqlite(#[source] rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        use rusqlite::ffi;
+        if let rusqlite::Error::SqliteFailure(failure, message) = &err {
+            let message = message.clone().unwrap_or_default();
+            match failure.extended_code {
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    return StoreError::Conflict;
+                }
+                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => return StoreError::MissingReference,
+                ffi::SQLITE_CONSTRAINT_CHECK | ffi::SQLITE_CONSTRAINT_NOTNULL => {
+                    return StoreError::Refused(message);
+                }
+                _ => {}
+            }
+        }
+        StoreError::Sqlite(err)
+    }
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -9,6 +9,7 @@
 pub mod backup;
 mod connect;
 pub mod db_time;
+pub mod direct;
 mod error;
 pub mod migrate;
 mod tx;
@@ -27,6 +28,7 @@ pub mod pledges;
 pub mod rate_limits;
 pub mod sessions;
 pub mod test_gateway;
+pub mod token_statements;
 pub mod users;
 pub mod webhooks;
 

@@ -9,6 +9,26 @@ use crate::db_time::db;
 use crate::users::user_columns;
 use crate::{StoreError, Tx, on_backend};
 
+// The SQL texts the token endpoint's writes share with the group writer
+// (see `crate::token_statements`): one text for every backend and path.
+
+pub(crate) const INSERT_GRANT: &str = "INSERT INTO oauth_grants \
+     (id, client_row_id, user_id, scope, created_at) VALUES ($1, $2, $3, $4, $5)";
+pub(crate) const INSERT_CODE: &str = "INSERT INTO oauth_codes \
+     (code_hash, grant_id, redirect_uri, code_challenge, expires_at, used_at) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+pub(crate) const USE_CODE: &str =
+    "UPDATE oauth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL";
+pub(crate) const MARK_REFRESHED: &str = "UPDATE oauth_tokens SET refreshed_at = $2 \
+     WHERE id = $1 AND refreshed_at IS NULL AND revoked_at IS NULL";
+pub(crate) const INSERT_TOKEN: &str = "INSERT INTO oauth_tokens \
+     (id, grant_id, access_hash, refresh_hash, created_at, access_expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+pub(crate) const REVOKE_GRANT: &str =
+    "UPDATE oauth_grants SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
+pub(crate) const REVOKE_TOKENS_OF_GRANT: &str =
+    "UPDATE oauth_tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL";
+
 // ---- grants ---------------------------------------------------------------
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -32,17 +52,15 @@ pub async fn insert_grant(
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
     on_backend!(tx, |conn| {
-        sqlx::query(
-        "INSERT INTO oauth_grants (id, client_row_id, user_id, scope, created_at) VALUES ($1, $2, $3, $4, $5)"
-    )
-    .bind(id)
-    .bind(client.get())
-    .bind(user.get())
-    .bind(scope)
-    .bind(db(now))
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected())
+        sqlx::query(INSERT_GRANT)
+            .bind(id)
+            .bind(client.get())
+            .bind(user.get())
+            .bind(scope)
+            .bind(db(now))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
     })?;
     Ok(())
 }
@@ -60,22 +78,18 @@ pub async fn grant_by_id(tx: &mut Tx, id: i64) -> Result<Option<GrantRow>, Store
 
 /// Revokes a grant and every token of it (a replayed code or refresh token).
 pub async fn revoke_grant(tx: &mut Tx, id: i64, now: OffsetDateTime) -> Result<(), StoreError> {
-    on_backend!(tx, |conn| sqlx::query(
-        "UPDATE oauth_grants SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL"
-    )
-    .bind(id)
-    .bind(db(now))
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected()))?;
-    on_backend!(tx, |conn| sqlx::query(
-        "UPDATE oauth_tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL"
-    )
-    .bind(id)
-    .bind(db(now))
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected()))?;
+    on_backend!(tx, |conn| sqlx::query(REVOKE_GRANT)
+        .bind(id)
+        .bind(db(now))
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    on_backend!(tx, |conn| sqlx::query(REVOKE_TOKENS_OF_GRANT)
+        .bind(id)
+        .bind(db(now))
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -100,19 +114,16 @@ maecenas_domain::debug_showing!(CodeRow {
 
 pub async fn insert_code(tx: &mut Tx, code: &CodeRow) -> Result<(), StoreError> {
     on_backend!(tx, |conn| {
-        sqlx::query(
-        "INSERT INTO oauth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at, used_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)"
-    )
-    .bind(&code.code_hash)
-    .bind(code.grant_id)
-    .bind(&code.redirect_uri)
-    .bind(&code.code_challenge)
-    .bind(db(code.expires_at))
-    .bind(db(code.used_at))
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected())
+        sqlx::query(INSERT_CODE)
+            .bind(&code.code_hash)
+            .bind(code.grant_id)
+            .bind(&code.redirect_uri)
+            .bind(&code.code_challenge)
+            .bind(db(code.expires_at))
+            .bind(db(code.used_at))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
     })?;
     Ok(())
 }
@@ -134,14 +145,12 @@ pub async fn use_code(
     code_hash: &[u8],
     now: OffsetDateTime,
 ) -> Result<bool, StoreError> {
-    let n = on_backend!(tx, |conn| sqlx::query(
-        "UPDATE oauth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL"
-    )
-    .bind(code_hash)
-    .bind(db(now))
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected()))?;
+    let n = on_backend!(tx, |conn| sqlx::query(USE_CODE)
+        .bind(code_hash)
+        .bind(db(now))
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
 
@@ -237,19 +246,16 @@ macro_rules! token_select {
 
 pub async fn insert_token(tx: &mut Tx, token: &TokenRow) -> Result<(), StoreError> {
     on_backend!(tx, |conn| {
-        sqlx::query(
-        "INSERT INTO oauth_tokens (id, grant_id, access_hash, refresh_hash, created_at, access_expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)"
-    )
-    .bind(token.id)
-    .bind(token.grant_id)
-    .bind(&token.access_hash)
-    .bind(&token.refresh_hash)
-    .bind(db(token.created_at))
-    .bind(db(token.access_expires_at))
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected())
+        sqlx::query(INSERT_TOKEN)
+            .bind(token.id)
+            .bind(token.grant_id)
+            .bind(&token.access_hash)
+            .bind(&token.refresh_hash)
+            .bind(db(token.created_at))
+            .bind(db(token.access_expires_at))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
     })?;
     Ok(())
 }
@@ -281,14 +287,12 @@ pub async fn token_by_refresh_hash(
 /// Marks a token's refresh token used; false when it already was.
 pub async fn mark_refreshed(tx: &mut Tx, id: i64, now: OffsetDateTime) -> Result<bool, StoreError> {
     let n = on_backend!(tx, |conn| {
-        sqlx::query(
-        "UPDATE oauth_tokens SET refreshed_at = $2 WHERE id = $1 AND refreshed_at IS NULL AND revoked_at IS NULL"
-    )
-    .bind(id)
-    .bind(db(now))
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected())
+        sqlx::query(MARK_REFRESHED)
+            .bind(id)
+            .bind(db(now))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
     })?;
     Ok(n == 1)
 }

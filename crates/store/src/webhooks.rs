@@ -12,6 +12,25 @@ use time::OffsetDateTime;
 use crate::db_time::db;
 use crate::{StoreError, Tx, on_backend};
 
+// Shared with the token endpoint's grants on either write path (see
+// `crate::token_statements`), so each text is written once.
+pub(crate) const PAUSE_WEBHOOKS_WITHOUT_ACCESS: &str = "UPDATE webhooks SET paused = TRUE, \
+     paused_reason = 'access_revoked', updated_at = $3 \
+     WHERE oauth_client_id = $1 AND NOT paused \
+     AND campaign_id IN (SELECT id FROM campaigns WHERE creator_id = $2) \
+     AND NOT EXISTS (SELECT 1 FROM oauth_grants g WHERE g.client_row_id = $1 AND g.user_id = $2 \
+         AND g.revoked_at IS NULL AND (' ' || g.scope || ' ') LIKE $4)";
+pub(crate) const RESUME_WEBHOOKS_WITH_ACCESS: &str = "UPDATE webhooks SET paused = FALSE, \
+     paused_reason = NULL, updated_at = $3 \
+     WHERE oauth_client_id = $1 AND paused AND paused_reason = 'access_revoked' \
+     AND campaign_id IN (SELECT id FROM campaigns WHERE creator_id = $2)";
+
+/// A LIKE pattern matching a space-separated scope list that holds `scope`
+/// (scope names hold neither `%` nor `_`).
+pub(crate) fn scope_pattern(scope: &str) -> String {
+    format!("% {scope} %")
+}
+
 #[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct WebhookRow {
     #[sqlx(try_from = "i64")]
@@ -183,11 +202,7 @@ pub async fn pause_webhooks_without_access(
     scope: &str,
     now: OffsetDateTime,
 ) -> Result<u64, StoreError> {
-    const SQL: &str = "UPDATE webhooks SET paused = TRUE, paused_reason = 'access_revoked', updated_at = $3 \
-         WHERE oauth_client_id = $1 AND NOT paused \
-         AND campaign_id IN (SELECT id FROM campaigns WHERE creator_id = $2) \
-         AND NOT EXISTS (SELECT 1 FROM oauth_grants g WHERE g.client_row_id = $1 AND g.user_id = $2 \
-             AND g.revoked_at IS NULL AND (' ' || g.scope || ' ') LIKE $4)";
+    const SQL: &str = PAUSE_WEBHOOKS_WITHOUT_ACCESS;
     Ok(on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(client.get())
         .bind(creator.get())
@@ -206,9 +221,7 @@ pub async fn resume_webhooks_with_access(
     creator: UserId,
     now: OffsetDateTime,
 ) -> Result<u64, StoreError> {
-    const SQL: &str = "UPDATE webhooks SET paused = FALSE, paused_reason = NULL, updated_at = $3 \
-         WHERE oauth_client_id = $1 AND paused AND paused_reason = 'access_revoked' \
-         AND campaign_id IN (SELECT id FROM campaigns WHERE creator_id = $2)";
+    const SQL: &str = RESUME_WEBHOOKS_WITH_ACCESS;
     Ok(on_backend!(tx, |conn| sqlx::query(SQL)
         .bind(client.get())
         .bind(creator.get())
@@ -268,12 +281,6 @@ pub async fn may_deliver(tx: &mut Tx, webhook: WebhookId, scope: &str) -> Result
         .fetch_one(conn)
         .await)?;
     Ok(n > 0)
-}
-
-/// A LIKE pattern matching a space-separated scope list that holds `scope`
-/// (scope names hold neither `%` nor `_`).
-fn scope_pattern(scope: &str) -> String {
-    format!("% {scope} %")
 }
 
 /// Deletes every webhook an app registered, with their deliveries and logs,
