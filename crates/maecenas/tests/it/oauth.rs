@@ -419,6 +419,80 @@ async fn a_replayed_code_fails_and_revokes_what_it_issued(#[case] backend: Backe
     w.app.stop().await;
 }
 
+/// Grants sent together share a commit on SQLite (the group writer): each
+/// must still stand or fall alone. Fresh codes, replayed codes (a refusal
+/// that keeps its revocation), unknown codes (a refusal that writes nothing)
+/// and one code sent twice at once all arrive together.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn grants_sent_together_each_stand_or_fall_alone(#[case] backend: Backend) {
+    let w = world(backend).await;
+    w.log_in().await;
+    let authorize = w.authorize_url("/oauth2/authorize", &[("scope", "identify")]);
+    let mut codes = Vec::new();
+    for _ in 0..17 {
+        let back = w.consent(&authorize, "allow").await;
+        codes.push(query(&back, "code").expect("a code"));
+    }
+    let raced = codes.pop().unwrap();
+    let fresh = codes.split_off(8);
+    let mut replayed = Vec::new();
+    for code in codes {
+        let first = ok_json(w.exchange(&code).await).await;
+        replayed.push((code, first["access_token"].as_str().unwrap().to_owned()));
+    }
+
+    let fresh_answers = futures_util::future::join_all(fresh.iter().map(|c| w.exchange(c)));
+    let replay_answers =
+        futures_util::future::join_all(replayed.iter().map(|(c, _)| w.exchange(c)));
+    let unknown: Vec<String> = (0..8).map(|i| format!("mco_unknown{i}")).collect();
+    let unknown_answers = futures_util::future::join_all(unknown.iter().map(|c| w.exchange(c)));
+    let raced_answers = futures_util::future::join(w.exchange(&raced), w.exchange(&raced));
+    let (fresh_answers, replay_answers, unknown_answers, (raced_a, raced_b)) = tokio::join!(
+        fresh_answers,
+        replay_answers,
+        unknown_answers,
+        raced_answers
+    );
+
+    for answer in fresh_answers {
+        let tokens = ok_json(answer).await;
+        let access = tokens["access_token"].as_str().unwrap();
+        assert_eq!(
+            w.profile(access).await.status(),
+            200,
+            "a fresh code's token"
+        );
+    }
+    for (answer, (_, first_access)) in replay_answers.into_iter().zip(&replayed) {
+        let (status, body) = error_of(answer).await;
+        assert_eq!(
+            (status.as_u16(), body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        assert_eq!(
+            w.profile(first_access).await.status(),
+            401,
+            "the replay's revocation was kept although the grant was refused"
+        );
+    }
+    for answer in unknown_answers {
+        let (status, body) = error_of(answer).await;
+        assert_eq!(
+            (status.as_u16(), body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+    }
+    let statuses = [raced_a.status().as_u16(), raced_b.status().as_u16()];
+    assert!(
+        statuses.contains(&200) && statuses.contains(&400),
+        "one code sent twice at once: one exchange, one refusal, got {statuses:?}"
+    );
+    w.app.stop().await;
+}
+
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]
