@@ -10,6 +10,7 @@ use sqlx::sqlite::{
 };
 
 use crate::backup::InUseLock;
+use crate::checkpoint;
 use crate::direct::GroupWriter;
 use crate::{StoreError, Tx};
 
@@ -342,7 +343,13 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
-        .pragma("temp_store", "memory");
+        .pragma("temp_store", "memory")
+        // Checkpoints run in the background (see `checkpoint`); this only
+        // bounds the WAL should they fall behind.
+        .pragma(
+            "wal_autocheckpoint",
+            checkpoint::WRITER_AUTOCHECKPOINT_PAGES.to_string(),
+        );
     let cannot_open = |e: sqlx::Error| {
         StoreError::Config(format!(
             "cannot open the SQLite database {}: {e}",
@@ -377,14 +384,22 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
         .max_connections(options.max_connections.max(1))
         .test_before_acquire(false)
         .acquire_timeout(options.acquire_timeout)
-        .connect_lazy_with(base.read_only(true));
+        .connect_lazy_with(base.clone().read_only(true));
+    let in_use = Arc::new(Mutex::new(Some(in_use)));
+    checkpoint::start(
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_lazy_with(base),
+        Arc::downgrade(&in_use),
+    );
     Ok(Store {
         pools: Pools::Sqlite {
             group: GroupWriter::start(writer.clone()),
             writer,
             reader,
             path,
-            in_use: Arc::new(Mutex::new(Some(in_use))),
+            in_use,
         },
     })
 }

@@ -7,6 +7,7 @@
 //! and (later) how background jobs are claimed.
 
 pub mod backup;
+mod checkpoint;
 mod connect;
 pub mod db_time;
 pub mod direct;
