@@ -410,7 +410,7 @@ impl Services {
     /// The caller behind `Authorization: Bearer <token>`, or `None` for a
     /// missing, expired, rotated or revoked token.
     pub async fn bearer(&self, access_token: &str) -> Result<Option<Bearer>, ServiceError> {
-        let mut tx = self.store.read().await?;
+        let mut tx = self.store.read_without_snapshot().await?;
         bearer_in(&mut tx, access_token, self.clock.now()).await
     }
 

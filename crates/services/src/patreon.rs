@@ -52,7 +52,9 @@ impl Services {
         &self,
         access_token: &str,
     ) -> Result<Option<(Bearer, Option<CampaignView>)>, ServiceError> {
-        let mut tx = self.store.read().await?;
+        // The token, the user and their campaign need not be one snapshot;
+        // the campaign's numbers are (see `campaign_view`).
+        let mut tx = self.store.read_without_snapshot().await?;
         let Some(bearer) = crate::oauth::bearer_in(&mut tx, access_token, self.clock.now()).await?
         else {
             return Ok(None);
@@ -133,6 +135,13 @@ pub(crate) async fn campaign_view(
     let numbers = match services.aggregates.get(campaign.id) {
         Some(cached) => cached,
         None => {
+            // Totals and patrons per tier must agree: read them in one
+            // snapshot, the caller's if it has one.
+            let mut snapshot = None;
+            if !tx.is_snapshot() {
+                snapshot = Some(services.store.read().await?);
+            }
+            let tx = snapshot.as_mut().unwrap_or(tx);
             let numbers = std::sync::Arc::new(crate::aggregates::CampaignNumbers {
                 totals: campaigns::campaign_totals(tx, campaign.id).await?,
                 tier_patrons: campaigns::patrons_per_tier(tx, campaign.id).await?,

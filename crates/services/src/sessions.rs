@@ -54,7 +54,7 @@ impl Services {
     /// The user behind a session cookie, if the session is live and the user may act.
     pub async fn session_user(&self, session_token: &str) -> Result<Option<UserRow>, ServiceError> {
         let hash = secrets::sha256(session_token);
-        let mut tx = self.store.read().await?;
+        let mut tx = self.store.read_without_snapshot().await?;
         let Some(user_id) = store::session_user(&mut tx, &hash, self.clock.now()).await? else {
             return Ok(None);
         };

@@ -73,7 +73,7 @@ impl Services {
         let hash = secrets::sha256(key);
         let now = self.clock.now();
         let live = {
-            let mut tx = self.store.read().await?;
+            let mut tx = self.store.read_without_snapshot().await?;
             api_keys::owner_by_key_hash(&mut tx, &hash).await?
         };
         let Some(row) = live.filter(|k| k.owner.standing().is_active()) else {
@@ -94,7 +94,7 @@ impl Services {
 
     /// `GET /v1/profiles/{userID or unique_url}`: hidden and deleted profiles do not exist for others.
     pub async fn public_profile(&self, id_or_username: &str) -> Result<UserRow, ServiceError> {
-        let mut tx = self.store.read().await?;
+        let mut tx = self.store.read_without_snapshot().await?;
         let user = match id_or_username.parse::<UserId>() {
             Ok(id) => users::user_by_id(&mut tx, id).await?,
             Err(_) => users::user_by_username(&mut tx, id_or_username).await?,
@@ -220,7 +220,9 @@ impl Services {
         include_donations: bool,
     ) -> Result<SponsorshipStatus, ServiceError> {
         let now = self.clock.now();
-        let mut tx = self.store.read().await?;
+        // The campaign, the pledge, its tier and the donations each stand on
+        // their own: no snapshot across them is needed.
+        let mut tx = self.store.read_without_snapshot().await?;
         let not_found = ServiceError::NotFound("sponsorship");
         let campaign = campaigns::campaign_by_creator(&mut tx, creator)
             .await?

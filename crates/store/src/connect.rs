@@ -12,6 +12,7 @@ use sqlx::sqlite::{
 use crate::backup::InUseLock;
 use crate::checkpoint;
 use crate::direct::GroupWriter;
+use crate::tx::Held;
 use crate::{StoreError, Tx};
 
 /// Begins a transaction on a task of its own, so that a request dropped
@@ -221,16 +222,41 @@ impl Store {
         match &self.pools {
             Pools::Sqlite { writer, .. } => {
                 let writer = writer.clone();
-                begin_whole(
-                    async move { writer.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite) },
-                )
+                begin_whole(async move {
+                    writer
+                        .begin_with("BEGIN IMMEDIATE")
+                        .await
+                        .map(|tx| Tx::Sqlite(Held::Transaction(tx)))
+                })
                 .await
             }
             Pools::Postgres(pool) => {
                 let pool = pool.clone();
-                begin_whole(async move { pool.begin().await.map(Tx::Postgres) }).await
+                begin_whole(async move {
+                    pool.begin()
+                        .await
+                        .map(|tx| Tx::Postgres(Held::Transaction(tx)))
+                })
+                .await
             }
         }
+    }
+
+    /// A read whose statements need not agree with one another: each sees
+    /// the latest commit on its own, with no BEGIN and COMMIT around them
+    /// (on SQLite two more hand-offs to the connection's thread, on
+    /// PostgreSQL two more round trips). For a use case such as a bearer
+    /// check and the rows it leads to, where a write landing between two
+    /// statements changes nothing that matters; anything that sums or
+    /// compares across statements takes [`Store::read`].
+    pub async fn read_without_snapshot(&self) -> Result<Tx, StoreError> {
+        tracing::debug!(target: "maecenas_store::tx", kind = "read", snapshot = false, "transaction");
+        // A plain acquire cannot be cut in half as a begin can (see
+        // `begin_whole`): a dropped request just returns the connection.
+        Ok(match &self.pools {
+            Pools::Sqlite { reader, .. } => Tx::Sqlite(Held::Plain(reader.acquire().await?)),
+            Pools::Postgres(pool) => Tx::Postgres(Held::Plain(pool.acquire().await?)),
+        })
     }
 
     /// A transaction that only reads: a consistent snapshot.
@@ -239,11 +265,22 @@ impl Store {
         match &self.pools {
             Pools::Sqlite { reader, .. } => {
                 let reader = reader.clone();
-                begin_whole(async move { reader.begin().await.map(Tx::Sqlite) }).await
+                begin_whole(async move {
+                    reader
+                        .begin()
+                        .await
+                        .map(|tx| Tx::Sqlite(Held::Transaction(tx)))
+                })
+                .await
             }
             Pools::Postgres(pool) => {
                 let pool = pool.clone();
-                begin_whole(async move { pool.begin().await.map(Tx::Postgres) }).await
+                begin_whole(async move {
+                    pool.begin()
+                        .await
+                        .map(|tx| Tx::Postgres(Held::Transaction(tx)))
+                })
+                .await
             }
         }
     }

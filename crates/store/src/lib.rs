@@ -35,6 +35,6 @@ pub mod webhooks;
 
 pub use connect::{Backend, ConnectOptions, PoolUse, SessionLimits, Store, sqlite_file};
 pub use error::StoreError;
-pub use tx::Tx;
+pub use tx::{Held, Tx};
 
 pub use time::OffsetDateTime;
