@@ -160,13 +160,14 @@ pub struct KeyOwnerRow {
     pub last_used_at: Option<OffsetDateTime>,
 }
 
-// As `oauth::bearer_by_access_hash`: the key in a derived table, the user's
-// columns unqualified.
+// As `oauth::bearer_by_access_hash`: the key in a derived table of its own
+// (`LIMIT 1`, so stale statistics cannot turn the lookup into a scan), the
+// user's columns unqualified.
 const OWNER_BY_HASH: &str = concat!(
     "SELECT ",
     crate::users::user_columns!(),
     ", key_id, last_used_at FROM users JOIN (SELECT k.owner_id AS key_owner, k.id AS key_id, \
-     k.last_used_at FROM api_keys k WHERE k.key_hash = $1 AND k.revoked_at IS NULL) live \
+     k.last_used_at FROM api_keys k WHERE k.key_hash = $1 AND k.revoked_at IS NULL LIMIT 1) live \
      ON users.id = live.key_owner"
 );
 

@@ -321,14 +321,20 @@ pub struct BearerRow {
 }
 
 // The token and its grant are joined in a derived table, so that the user's
-// columns stay unqualified (the one list `users::user_columns!` keeps).
+// columns stay unqualified (the one list `users::user_columns!` keeps). The
+// token itself is looked up in a derived table of its own, `LIMIT 1`, which
+// SQLite cannot flatten into the join: statistics taken while the table was
+// nearly empty cannot turn that lookup into a scan of every token. (The grant
+// and user joins stay exposed to such statistics; the token endpoint's
+// lookups avoid joins altogether, see `token_statements`.)
 const BEARER: &str = concat!(
     "SELECT ",
     user_columns!(),
     ", scope, client_row_id FROM users JOIN (SELECT g.user_id AS grant_user, g.scope, g.client_row_id \
-     FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
-     WHERE t.access_hash = $1 AND t.revoked_at IS NULL AND t.refreshed_at IS NULL \
-     AND t.access_expires_at > $2 AND g.revoked_at IS NULL) live ON users.id = live.grant_user"
+     FROM (SELECT grant_id FROM oauth_tokens WHERE access_hash = $1 AND revoked_at IS NULL \
+         AND refreshed_at IS NULL AND access_expires_at > $2 LIMIT 1) t \
+     JOIN oauth_grants g ON g.id = t.grant_id \
+     WHERE g.revoked_at IS NULL) live ON users.id = live.grant_user"
 );
 
 /// The user, scope and client behind `hash` when its token is neither

@@ -108,22 +108,62 @@ pub trait TokenStatements: Send {
 
 const CLIENT_KEY: &str = "SELECT id, secret_hash FROM oauth_clients WHERE client_id = $1";
 
-const CODE_WITH_GRANT: &str = "SELECT c.code_hash, c.grant_id, c.redirect_uri, c.code_challenge, \
-     c.expires_at, c.used_at, g.client_row_id, g.user_id, g.scope, \
-     g.created_at AS grant_created_at, g.revoked_at AS grant_revoked_at, \
-     u.is_suspended, u.is_deleted, u.is_nuked \
-     FROM oauth_codes c JOIN oauth_grants g ON g.id = c.grant_id \
-     LEFT JOIN users u ON u.id = g.user_id WHERE c.code_hash = $1";
+// The grant's columns and its user's standing, each a lookup by primary key
+// (`$fk` is the grant id column of the row they belong to). Written as
+// scalar subqueries, not joins, on purpose: statistics taken while these
+// tables were nearly empty (an `ANALYZE` on a young database, as the
+// benchmark harness does) led SQLite's planner to scan the whole grant and
+// user tables inside a join, for every request and slower with every token
+// issued (BENCHMARKS.md, performance step 2). A scalar subquery over one
+// table with its primary key is looked up whatever the statistics say.
+macro_rules! grant_and_standing_of {
+    ($fk:literal) => {
+        concat!(
+            "(SELECT client_row_id FROM oauth_grants WHERE id = ",
+            $fk,
+            ") AS client_row_id, ",
+            "(SELECT user_id FROM oauth_grants WHERE id = ",
+            $fk,
+            ") AS user_id, ",
+            "(SELECT scope FROM oauth_grants WHERE id = ",
+            $fk,
+            ") AS scope, ",
+            "(SELECT created_at FROM oauth_grants WHERE id = ",
+            $fk,
+            ") AS grant_created_at, ",
+            "(SELECT revoked_at FROM oauth_grants WHERE id = ",
+            $fk,
+            ") AS grant_revoked_at, ",
+            "(SELECT is_suspended FROM users WHERE id = \
+             (SELECT user_id FROM oauth_grants WHERE id = ",
+            $fk,
+            ")) AS is_suspended, ",
+            "(SELECT is_deleted FROM users WHERE id = \
+             (SELECT user_id FROM oauth_grants WHERE id = ",
+            $fk,
+            ")) AS is_deleted, ",
+            "(SELECT is_nuked FROM users WHERE id = \
+             (SELECT user_id FROM oauth_grants WHERE id = ",
+            $fk,
+            ")) AS is_nuked "
+        )
+    };
+}
 
-const REFRESH_WITH_GRANT: &str = "SELECT t.id, t.grant_id, t.access_hash, t.refresh_hash, \
-     t.created_at, t.access_expires_at, t.refreshed_at, t.revoked_at, \
-     g.client_row_id, g.user_id, g.scope, \
-     g.created_at AS grant_created_at, g.revoked_at AS grant_revoked_at, \
-     u.is_suspended, u.is_deleted, u.is_nuked \
-     FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id \
-     LEFT JOIN users u ON u.id = g.user_id WHERE t.refresh_hash = $1";
+const CODE_WITH_GRANT: &str = concat!(
+    "SELECT c.code_hash, c.grant_id, c.redirect_uri, c.code_challenge, c.expires_at, c.used_at, ",
+    grant_and_standing_of!("c.grant_id"),
+    "FROM oauth_codes c WHERE c.code_hash = $1"
+);
 
-// ---- rows as the joined queries return them --------------------------------
+const REFRESH_WITH_GRANT: &str = concat!(
+    "SELECT t.id, t.grant_id, t.access_hash, t.refresh_hash, t.created_at, t.access_expires_at, \
+     t.refreshed_at, t.revoked_at, ",
+    grant_and_standing_of!("t.grant_id"),
+    "FROM oauth_tokens t WHERE t.refresh_hash = $1"
+);
+
+// ---- rows as the lookups above return them --------------------------------
 
 #[derive(sqlx::FromRow)]
 struct GrantColumns {

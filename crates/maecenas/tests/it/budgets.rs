@@ -138,7 +138,10 @@ async fn current_user_and_the_pledge_form_stay_within_their_budgets(#[case] back
     assert_eq!(again.status(), 200);
     let cost = cost_of(&server, &request_id(&again)).await;
     println!("current_user again: {cost:#?}");
-    assert_eq!(cost.reads_without_snapshot, 1, "current_user again: {cost:#?}");
+    assert_eq!(
+        cost.reads_without_snapshot, 1,
+        "current_user again: {cost:#?}"
+    );
     assert_eq!(cost.transactions, 0, "current_user again: {cost:#?}");
     assert!(cost.statements.len() <= 2, "current_user again: {cost:#?}");
 
