@@ -19,7 +19,7 @@ mod grants;
 
 use crate::developers::{ClientManager, managed_client};
 use crate::{ServiceError, Services, secrets};
-use grants::{Grant, GrantInput, IssueCode, new_token, run_case};
+use grants::{Grant, GrantInput, IssueCode, new_token, revoke_grant, run_case};
 
 pub const CODE_PREFIX: &str = "mco_";
 pub const ACCESS_TOKEN_PREFIX: &str = "mat_";
@@ -568,26 +568,6 @@ impl Services {
         tx.commit().await?;
         Ok(())
     }
-}
-
-/// Revokes a grant and what only it allowed: the app's webhooks on the
-/// user's campaign pause when no other grant of theirs to the app holds the
-/// webhook scope (they resume when the app is authorized again).
-async fn revoke_grant(
-    tx: &mut Tx,
-    grant: &GrantRow,
-    now: OffsetDateTime,
-) -> Result<(), StoreError> {
-    store::revoke_grant(tx, grant.id, now).await?;
-    webhooks::pause_webhooks_without_access(
-        tx,
-        grant.client_row_id,
-        grant.user_id,
-        Scope::CampaignsWebhook.as_str(),
-        now,
-    )
-    .await?;
-    Ok(())
 }
 
 /// Tokens were issued from a grant: if it holds the webhook scope, the app's

@@ -282,9 +282,11 @@ async fn authenticate_client<S: TokenStatements>(
     Ok(client.filter(|_| ok))
 }
 
-/// Revokes a grant and its tokens, and pauses the app's webhooks that
-/// relied on it.
-async fn revoke_grant<S: TokenStatements>(
+/// Revokes a grant, its tokens and what only it allowed: the app's webhooks
+/// on the user's campaign pause when no other grant of theirs to the app
+/// holds the webhook scope (they resume when the app is authorized again).
+/// The token endpoint's replays and a user's own revocation both end here.
+pub(super) async fn revoke_grant<S: TokenStatements>(
     s: &mut S,
     grant: &GrantRow,
     now: OffsetDateTime,
