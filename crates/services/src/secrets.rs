@@ -104,29 +104,118 @@ pub fn timing_decoy_hash() -> &'static str {
 
 /// At most one argon2 computation per core at a time. Each takes 19 MiB and
 /// a core for tens of milliseconds: unbounded, 64 log-ins at once would hold
-/// 1.2 GiB and finish no sooner; bounded, they queue.
-async fn argon2_permit() -> Result<tokio::sync::SemaphorePermit<'static>, ServiceError> {
+/// 1.2 GiB and finish no sooner; bounded, they queue. The permit also counts
+/// the caller among those asking (see `with_argon2_memory`).
+async fn argon2_permit() -> Result<Argon2Turn, ServiceError> {
     static GATE: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    let gate = GATE.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        tokio::sync::Semaphore::new(cores)
-    });
-    Ok(gate.acquire().await.context("argon2 gate closed")?)
+    let gate = GATE.get_or_init(|| tokio::sync::Semaphore::new(argon2_cores()));
+    let asking = Asking::new();
+    let permit = gate.acquire().await.context("argon2 gate closed")?;
+    Ok(Argon2Turn {
+        _permit: permit,
+        _asking: asking,
+    })
+}
+
+fn argon2_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Callers waiting for or holding an argon2 permit.
+static ASKING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+struct Asking;
+
+impl Asking {
+    fn new() -> Self {
+        ASKING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Asking
+    }
+}
+
+impl Drop for Asking {
+    fn drop(&mut self) {
+        ASKING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A caller's turn at argon2: held until its hash is done.
+struct Argon2Turn {
+    _permit: tokio::sync::SemaphorePermit<'static>,
+    _asking: Asking,
 }
 
 /// Runs `f` with argon2's working memory of `blocks` blocks, reusing the
-/// memory of earlier runs. Freshly allocated each time, glibc kept a 19 MiB
-/// block per blocking thread it ran on: a burst of log-ins left the server at
-/// 560 MiB resident. Reused, there are never more than one per core (the gate
-/// above), and the resident set stays flat.
+/// memory of earlier runs while log-ins queue. Allocating 19 MiB afresh for
+/// every hash costs as much as the hash (the kernel zeroes each page), so a
+/// burst reuses one block per core; when nobody waits any more the blocks
+/// are unmapped, and a burst of log-ins no longer leaves its memory resident
+/// for the rest of the server's life.
 fn with_argon2_memory<R>(blocks: usize, f: impl FnOnce(&mut [Block]) -> R) -> R {
-    static SPARE: std::sync::Mutex<Vec<Vec<Block>>> = std::sync::Mutex::new(Vec::new());
+    static SPARE: std::sync::Mutex<Vec<Argon2Memory>> = std::sync::Mutex::new(Vec::new());
     let spare = || SPARE.lock().unwrap_or_else(|p| p.into_inner());
     let taken = spare().pop().filter(|memory| memory.len() == blocks);
-    let mut memory = taken.unwrap_or_else(|| vec![Block::default(); blocks]);
-    let result = f(&mut memory);
-    spare().push(memory);
+    let mut memory = taken.unwrap_or_else(|| Argon2Memory::new(blocks));
+    let result = f(memory.blocks());
+    // This caller is still counted; anyone beyond one per core is waiting.
+    let asking = ASKING.load(std::sync::atomic::Ordering::SeqCst);
+    if asking > argon2_cores() {
+        spare().push(memory);
+    } else if asking <= 1 {
+        spare().clear();
+    }
     result
+}
+
+/// argon2's working memory in a mapping of its own, not from the allocator:
+/// a freed 19 MiB allocation stayed resident (mimalloc returns memory only
+/// as the freeing thread allocates again, and the blocking thread that ran
+/// the last hash of a burst goes idle), an unmapped one is returned at once.
+/// The mapping asks for transparent huge pages: argon2 reads its memory at
+/// random, and 4 KiB pages cost it TLB misses.
+enum Argon2Memory {
+    Mapped(memmap2::MmapMut),
+    /// Should the kernel refuse a mapping: the allocator's memory still works.
+    Heap(Vec<Block>),
+}
+
+impl Argon2Memory {
+    fn new(blocks: usize) -> Self {
+        match memmap2::MmapMut::map_anon(blocks * Block::SIZE) {
+            Ok(map) => {
+                #[cfg(target_os = "linux")]
+                let _ = map.advise(memmap2::Advice::HugePage);
+                Argon2Memory::Mapped(map)
+            }
+            Err(_) => Argon2Memory::Heap(vec![Block::default(); blocks]),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Argon2Memory::Mapped(map) => map.len() / Block::SIZE,
+            Argon2Memory::Heap(blocks) => blocks.len(),
+        }
+    }
+
+    fn blocks(&mut self) -> &mut [Block] {
+        match self {
+            Argon2Memory::Mapped(map) => {
+                let len = map.len() / Block::SIZE;
+                let start = map.as_mut_ptr().cast::<Block>();
+                debug_assert!(start.is_aligned());
+                // Sound: the mapping is page-aligned (stricter than `Block`'s
+                // alignment), `len` blocks fit in it, it starts zeroed and
+                // every bit pattern is a valid `Block` (an array of u64), and
+                // the borrow of `self` keeps it mapped and unaliased.
+                #[allow(unsafe_code)]
+                unsafe {
+                    std::slice::from_raw_parts_mut(start, len)
+                }
+            }
+            Argon2Memory::Heap(blocks) => blocks,
+        }
+    }
 }
 
 fn argon2_hash(password: &[u8]) -> Result<String, argon2::password_hash::Error> {
