@@ -25,6 +25,8 @@ const EVERY: Duration = Duration::from_millis(100);
 
 /// Checkpoints on `pool` (one read-write connection of its own) for as long
 /// as the store is open: until every handle is dropped or it is closed.
+/// `Store::close` closes `pool` itself and waits for it, so no checkpoint
+/// runs after the store is closed (a restore or a copy may follow at once).
 pub(crate) fn start(pool: SqlitePool, open: Weak<Mutex<Option<InUseLock>>>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EVERY);

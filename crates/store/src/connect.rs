@@ -148,6 +148,9 @@ enum Pools {
         /// Jobs for `writer`, many to a transaction (see [`GroupWriter`]).
         group: GroupWriter,
         reader: SqlitePool,
+        /// The background WAL checkpointer's own connection (see
+        /// [`checkpoint`]); closed with the store, before the writer.
+        checkpointer: SqlitePool,
         path: PathBuf,
         /// The shared lock that tells `maecenas restore` the file is in use.
         in_use: Arc<Mutex<Option<InUseLock>>>,
@@ -302,9 +305,13 @@ impl Store {
             Pools::Sqlite {
                 writer,
                 reader,
+                checkpointer,
                 in_use,
                 ..
             } => {
+                // The writer closes last: the last connection to close folds
+                // the WAL into the file, so nothing touches it afterwards.
+                checkpointer.close().await;
                 reader.close().await;
                 writer.close().await;
                 // Closed, this store no longer keeps a restore out.
@@ -423,18 +430,17 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
         .acquire_timeout(options.acquire_timeout)
         .connect_lazy_with(base.clone().read_only(true));
     let in_use = Arc::new(Mutex::new(Some(in_use)));
-    checkpoint::start(
-        SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .connect_lazy_with(base),
-        Arc::downgrade(&in_use),
-    );
+    let checkpointer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .test_before_acquire(false)
+        .connect_lazy_with(base);
+    checkpoint::start(checkpointer.clone(), Arc::downgrade(&in_use));
     Ok(Store {
         pools: Pools::Sqlite {
             group: GroupWriter::start(writer.clone()),
             writer,
             reader,
+            checkpointer,
             path,
             in_use,
         },
