@@ -121,21 +121,50 @@ fn argon2_cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Callers waiting for or holding an argon2 permit.
-static ASKING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// Who is asking for argon2 and the memory kept for them, under one lock:
+/// the decision to keep a block or free them all must see the count and the
+/// blocks together, or a block pushed just after the last caller looked
+/// stays mapped after the burst.
+struct Argon2Callers {
+    /// Callers waiting for or holding an argon2 permit.
+    asking: usize,
+    /// Working memory finished callers left for those still waiting.
+    spare: Vec<Argon2Memory>,
+}
 
+static ARGON2_CALLERS: std::sync::Mutex<Argon2Callers> = std::sync::Mutex::new(Argon2Callers {
+    asking: 0,
+    spare: Vec::new(),
+});
+
+fn argon2_callers() -> std::sync::MutexGuard<'static, Argon2Callers> {
+    ARGON2_CALLERS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Counts its holder among those asking; the last to leave frees the spare
+/// blocks.
 struct Asking;
 
 impl Asking {
     fn new() -> Self {
-        ASKING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        argon2_callers().asking += 1;
         Asking
     }
 }
 
 impl Drop for Asking {
     fn drop(&mut self) {
-        ASKING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        let freed = {
+            let mut callers = argon2_callers();
+            callers.asking -= 1;
+            if callers.asking == 0 {
+                std::mem::take(&mut callers.spare)
+            } else {
+                Vec::new()
+            }
+        };
+        // Unmapped outside the lock.
+        drop(freed);
     }
 }
 
@@ -148,22 +177,25 @@ struct Argon2Turn {
 /// Runs `f` with argon2's working memory of `blocks` blocks, reusing the
 /// memory of earlier runs while log-ins queue. Allocating 19 MiB afresh for
 /// every hash costs as much as the hash (the kernel zeroes each page), so a
-/// burst reuses one block per core; when nobody waits any more the blocks
+/// burst reuses one block per core; when nobody asks any more the blocks
 /// are unmapped, and a burst of log-ins no longer leaves its memory resident
 /// for the rest of the server's life.
 fn with_argon2_memory<R>(blocks: usize, f: impl FnOnce(&mut [Block]) -> R) -> R {
-    static SPARE: std::sync::Mutex<Vec<Argon2Memory>> = std::sync::Mutex::new(Vec::new());
-    let spare = || SPARE.lock().unwrap_or_else(|p| p.into_inner());
-    let taken = spare().pop().filter(|memory| memory.len() == blocks);
+    let taken = argon2_callers()
+        .spare
+        .pop()
+        .filter(|memory| memory.len() == blocks);
     let mut memory = taken.unwrap_or_else(|| Argon2Memory::new(blocks));
     let result = f(memory.blocks());
-    // This caller is still counted; anyone beyond one per core is waiting.
-    let asking = ASKING.load(std::sync::atomic::Ordering::SeqCst);
-    if asking > argon2_cores() {
-        spare().push(memory);
-    } else if asking <= 1 {
-        spare().clear();
+    {
+        let mut callers = argon2_callers();
+        // This caller is still counted; anyone beyond one per core waits.
+        if callers.asking > argon2_cores() {
+            callers.spare.push(memory);
+            return result;
+        }
     }
+    drop(memory);
     result
 }
 
@@ -297,6 +329,9 @@ pub fn random_hex(chars: usize) -> String {
 mod tests {
     use super::*;
 
+    /// The argon2 tests share the callers' count and the spare blocks.
+    static ARGON2_TESTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
     #[test]
     fn minted_secrets_are_prefixed_unique_and_match_only_their_hash() {
         let a = mint("mck_").unwrap();
@@ -314,6 +349,7 @@ mod tests {
 
     #[tokio::test]
     async fn passwords_hash_with_argon2id_and_verify() {
+        let _alone = ARGON2_TESTS.lock().await;
         let hash = hash_password("correct horse".into()).await.unwrap();
         assert!(
             hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
@@ -336,6 +372,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_agree_with_the_argon2_crates_own_hasher_and_verifier() {
+        let _alone = ARGON2_TESTS.lock().await;
         use argon2::PasswordVerifier;
         // Ours, checked by the crate's verifier.
         let ours = hash_password("correct horse".into()).await.unwrap();
@@ -366,5 +403,35 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_burst_of_log_ins_verifies_each_and_leaves_no_memory_behind() {
+        let _alone = ARGON2_TESTS.lock().await;
+        let hash = hash_password("correct horse".into()).await.unwrap();
+        for _ in 0..3 {
+            let checks: Vec<_> = (0..4 * argon2_cores() + 2)
+                .map(|i| {
+                    let hash = hash.clone();
+                    let password = if i % 2 == 0 {
+                        "correct horse"
+                    } else {
+                        "wrong horse"
+                    };
+                    tokio::spawn(async move { (i, verify_password(password.into(), hash).await) })
+                })
+                .collect();
+            for check in checks {
+                let (i, verified) = check.await.unwrap();
+                assert_eq!(verified.unwrap(), i % 2 == 0, "log-in {i}");
+            }
+            let callers = argon2_callers();
+            assert_eq!(callers.asking, 0);
+            assert!(
+                callers.spare.is_empty(),
+                "{} blocks left mapped after the burst",
+                callers.spare.len()
+            );
+        }
     }
 }
