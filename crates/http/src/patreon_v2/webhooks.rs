@@ -124,12 +124,21 @@ fn document(headers: &HeaderMap, body: &[u8]) -> Result<Document, JsonApiError> 
             "send the webhook as JSON (Content-Type: application/json or application/vnd.api+json)",
         ));
     }
-    let doc: Document = serde_json::from_slice(body).map_err(|e| {
+    let not_a_document = |e: serde_json::Error| {
         JsonApiError::new(
             StatusCode::BAD_REQUEST,
             format!("the body is not a JSON:API webhook document: {e}"),
         )
-    })?;
+    };
+    // An object only: serde would also read an array as the fields in order.
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(not_a_document)?;
+    if !value.is_object() {
+        return Err(JsonApiError::new(
+            StatusCode::BAD_REQUEST,
+            "the body must be a JSON:API document (an object with `data`)",
+        ));
+    }
+    let doc: Document = serde_json::from_value(value).map_err(not_a_document)?;
     if doc.data.kind.as_deref().is_some_and(|k| k != "webhook") {
         return Err(JsonApiError::new(
             StatusCode::BAD_REQUEST,

@@ -164,6 +164,21 @@ pub struct ProfileBody {
     status: Option<String>,
 }
 
+/// A JSON body is an object (or `null`, which changes nothing). serde would
+/// also take an array as the fields in order, which the document refuses.
+fn json_profile_body(body: &[u8]) -> Result<ProfileBody, SponsusError> {
+    let invalid = |detail: String| SponsusError::new(StatusCode::UNPROCESSABLE_ENTITY, detail);
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| invalid(format!("invalid JSON body: {e}")))?;
+    match value {
+        Value::Null => Ok(ProfileBody::default()),
+        Value::Object(_) => {
+            serde_json::from_value(value).map_err(|e| invalid(format!("invalid JSON body: {e}")))
+        }
+        _ => Err(invalid("the JSON body must be an object".into())),
+    }
+}
+
 /// Updates the API key owner's profile. JSON or form body.
 #[utoipa::path(post, path = "/v1/profiles/@me", tag = "sponsus",
     description = "Updates the key owner's profile.", security(("api_key" = [])),
@@ -188,12 +203,7 @@ pub async fn update_me(
         .trim()
         .to_ascii_lowercase();
     let parsed: ProfileBody = match essence.as_str() {
-        "application/json" => serde_json::from_slice(&body).map_err(|e| {
-            SponsusError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("invalid JSON body: {e}"),
-            )
-        })?,
+        "application/json" => json_profile_body(&body)?,
         "application/x-www-form-urlencoded" => {
             serde_urlencoded::from_bytes(&body).map_err(|e| {
                 SponsusError::new(
