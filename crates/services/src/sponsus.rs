@@ -4,11 +4,11 @@
 use maecenas_domain::{ApiKeyId, Currency, ProfileStatus, UserId, Username};
 use maecenas_store::StoreError;
 use maecenas_store::api_keys::{self, ApiKeyRow};
-use maecenas_store::campaigns::{self, CampaignRow, TierRow};
+use maecenas_store::campaigns::{self, TierRow};
 use maecenas_store::donations::DonationTotals;
 use maecenas_store::pledges::PledgeRow;
 use maecenas_store::users::{self, ProfileFields, UserRow};
-use maecenas_store::{charges, donations, pledges};
+use maecenas_store::{donations, pledges};
 use time::Duration;
 
 use crate::{ServiceError, Services, secrets};
@@ -17,7 +17,8 @@ use crate::{ServiceError, Services, secrets};
 #[derive(Debug, Clone)]
 pub struct SponsorshipStatus {
     pub pledge: PledgeRow,
-    pub campaign: CampaignRow,
+    /// The creator sponsored (the seed's `targetID`).
+    pub creator: UserId,
     pub tier: Option<TierRow>,
     pub currency: Currency,
     /// Whether this month is paid: for a monthly campaign, this month's
@@ -220,20 +221,18 @@ impl Services {
         include_donations: bool,
     ) -> Result<SponsorshipStatus, ServiceError> {
         let now = self.clock.now();
-        // The campaign, the pledge, its tier and the donations each stand on
-        // their own: no snapshot across them is needed.
+        let this_month = maecenas_domain::BillingPeriod::containing(now).to_string();
+        // The pledge with its payment state, its tier and the donations each
+        // stand on their own: no snapshot across them is needed.
         let mut tx = self.store.read_without_snapshot().await?;
-        let not_found = ServiceError::NotFound("sponsorship");
-        let campaign = campaigns::campaign_by_creator(&mut tx, creator)
+        let found = pledges::sponsorship(&mut tx, creator, patron, &this_month)
             .await?
             .ok_or(ServiceError::NotFound("sponsorship"))?;
-        let pledge = pledges::current_pledge(&mut tx, patron, campaign.id)
-            .await?
-            .ok_or(not_found)?;
+        let pledge = found.pledge;
         // The campaign's tiers are usually kept with its totals (a second old at most).
         let kept = |tier| {
             self.aggregates
-                .fresh(campaign.id)
+                .fresh(pledge.campaign_id)
                 .and_then(|numbers| numbers.tiers.iter().find(|t| t.id == tier).cloned())
         };
         let tier = match pledge.tier() {
@@ -244,7 +243,7 @@ impl Services {
             None => None,
         };
         let donations = if include_donations {
-            Some(donations::donation_totals(&mut tx, campaign.id, patron, now).await?)
+            Some(donations::donation_totals(&mut tx, pledge.campaign_id, patron, now).await?)
         } else {
             None
         };
@@ -252,18 +251,16 @@ impl Services {
             .currency
             .parse::<Currency>()
             .map_err(|e| anyhow::anyhow!("stored currency: {e}"))?;
-        let has_paid = if campaign.is_monthly {
-            let this_month = maecenas_domain::BillingPeriod::containing(now).to_string();
-            charges::period_paid(&mut tx, pledge.id, &this_month).await?
+        let has_paid = if found.campaign_is_monthly {
+            found.paid_this_period
         } else {
-            charges::charges_of_pledge(&mut tx, pledge.id, 1)
-                .await?
-                .first()
-                .is_none_or(|c| c.status == maecenas_domain::ChargeStatus::Succeeded)
+            found
+                .last_charge_status
+                .is_none_or(|status| status == maecenas_domain::ChargeStatus::Succeeded.as_str())
         };
         Ok(SponsorshipStatus {
+            creator,
             pledge,
-            campaign,
             tier,
             currency,
             has_paid,

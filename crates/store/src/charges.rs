@@ -675,17 +675,6 @@ pub async fn reopen_charges_of_patron(
         .map(|r| r.rows_affected()))?)
 }
 
-/// Whether a pledge's charge for a period went through.
-pub async fn period_paid(tx: &mut Tx, pledge: PledgeId, period: &str) -> Result<bool, StoreError> {
-    const SQL: &str = "SELECT count(*) FROM charges WHERE pledge_id = $1 AND period = $2 AND status = 'succeeded'";
-    let n: i64 = on_backend!(tx, |conn| sqlx::query_scalar(SQL)
-        .bind(pledge.get())
-        .bind(period)
-        .fetch_one(conn)
-        .await)?;
-    Ok(n > 0)
-}
-
 /// What the billing of a campaign looks like in a period (dashboards, Patreon fields).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, sqlx::FromRow)]
 pub struct PeriodTotals {

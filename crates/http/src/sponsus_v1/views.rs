@@ -29,7 +29,7 @@ pub fn sponsorship(status: &SponsorshipStatus) -> Value {
     let mut out = json!({
         "userID": pledge.patron_id.get(),
         "created_at": epoch_seconds(pledge.created_at),
-        "targetID": status.campaign.creator_id.get(),
+        "targetID": status.creator.get(),
         "is_active": pledge.status == maecenas_domain::PledgeStatus::Active && pledge.cancelled_at.is_none(),
         "tier": status.tier.as_ref().map(|t| tier(t, status)),
         "has_paid": status.has_paid,
@@ -42,7 +42,7 @@ pub fn sponsorship(status: &SponsorshipStatus) -> Value {
     }
     out["lossless"] = json!({
         "userID": pledge.patron_id.to_string(),
-        "targetID": status.campaign.creator_id.to_string(),
+        "targetID": status.creator.to_string(),
         "tier_id": status.tier.as_ref().map(|t| t.id.to_string()),
         "amount_minor": pledge.amount_minor,
         "currency": status.currency.code(),
@@ -58,7 +58,7 @@ fn tier(tier: &TierRow, status: &SponsorshipStatus) -> Value {
         "title": tier.title,
         "price": major(tier.amount_minor, status.currency.minor_digits()),
         "description": tier.description,
-        "userID": status.campaign.creator_id.get(),
+        "userID": status.creator.get(),
         "advanced": {},
         "created_at": epoch_seconds(tier.created_at),
         "is_active": tier.retired_at.is_none(),
