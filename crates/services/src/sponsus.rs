@@ -251,13 +251,7 @@ impl Services {
             .currency
             .parse::<Currency>()
             .map_err(|e| anyhow::anyhow!("stored currency: {e}"))?;
-        let has_paid = if found.campaign_is_monthly {
-            found.paid_this_period
-        } else {
-            found
-                .last_charge_status
-                .is_none_or(|status| status == maecenas_domain::ChargeStatus::Succeeded.as_str())
-        };
+        let has_paid = found.has_paid;
         Ok(SponsorshipStatus {
             creator,
             pledge,

@@ -143,33 +143,35 @@ pub async fn current_pledge(
     .await)?)
 }
 
-/// A patron's current pledge to a creator's campaign with what says whether
-/// it is paid: what the Sponsus `sponsoring` endpoint answers, in one query.
+/// A patron's current pledge to a creator's campaign and whether it is
+/// paid: what the Sponsus `sponsoring` endpoint answers, in one query.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SponsorshipRow {
     #[sqlx(flatten)]
     pub pledge: PledgeRow,
-    pub campaign_is_monthly: bool,
-    /// A succeeded charge for the period asked about.
-    pub paid_this_period: bool,
-    /// The status of the pledge's newest charge, if it has one.
-    pub last_charge_status: Option<String>,
+    /// Monthly: this period's charge succeeded. Per creation: no charge,
+    /// or the newest one succeeded.
+    pub has_paid: bool,
 }
 
+// The CASE evaluates only its campaign's branch: a monthly campaign (the
+// common case) looks up one charge by (pledge, period) and never sorts.
 const SPONSORSHIP: &str = concat!(
     "SELECT ",
     pledge_columns!(),
-    ", (SELECT c.is_monthly FROM campaigns c WHERE c.id = pledges.campaign_id) AS campaign_is_monthly, \
-     EXISTS (SELECT 1 FROM charges ch WHERE ch.pledge_id = pledges.id AND ch.period = $3 \
-             AND ch.status = 'succeeded') AS paid_this_period, \
-     (SELECT ch.status FROM charges ch WHERE ch.pledge_id = pledges.id ORDER BY ch.id DESC LIMIT 1) \
-       AS last_charge_status \
+    ", CASE WHEN (SELECT c.is_monthly FROM campaigns c WHERE c.id = pledges.campaign_id) \
+       THEN EXISTS (SELECT 1 FROM charges ch WHERE ch.pledge_id = pledges.id AND ch.period = $3 \
+                    AND ch.status = 'succeeded') \
+       ELSE coalesce((SELECT ch.status = 'succeeded' FROM charges ch WHERE ch.pledge_id = pledges.id \
+                      ORDER BY ch.id DESC LIMIT 1), TRUE) \
+     END AS has_paid \
      FROM pledges WHERE patron_id = $2 AND ended_at IS NULL \
      AND campaign_id = (SELECT c.id FROM campaigns c WHERE c.creator_id = $1)"
 );
 
-/// `patron`'s current pledge to `creator`'s campaign, whether `period` is
-/// paid and how its newest charge went; `None` without campaign or pledge.
+/// `patron`'s current pledge to `creator`'s campaign and whether it is paid
+/// (`period`: this month, for a monthly campaign); `None` without campaign
+/// or pledge.
 pub async fn sponsorship(
     tx: &mut Tx,
     creator: UserId,
