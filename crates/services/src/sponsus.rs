@@ -251,13 +251,12 @@ impl Services {
             .currency
             .parse::<Currency>()
             .map_err(|e| anyhow::anyhow!("stored currency: {e}"))?;
-        let has_paid = found.has_paid;
         Ok(SponsorshipStatus {
             creator,
             pledge,
             tier,
             currency,
-            has_paid,
+            has_paid: found.has_paid,
             donations,
         })
     }
