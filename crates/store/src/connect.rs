@@ -447,6 +447,10 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
     })
 }
 
+/// How long after its last check a pooled PostgreSQL connection is used
+/// without another.
+const RECENTLY_CHECKED: Duration = Duration::from_secs(1);
+
 async fn connect_postgres(url: &str, options: &ConnectOptions) -> Result<Store, StoreError> {
     let connect_options = PgConnectOptions::from_str(url)
         .map_err(|e| {
@@ -463,6 +467,20 @@ async fn connect_postgres(url: &str, options: &ConnectOptions) -> Result<Store, 
     let pool = match PgPoolOptions::new()
         .max_connections(options.max_connections.max(1))
         .acquire_timeout(options.acquire_timeout)
+        // sqlx pings every connection as it goes back to the pool (and drops
+        // a broken one), so a connection handed out again within a second was
+        // checked a moment ago: skipping its pre-use ping saves a round trip
+        // per request. One idle for longer may have been cut while it sat (a
+        // restarted server, a proxy's timeout): that one is pinged first.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for < RECENTLY_CHECKED {
+                    return Ok(true);
+                }
+                sqlx::Connection::ping(conn).await.map(|()| true)
+            })
+        })
         .connect_with(connect_options.clone())
         .await
     {
