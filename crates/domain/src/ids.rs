@@ -191,6 +191,8 @@ snowflake_id! {
     DonationId;
     /// A creation (post) of a campaign; paid creations drive per-creation billing.
     CreationId;
+    /// A picture uploaded into a post.
+    PostImageId;
     PaymentMethodId;
     AddressId;
     /// The internal row id of an OAuth client (its public `client_id` is a string).

@@ -9,6 +9,7 @@ pub mod billing;
 pub mod ids;
 pub mod money;
 pub mod oauth;
+pub mod posts;
 pub mod redact;
 pub mod scope;
 pub mod status;

@@ -27,10 +27,14 @@ pub enum Trigger {
     /// Maecenas: a pledge's charge went through, or was refused.
     ChargesSucceeded,
     ChargesFailed,
+    /// A post: published, edited after publishing, deleted once published.
+    PostsPublish,
+    PostsUpdate,
+    PostsDelete,
 }
 
 impl Trigger {
-    pub const ALL: [Trigger; 11] = [
+    pub const ALL: [Trigger; 14] = [
         Trigger::PledgesCreate,
         Trigger::PledgesUpdate,
         Trigger::PledgesDelete,
@@ -42,6 +46,9 @@ impl Trigger {
         Trigger::MembersPledgeDelete,
         Trigger::ChargesSucceeded,
         Trigger::ChargesFailed,
+        Trigger::PostsPublish,
+        Trigger::PostsUpdate,
+        Trigger::PostsDelete,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,7 +64,18 @@ impl Trigger {
             Trigger::MembersPledgeDelete => "members:pledge:delete",
             Trigger::ChargesSucceeded => "charges:succeeded",
             Trigger::ChargesFailed => "charges:failed",
+            Trigger::PostsPublish => "posts:publish",
+            Trigger::PostsUpdate => "posts:update",
+            Trigger::PostsDelete => "posts:delete",
         }
+    }
+
+    /// Whether the event is about a post (its body is a post document).
+    pub fn is_post(self) -> bool {
+        matches!(
+            self,
+            Trigger::PostsPublish | Trigger::PostsUpdate | Trigger::PostsDelete
+        )
     }
 
     /// What the developer portal says a trigger means.
@@ -73,6 +91,9 @@ impl Trigger {
             Trigger::MembersDelete => "a membership is removed (the patron's account is deleted)",
             Trigger::ChargesSucceeded => "a pledge's charge went through",
             Trigger::ChargesFailed => "a pledge's charge was refused",
+            Trigger::PostsPublish => "a post is published",
+            Trigger::PostsUpdate => "a published post is edited",
+            Trigger::PostsDelete => "a published post is deleted",
         }
     }
 

@@ -3,8 +3,9 @@
 
 use maecenas_domain::{CampaignId, Currency, GoalId, ProfileStatus, TierId, UserId};
 use maecenas_store::campaigns::{
-    self, CampaignFields, CampaignRow, CreationRow, GoalRow, NewTier, TierFields, TierRow,
+    self, CampaignFields, CampaignRow, GoalRow, NewTier, TierFields, TierRow,
 };
+use maecenas_store::posts::{self, CreationRow};
 use maecenas_store::users::UserRow;
 use maecenas_store::{StoreError, Tx, users};
 
@@ -174,15 +175,20 @@ impl Services {
             title: title.to_owned(),
             body: String::new(),
             is_paid,
+            audience: if is_paid { "patrons" } else { "public" }.to_owned(),
+            min_tier_id: None,
+            embed_url: None,
             created_at: now,
+            updated_at: now,
             published_at: Some(now),
         };
         let mut tx = self.store.write().await?;
-        match campaigns::insert_creation(&mut tx, &creation).await {
+        match posts::insert_creation(&mut tx, &creation).await {
             Err(StoreError::MissingReference) => return Err(ServiceError::NotFound("campaign")),
             other => other?,
         }
         tx.commit().await?;
+        self.aggregates.forget(campaign);
         Ok(creation)
     }
 

@@ -3,10 +3,11 @@
 //! key, so a newcomer can look around and call the API at once.
 
 use maecenas_domain::{CampaignId, PledgeId, UserId, snowflake_at};
-use maecenas_store::campaigns::{self, CampaignFields, CreationRow, NewTier};
+use maecenas_store::campaigns::{self, CampaignFields, NewTier};
 use maecenas_store::cards::{AddressRow, PaymentMethodRow};
 use maecenas_store::donations::DonationRow;
 use maecenas_store::pledges::NewPledge;
+use maecenas_store::posts::{self, CreationRow};
 use maecenas_store::users::{self, NewUser};
 use maecenas_store::{api_keys, oauth_clients};
 use maecenas_store::{cards, donations, pledges};
@@ -217,7 +218,7 @@ impl Services {
         }
         for month in 0..12i64 {
             let published = year_ago + Duration::days(30 * month + 15);
-            campaigns::insert_creation(
+            posts::insert_creation(
                 &mut tx,
                 &CreationRow {
                     id: id_at(published).into(),
@@ -225,7 +226,11 @@ impl Services {
                     title: format!("Short #{}", month + 1),
                     body: "A new film is out for patrons.".into(),
                     is_paid: true,
+                    audience: "patrons".into(),
+                    min_tier_id: None,
+                    embed_url: None,
                     created_at: published,
+                    updated_at: published,
                     published_at: Some(published),
                 },
             )

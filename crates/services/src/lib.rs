@@ -15,6 +15,7 @@ pub mod gauges;
 pub mod oauth;
 pub mod panel;
 pub mod patreon;
+pub mod posts;
 pub mod secrets;
 pub mod sessions;
 pub mod sponsus;
@@ -113,6 +114,7 @@ pub mod records {
     pub use maecenas_store::oauth_clients::OAuthClientRow;
     pub use maecenas_store::payouts::PayoutRow;
     pub use maecenas_store::pledges::PledgeRow;
+    pub use maecenas_store::posts::{CreationRow, PostImageMeta, PostImageRow};
     pub use maecenas_store::users::{AvatarRow, Moderation, UserRow};
     pub use maecenas_store::webhooks::{AttemptRow, DeliveryCounts, DeliveryRow, WebhookRow};
 }

@@ -1,6 +1,6 @@
-//! `campaigns`, `tiers`, `goals`, `creations`: what a creator publishes.
+//! `campaigns`, `tiers`, `goals`: what a creator sets up (posts: [`crate::posts`]).
 
-use maecenas_domain::{CampaignId, CreationId, GoalId, TierId, UserId};
+use maecenas_domain::{CampaignId, GoalId, TierId, UserId};
 use time::OffsetDateTime;
 
 use crate::db_time::db;
@@ -283,55 +283,6 @@ pub async fn goals_of_campaign(
         GOALS_OF_CAMPAIGN
     )
     .bind(campaign.get())
-    .fetch_all(conn)
-    .await)?)
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct CreationRow {
-    #[sqlx(try_from = "i64")]
-    pub id: CreationId,
-    #[sqlx(try_from = "i64")]
-    pub campaign_id: CampaignId,
-    pub title: String,
-    pub body: String,
-    pub is_paid: bool,
-    pub created_at: OffsetDateTime,
-    pub published_at: Option<OffsetDateTime>,
-}
-
-const INSERT_CREATION: &str = "INSERT INTO creations (id, campaign_id, title, body, is_paid, created_at, published_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
-
-pub async fn insert_creation(tx: &mut Tx, creation: &CreationRow) -> Result<(), StoreError> {
-    on_backend!(tx, |conn| sqlx::query(INSERT_CREATION)
-        .bind(creation.id.get())
-        .bind(creation.campaign_id.get())
-        .bind(&creation.title)
-        .bind(&creation.body)
-        .bind(creation.is_paid)
-        .bind(db(creation.created_at))
-        .bind(db(creation.published_at))
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
-const CREATIONS_OF_CAMPAIGN: &str = "SELECT id, campaign_id, title, body, is_paid, created_at, published_at \
-     FROM creations WHERE campaign_id = $1 ORDER BY id DESC LIMIT $2";
-
-/// The newest creations first.
-pub async fn recent_creations(
-    tx: &mut Tx,
-    campaign: CampaignId,
-    limit: i64,
-) -> Result<Vec<CreationRow>, StoreError> {
-    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, CreationRow>(
-        CREATIONS_OF_CAMPAIGN
-    )
-    .bind(campaign.get())
-    .bind(limit)
     .fetch_all(conn)
     .await)?)
 }

@@ -26,6 +26,7 @@ pub mod oauth;
 pub mod oauth_clients;
 pub mod payouts;
 pub mod pledges;
+pub mod posts;
 pub mod rate_limits;
 pub mod sessions;
 pub mod test_gateway;

@@ -3,10 +3,11 @@
 //! decodes) is checked here, on both.
 
 use maecenas_domain::*;
-use maecenas_store::campaigns::{self, CampaignFields, CreationRow, NewTier};
+use maecenas_store::campaigns::{self, CampaignFields, NewTier};
 use maecenas_store::cards::{AddressRow, PaymentMethodRow};
 use maecenas_store::donations::DonationRow;
 use maecenas_store::pledges::NewPledge;
+use maecenas_store::posts::{self, CreationRow};
 use maecenas_store::users::{self, NewUser};
 use maecenas_store::{OffsetDateTime, Store, StoreError, api_keys, oauth_clients};
 use maecenas_store::{cards, charges, donations, pledges};
@@ -250,12 +251,14 @@ async fn campaigns_tiers_goals_and_creations_round_trip(#[case] backend: Backend
         title: "Episode 1".into(),
         body: "…".into(),
         is_paid: true,
+        audience: "patrons".into(),
+        min_tier_id: None,
+        embed_url: Some("https://video.example/1".into()),
         created_at: now(),
+        updated_at: now(),
         published_at: Some(now()),
     };
-    campaigns::insert_creation(&mut tx, &creation)
-        .await
-        .unwrap();
+    posts::insert_creation(&mut tx, &creation).await.unwrap();
     let second = campaigns::insert_campaign(
         &mut tx,
         ids.next(),
@@ -287,9 +290,7 @@ async fn campaigns_tiers_goals_and_creations_round_trip(#[case] backend: Backend
         created_at: now(),
     };
     campaigns::insert_tier(&mut tx, &tier).await.unwrap();
-    campaigns::insert_creation(&mut tx, &creation)
-        .await
-        .unwrap();
+    posts::insert_creation(&mut tx, &creation).await.unwrap();
     tx.commit().await.unwrap();
 
     let mut tx = store.read().await.unwrap();
@@ -315,7 +316,7 @@ async fn campaigns_tiers_goals_and_creations_round_trip(#[case] backend: Backend
         (300, Some(10), true)
     );
     assert_eq!(
-        campaigns::recent_creations(&mut tx, campaign, 10)
+        posts::recent_creations(&mut tx, campaign, 10)
             .await
             .unwrap(),
         vec![creation]
@@ -1454,4 +1455,179 @@ async fn webhook_deliveries_are_claimed_once_retried_and_held_while_paused(
         .unwrap();
     assert!(paused.paused);
     assert_eq!(paused.paused_reason.as_deref(), Some("account_closed"));
+}
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn posts_page_newest_first_and_a_patrons_feed_follows_their_pledges(
+    #[case] backend: Backend,
+) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let ids = ids();
+    let (_, campaign) = creator_with_campaign(&store, &ids, "painter").await;
+    let patron = new_user(&ids, "patron@example.org", Some("patron"));
+    insert(&store, &patron).await.unwrap();
+    let start = now() - time::Duration::days(30);
+    let mut tx = store.write().await.unwrap();
+    // Twenty-five published posts a day apart (the third and fourth at the
+    // same instant, told apart by id) and one draft.
+    let mut published = Vec::new();
+    for n in 0..25i64 {
+        let at = start + time::Duration::days(n.min(2) + (n - 2).max(0));
+        let post = CreationRow {
+            id: ids.next(),
+            campaign_id: campaign,
+            title: format!("Post {n}"),
+            body: format!("Body {n}"),
+            is_paid: false,
+            audience: if n % 2 == 0 { "public" } else { "patrons" }.into(),
+            min_tier_id: None,
+            embed_url: None,
+            created_at: at,
+            updated_at: at,
+            published_at: Some(at),
+        };
+        posts::insert_creation(&mut tx, &post).await.unwrap();
+        published.push(post);
+    }
+    let draft = CreationRow {
+        id: ids.next(),
+        title: "Draft".into(),
+        published_at: None,
+        ..published[0].clone()
+    };
+    posts::insert_creation(&mut tx, &draft).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut expected = published.clone();
+    expected.sort_by_key(|p| std::cmp::Reverse((p.published_at, p.id)));
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut tx = store.read().await.unwrap();
+    loop {
+        let page = posts::published_creations(&mut tx, campaign, after, 10)
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(posts::PostCursor {
+            published_at: last.published_at.unwrap(),
+            id: last.id,
+        });
+        seen.extend(page);
+    }
+    assert_eq!(
+        seen, expected,
+        "every published post once, newest first, no draft"
+    );
+    assert_eq!(
+        posts::recent_creations(&mut tx, campaign, 100)
+            .await
+            .unwrap()
+            .len(),
+        26
+    );
+    assert!(
+        posts::feed_of_patron(&mut tx, patron.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no pledge, no feed"
+    );
+    drop(tx);
+
+    let mut tx = store.write().await.unwrap();
+    pledges::insert_pledge(
+        &mut tx,
+        &NewPledge {
+            id: ids.next(),
+            patron_id: patron.id,
+            campaign_id: campaign,
+            tier_id: None,
+            amount_minor: 500,
+            currency: "USD".into(),
+            pledge_cap_minor: None,
+            patron_pays_fees: false,
+            address_id: None,
+            payment_method_id: None,
+            vat_country: None,
+            created_at: now(),
+        },
+    )
+    .await
+    .unwrap();
+    let edited = CreationRow {
+        title: "Post 24, edited".into(),
+        embed_url: Some("https://video.example/24".into()),
+        updated_at: now(),
+        ..expected[0].clone()
+    };
+    assert!(posts::update_creation(&mut tx, &edited).await.unwrap());
+    let image = posts::PostImageRow {
+        meta: posts::PostImageMeta {
+            id: ids.next(),
+            creation_id: edited.id,
+            content_type: "image/png".into(),
+            width: 1,
+            height: 1,
+            etag: "e".into(),
+        },
+        bytes: maecenas_domain::avatar::TINY_PNG.to_vec(),
+        created_at: now(),
+    };
+    posts::insert_image(&mut tx, &image).await.unwrap();
+    posts::put_feed_secret(&mut tx, patron.id, b"hash-one", now())
+        .await
+        .unwrap();
+    posts::put_feed_secret(&mut tx, patron.id, b"hash-two", now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.read().await.unwrap();
+    let feed = posts::feed_of_patron(&mut tx, patron.id, None, 3)
+        .await
+        .unwrap();
+    assert_eq!(feed.len(), 3);
+    assert_eq!(feed[0].creation, edited);
+    assert_eq!(
+        (
+            feed[0].pledge_amount_minor,
+            feed[0].creator_username.as_deref()
+        ),
+        (500, Some("painter"))
+    );
+    assert_eq!(
+        posts::image_of(&mut tx, edited.id, image.meta.id)
+            .await
+            .unwrap(),
+        Some(image.clone())
+    );
+    assert_eq!(
+        posts::image_of(&mut tx, expected[1].id, image.meta.id)
+            .await
+            .unwrap(),
+        None,
+        "a picture is found only under its own post"
+    );
+    assert_eq!(posts::feed_owner(&mut tx, b"hash-one").await.unwrap(), None);
+    assert_eq!(
+        posts::feed_owner(&mut tx, b"hash-two").await.unwrap(),
+        Some(patron.id)
+    );
+    drop(tx);
+
+    let mut tx = store.write().await.unwrap();
+    assert!(posts::delete_creation(&mut tx, edited.id).await.unwrap());
+    assert!(!posts::delete_creation(&mut tx, edited.id).await.unwrap());
+    assert!(posts::delete_feed_secret(&mut tx, patron.id).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(
+        posts::creation_by_id(&mut tx, edited.id).await.unwrap(),
+        None
+    );
+    assert_eq!(posts::feed_owner(&mut tx, b"hash-two").await.unwrap(), None);
 }

@@ -3,7 +3,7 @@
 //! answers with, so a pushed pledge and a fetched one are the same JSON.
 
 use maecenas_services::records::ChargeRow;
-use maecenas_services::webhooks::{EventRenderer, PledgeEvent};
+use maecenas_services::webhooks::{EventRenderer, PledgeEvent, PostEvent};
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
@@ -43,6 +43,17 @@ impl EventRenderer for PatreonEventRenderer {
             "data": data,
             "included": included,
             "links": { "self": format!("{base}/api/oauth2/api/campaigns/{}/pledges", campaign.campaign.id) },
+        })
+        .to_string()
+    }
+
+    /// `posts:*`: Patreon's v2 post document (receivers such as the
+    /// WordPress plugin read `data.id` and fetch the post).
+    fn render_post(&self, event: &PostEvent<'_>) -> String {
+        let base = self.base.trim_end_matches('/');
+        json!({
+            "data": crate::patreon_v2::views::post(event.post, event.creator, base),
+            "links": { "self": format!("{base}/api/oauth2/v2/posts/{}", event.post.id) },
         })
         .to_string()
     }

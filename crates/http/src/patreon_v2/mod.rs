@@ -3,7 +3,7 @@
 //! register and manage webhooks unchanged. JSON:API, the v1 error shape.
 
 pub mod schema;
-mod views;
+pub(crate) mod views;
 /// Public so that the fuzz targets in `fuzz/` can reach `fields[webhook]` parsing.
 pub mod webhooks;
 

@@ -1,7 +1,7 @@
-//! Every field of the v2 `webhook` resource is written here.
+//! Every field of the v2 `webhook` and `post` resources is written here.
 
 use maecenas_domain::webhooks::split_triggers;
-use maecenas_services::records::WebhookRow;
+use maecenas_services::records::{CreationRow, UserRow, WebhookRow};
 use serde_json::{Map, Value, json};
 use time::format_description::well_known::Rfc3339;
 
@@ -43,6 +43,34 @@ pub fn webhook(row: &WebhookRow, fields: Option<&[String]>) -> Value {
                 Some(id) => json!({ "data": { "type": "oauth-client", "id": id.to_string() } }),
                 None => json!({ "data": null }),
             },
+        },
+    })
+}
+
+/// A post as Patreon's v2 API writes it: `content` is HTML (the Markdown
+/// rendered as the post's page renders it), `url` its page here.
+pub fn post(post: &CreationRow, creator: &UserRow, base: &str) -> Value {
+    let date = |t: Option<time::OffsetDateTime>| t.and_then(|t| t.format(&Rfc3339).ok());
+    let username = creator.username.as_deref().unwrap_or_default();
+    json!({
+        "type": "post",
+        "id": post.id.to_string(),
+        "attributes": {
+            "title": post.title,
+            "content": crate::web::kit::markdown(&post.body).into_string(),
+            "is_paid": post.is_paid,
+            "is_public": post.audience == "public",
+            "published_at": date(post.published_at),
+            "edited_at": date(Some(post.updated_at)),
+            "url": format!("{base}/{username}/posts/{}", post.id),
+            "embed_url": post.embed_url,
+            "embed_data": Value::Null,
+            "app_id": Value::Null,
+            "app_status": Value::Null,
+        },
+        "relationships": {
+            "campaign": { "data": { "type": "campaign", "id": post.campaign_id.to_string() } },
+            "user": { "data": { "type": "user", "id": creator.id.to_string() } },
         },
     })
 }

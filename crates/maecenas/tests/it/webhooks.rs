@@ -1825,3 +1825,212 @@ async fn a_creator_revokes_an_app_in_settings_and_its_webhooks_stop(#[case] back
     receiver.stop().await;
     w.app.stop().await;
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_open_to_their_audience_and_tell_webhooks_of_each_change(#[case] backend: Backend) {
+    use maecenas_services::ServiceError;
+    use maecenas_services::posts::PostInput;
+
+    let mut w = world(backend).await;
+    let receiver = Receiver::start().await;
+    let (_, secret) = w
+        .webhook(
+            &receiver.url(),
+            &["posts:publish", "posts:update", "posts:delete"],
+        )
+        .await;
+    let (patron, _) = w.pledge("4242424242424242").await; // 7.00 a month
+    let stranger = w.patron().await;
+    let s = w.app.services.clone();
+    let creator = w.demo.creator_id;
+    let username = w.demo.creator_username.clone();
+    let setup = s.campaign_setup(creator).await.unwrap();
+    let posts_before = setup.totals.creation_count;
+    let top_tier = setup
+        .tiers
+        .iter()
+        .filter(|t| t.retired_at.is_none())
+        .max_by_key(|t| t.amount_minor)
+        .unwrap()
+        .clone();
+    assert!(
+        top_tier.amount_minor > 700,
+        "the demo's top tier costs more than the pledge"
+    );
+
+    let write = |title: &str, audience: &str| PostInput {
+        title: title.into(),
+        body: format!("**{title}** in full."),
+        audience: audience.into(),
+        min_tier: (audience == "tier").then_some(top_tier.id),
+        ..PostInput::default()
+    };
+    let public = s
+        .create_post(creator, &write("For everyone", "public"))
+        .await
+        .unwrap();
+    let patrons = s
+        .create_post(creator, &write("For patrons", "patrons"))
+        .await
+        .unwrap();
+    let top = s
+        .create_post(creator, &write("For the top tier", "tier"))
+        .await
+        .unwrap();
+    let image = s
+        .add_post_image(
+            creator,
+            patrons.id,
+            maecenas_domain::avatar::TINY_PNG.to_vec(),
+        )
+        .await
+        .unwrap();
+
+    // A draft is its creator's alone.
+    assert!(matches!(
+        s.post_page(&username, patrons.id, Some(patron.id)).await,
+        Err(ServiceError::NotFound(_))
+    ));
+    assert!(
+        s.post_page(&username, patrons.id, Some(creator))
+            .await
+            .unwrap()
+            .card
+            .readable
+    );
+    for post in [&public, &patrons, &top] {
+        s.publish_post(creator, post.id).await.unwrap();
+    }
+
+    let readable = |reader: Option<maecenas_domain::UserId>, id| {
+        let s = s.clone();
+        let username = username.clone();
+        async move {
+            s.post_page(&username, id, reader)
+                .await
+                .unwrap()
+                .card
+                .readable
+        }
+    };
+    assert!(readable(None, public.id).await);
+    assert!(!readable(None, patrons.id).await);
+    assert!(!readable(Some(stranger.id), patrons.id).await);
+    assert!(readable(Some(patron.id), patrons.id).await);
+    assert!(
+        !readable(Some(patron.id), top.id).await,
+        "7.00 is below the top tier"
+    );
+    assert!(readable(Some(creator), top.id).await);
+    // The picture's address opens only to a reader of its post.
+    assert!(matches!(
+        s.post_image(&username, patrons.id, image.id, Some(stranger.id))
+            .await,
+        Err(ServiceError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.post_image(&username, patrons.id, image.id, None).await,
+        Err(ServiceError::NotFound(_))
+    ));
+    let served = s
+        .post_image(&username, patrons.id, image.id, Some(patron.id))
+        .await
+        .unwrap();
+    assert_eq!(served.bytes, maecenas_domain::avatar::TINY_PNG);
+    // Locked posts show what unlocks them, never their pictures.
+    let page = s
+        .posts_of_creator(&username, Some(patron.id), None)
+        .await
+        .unwrap();
+    let locked = page.posts.iter().find(|c| c.post.id == top.id).unwrap();
+    assert!(!locked.readable && locked.images.is_empty());
+    assert_eq!(
+        locked.unlock,
+        Some(maecenas_services::posts::Unlock::Tier {
+            title: top_tier.title.clone(),
+            amount_minor: top_tier.amount_minor,
+            id: top_tier.id,
+        })
+    );
+    let feed = s.patron_feed(patron.id, None).await.unwrap();
+    assert_eq!(feed.items[0].card.post.id, top.id, "the newest first");
+
+    s.update_post(
+        creator,
+        patrons.id,
+        &write("For patrons, revised", "patrons"),
+    )
+    .await
+    .unwrap();
+    s.delete_post(creator, public.id).await.unwrap();
+    assert_eq!(
+        s.campaign_setup(creator)
+            .await
+            .unwrap()
+            .totals
+            .creation_count,
+        posts_before + 2
+    );
+
+    eventually("three publications, an edit and a deletion arrive", || {
+        receiver.received().len() >= 5
+    })
+    .await;
+    let got = receiver.received();
+    let mut seen: Vec<(String, String)> = got
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_str(&r.body).unwrap();
+            assert_eq!(body["data"]["type"], "post", "{}", r.body);
+            assert!(
+                body["data"]["attributes"]["url"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!(
+                        "/{username}/posts/{}",
+                        body["data"]["id"].as_str().unwrap()
+                    )),
+                "{}",
+                r.body
+            );
+            (
+                r.header("x-patreon-event").to_owned(),
+                body["data"]["attributes"]["title"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            ("posts:delete".to_owned(), "For everyone".to_owned()),
+            ("posts:publish".to_owned(), "For everyone".to_owned()),
+            ("posts:publish".to_owned(), "For patrons".to_owned()),
+            ("posts:publish".to_owned(), "For the top tier".to_owned()),
+            ("posts:update".to_owned(), "For patrons, revised".to_owned()),
+        ]
+    );
+    let published: Value = serde_json::from_str(
+        &got.iter()
+            .find(|r| {
+                r.header("x-patreon-event") == "posts:publish" && r.body.contains("For patrons")
+            })
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert_eq!(
+        published["data"]["attributes"]["content"],
+        "<p><strong>For patrons</strong> in full.</p>\n"
+    );
+    assert_eq!(published["data"]["attributes"]["is_public"], false);
+    verify_signatures(&secret, &got).await;
+    receiver.stop().await;
+    w.app.stop().await;
+}

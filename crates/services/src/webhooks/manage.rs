@@ -286,22 +286,38 @@ impl Services {
         let mut tx = self.store.write().await?;
         let hook = owned_webhook(&mut tx, by, webhook).await?;
         let campaign = self.campaign_view_of(&mut tx, hook.campaign_id).await?;
-        let pledge = match pledges::latest_pledge(&mut tx, hook.campaign_id).await? {
-            Some(id) => pledge_view(&mut tx, id).await?,
-            None => None,
+        let (body, pledge_id) = if trigger.is_post() {
+            // The newest post, or a sample one before the first.
+            let post = maecenas_store::posts::recent_creations(&mut tx, hook.campaign_id, 1)
+                .await?
+                .pop()
+                .unwrap_or_else(|| sample_post(&campaign, now));
+            let body = self.render_post(&super::PostEvent {
+                trigger,
+                post: &post,
+                campaign: &campaign.campaign,
+                creator: &campaign.creator,
+            })?;
+            (body, None)
+        } else {
+            let pledge = match pledges::latest_pledge(&mut tx, hook.campaign_id).await? {
+                Some(id) => pledge_view(&mut tx, id).await?,
+                None => None,
+            };
+            let pledge = pledge.unwrap_or_else(|| sample_pledge(&campaign, now));
+            let body = self.render(&PledgeEvent {
+                trigger,
+                pledge: &pledge,
+                campaign: &campaign,
+                charge: None,
+            })?;
+            (body, Some(pledge.pledge.id.get()).filter(|id| *id != 0))
         };
-        let pledge = pledge.unwrap_or_else(|| sample_pledge(&campaign, now));
-        let body = self.render(&PledgeEvent {
-            trigger,
-            pledge: &pledge,
-            campaign: &campaign,
-            charge: None,
-        })?;
         let event = NewEvent {
             id: self.ids.next(),
             campaign_id: hook.campaign_id,
             trigger: trigger.as_str().to_owned(),
-            pledge_id: Some(pledge.pledge.id.get()).filter(|id| *id != 0),
+            pledge_id,
             charge_id: None,
             is_test: true,
             body,
@@ -388,5 +404,26 @@ fn sample_pledge(campaign: &crate::patreon::CampaignView, now: time::OffsetDateT
         patron: campaign.creator.clone(),
         address: None,
         card: None,
+    }
+}
+
+/// A post to show a receiver what `posts:*` bodies look like before the
+/// campaign has any.
+fn sample_post(
+    campaign: &crate::patreon::CampaignView,
+    now: time::OffsetDateTime,
+) -> maecenas_store::posts::CreationRow {
+    maecenas_store::posts::CreationRow {
+        id: maecenas_domain::CreationId::from(0),
+        campaign_id: campaign.campaign.id,
+        title: "A sample post".to_owned(),
+        body: "Sent by **Send a test event**: your campaign has no posts yet.".to_owned(),
+        is_paid: false,
+        audience: "public".to_owned(),
+        min_tier_id: None,
+        embed_url: None,
+        created_at: now,
+        updated_at: now,
+        published_at: Some(now),
     }
 }

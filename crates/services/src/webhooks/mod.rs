@@ -23,7 +23,7 @@ use maecenas_domain::webhooks::{FIRST_RETRY_SECS, GIVE_UP_AFTER_SECS, LONGEST_RE
 use tokio::sync::Notify;
 
 use crate::patreon::{CampaignView, PledgeView};
-use crate::records::ChargeRow;
+use crate::records::{CampaignRow, ChargeRow, CreationRow, UserRow};
 
 pub use delivery::DeliveryReport;
 pub use manage::{WebhookLog, WebhookManager, WebhookPatch};
@@ -78,10 +78,20 @@ pub struct PledgeEvent<'a> {
     pub charge: Option<&'a ChargeRow>,
 }
 
-/// Writes an event's body. The Patreon dialect implements it, so the JSON of
-/// a pledge is produced in one place whether it is fetched or pushed.
+/// A `posts:*` event: the post as it is after the change (as it was, for a
+/// deletion), and whose it is.
+pub struct PostEvent<'a> {
+    pub trigger: maecenas_domain::Trigger,
+    pub post: &'a CreationRow,
+    pub campaign: &'a CampaignRow,
+    pub creator: &'a UserRow,
+}
+
+/// Writes an event's body. The Patreon dialects implement it, so the JSON of
+/// a pledge or a post is produced in one place whether it is fetched or pushed.
 pub trait EventRenderer: Send + Sync {
     fn render(&self, event: &PledgeEvent<'_>) -> String;
+    fn render_post(&self, event: &PostEvent<'_>) -> String;
 }
 
 /// The webhook machinery a [`crate::Services`] carries.

@@ -10,13 +10,15 @@ use std::collections::hash_map::Entry;
 use maecenas_domain::webhooks::split_triggers;
 use maecenas_domain::{CampaignId, ChargeId, PledgeId, Trigger};
 use maecenas_store::Tx;
-use maecenas_store::campaigns;
+use maecenas_store::campaigns::{self, CampaignRow};
+use maecenas_store::posts::CreationRow;
 use maecenas_store::users;
+use maecenas_store::users::UserRow;
 use maecenas_store::webhooks::{self as store, NewDelivery, NewEvent, WebhookRow};
 use maecenas_store::{cards, charges, pledges};
 use time::OffsetDateTime;
 
-use super::PledgeEvent;
+use super::{PledgeEvent, PostEvent};
 use crate::patreon::{CampaignView, PledgeView};
 use crate::{ServiceError, Services};
 
@@ -130,12 +132,70 @@ impl Services {
     }
 
     pub(super) fn render(&self, event: &PledgeEvent<'_>) -> Result<String, ServiceError> {
-        let renderer = self.webhooks.renderer.as_ref().ok_or_else(|| {
+        Ok(self.renderer()?.render(event))
+    }
+
+    pub(super) fn render_post(&self, event: &PostEvent<'_>) -> Result<String, ServiceError> {
+        Ok(self.renderer()?.render_post(event))
+    }
+
+    fn renderer(&self) -> Result<&dyn super::EventRenderer, ServiceError> {
+        self.webhooks.renderer.as_deref().ok_or_else(|| {
             ServiceError::Internal(anyhow::anyhow!(
                 "a webhook is subscribed but no event renderer is configured"
             ))
+        })
+    }
+
+    /// Writes a `posts:*` event and its deliveries, in `tx`, for the
+    /// campaign's webhooks that subscribe to `trigger`. Returns how many
+    /// deliveries were written (see [`Services::webhooks_written`]).
+    pub(crate) async fn write_post_event(
+        &self,
+        tx: &mut Tx,
+        trigger: Trigger,
+        post: &CreationRow,
+        campaign: &CampaignRow,
+        creator: &UserRow,
+        now: OffsetDateTime,
+    ) -> Result<usize, ServiceError> {
+        let hooks: Vec<WebhookRow> = store::webhooks_of_campaigns(tx, &[campaign.id])
+            .await?
+            .into_iter()
+            .filter(|h| split_triggers(&h.triggers).contains(&trigger))
+            .collect();
+        if hooks.is_empty() {
+            return Ok(0);
+        }
+        let body = self.render_post(&PostEvent {
+            trigger,
+            post,
+            campaign,
+            creator,
         })?;
-        Ok(renderer.render(event))
+        let event = NewEvent {
+            id: self.ids.next(),
+            campaign_id: campaign.id,
+            trigger: trigger.as_str().to_owned(),
+            pledge_id: None,
+            charge_id: None,
+            is_test: false,
+            body,
+            created_at: now,
+        };
+        let give_up_at = now + self.webhooks.settings.give_up_after;
+        let deliveries: Vec<NewDelivery> = hooks
+            .iter()
+            .map(|hook| NewDelivery {
+                id: self.ids.next(),
+                webhook_id: hook.id,
+                event_id: event.id,
+                next_attempt_at: now,
+                give_up_at,
+            })
+            .collect();
+        store::insert_events(tx, &[event], &deliveries).await?;
+        Ok(deliveries.len())
     }
 
     pub(super) async fn campaign_view_of(
