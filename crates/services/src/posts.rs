@@ -372,7 +372,7 @@ impl Services {
         let who = reader_of(&mut tx, &campaign, reader).await?;
         let mut rows =
             store::published_creations(&mut tx, campaign.id, after, PAGE_SIZE + 1).await?;
-        let next = page_end(&mut rows, PAGE_SIZE);
+        let next = page_end(&mut rows, PAGE_SIZE, |r| r);
         let view = campaign_view(self, &mut tx, campaign, creator).await?;
         let mut posts = Vec::with_capacity(rows.len());
         for post in rows {
@@ -446,12 +446,7 @@ impl Services {
     ) -> Result<FeedPage, ServiceError> {
         let mut tx = self.store.read().await?;
         let mut rows = store::feed_of_patron(&mut tx, patron, after, PAGE_SIZE + 1).await?;
-        let next = if rows.len() as i64 > PAGE_SIZE {
-            rows.truncate(PAGE_SIZE as usize);
-            rows.last().and_then(|r| cursor_of(&r.creation))
-        } else {
-            None
-        };
+        let next = page_end(&mut rows, PAGE_SIZE, |r| &r.creation);
         let mut items = Vec::with_capacity(rows.len());
         for row in rows {
             items.push(feed_item(&mut tx, row).await?);
@@ -679,15 +674,10 @@ async fn card(
         .and_then(|id| view.tiers.iter().find(|t| t.id == id));
     let audience = audience_of(&post);
     let readable = rules::may_read(audience, tier.map(|t| t.amount_minor), who);
-    let unlock = match audience {
-        Audience::Public => None,
-        Audience::Patrons => Some(Unlock::Patrons),
-        Audience::Tier => tier.map(|t| Unlock::Tier {
-            title: t.title.clone(),
-            amount_minor: t.amount_minor,
-            id: t.id,
-        }),
-    };
+    let unlock = unlock_of(
+        audience,
+        tier.map(|t| (t.id, t.title.clone(), t.amount_minor)),
+    );
     let images = if readable {
         store::images_of(tx, post.id).await?
     } else {
@@ -707,22 +697,15 @@ async fn feed_item(tx: &mut Tx, row: FeedRow) -> Result<FeedItem, ServiceError> 
         amount_minor: row.pledge_amount_minor,
     };
     let readable = rules::may_read(audience, row.tier_amount_minor, reader);
-    let unlock = match audience {
-        Audience::Public => None,
-        Audience::Patrons => Some(Unlock::Patrons),
-        Audience::Tier => match (
-            row.creation.min_tier(),
-            row.tier_title,
-            row.tier_amount_minor,
-        ) {
-            (Some(id), Some(title), Some(amount_minor)) => Some(Unlock::Tier {
-                title,
-                amount_minor,
-                id,
-            }),
-            _ => None,
-        },
+    let tier = match (
+        row.creation.min_tier(),
+        row.tier_title,
+        row.tier_amount_minor,
+    ) {
+        (Some(id), Some(title), Some(amount_minor)) => Some((id, title, amount_minor)),
+        _ => None,
     };
+    let unlock = unlock_of(audience, tier);
     let images = if readable {
         store::images_of(tx, row.creation.id).await?
     } else {
@@ -746,6 +729,20 @@ async fn feed_item(tx: &mut Tx, row: FeedRow) -> Result<FeedItem, ServiceError> 
     })
 }
 
+/// What would unlock a post for `audience`; `tier`: its tier's id, title
+/// and amount, when it still exists.
+fn unlock_of(audience: Audience, tier: Option<(TierId, String, i64)>) -> Option<Unlock> {
+    match audience {
+        Audience::Public => None,
+        Audience::Patrons => Some(Unlock::Patrons),
+        Audience::Tier => tier.map(|(id, title, amount_minor)| Unlock::Tier {
+            title,
+            amount_minor,
+            id,
+        }),
+    }
+}
+
 fn cursor_of(post: &CreationRow) -> Option<PostCursor> {
     post.published_at.map(|published_at| PostCursor {
         published_at,
@@ -755,10 +752,14 @@ fn cursor_of(post: &CreationRow) -> Option<PostCursor> {
 
 /// Trims a page fetched one longer than `size`; the cursor of its last post
 /// when there is more.
-fn page_end(rows: &mut Vec<CreationRow>, size: i64) -> Option<PostCursor> {
+fn page_end<T>(
+    rows: &mut Vec<T>,
+    size: i64,
+    post: impl Fn(&T) -> &CreationRow,
+) -> Option<PostCursor> {
     if rows.len() as i64 > size {
         rows.truncate(size as usize);
-        rows.last().and_then(cursor_of)
+        rows.last().map(post).and_then(cursor_of)
     } else {
         None
     }
