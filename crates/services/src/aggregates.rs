@@ -17,11 +17,7 @@
 //! When the second is up, one request recomputes while the others keep
 //! answering with the previous numbers (for up to 30 s), instead of every
 //! request in flight starting the same scan at once: at 1,000,000 pledges
-//! that stampede was the p99 of `current_user`. A process that has no
-//! numbers yet (just started) lets one request compute them while the others
-//! wait for that result ([`CampaignAggregates::first_turn`]): without it, the
-//! first burst on a new node started one 1,000,000-pledge scan per request
-//! and timed out (the harness's scale-out row).
+//! that stampede was the p99 of `current_user`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -38,8 +34,6 @@ const SERVE_STALE_FOR: Duration = Duration::from_secs(30);
 /// A recomputation claimed longer ago than this is presumed failed (its
 /// request errored out); the next request takes it over.
 const RECOMPUTE_ABANDONED_AFTER: Duration = Duration::from_secs(5);
-/// How long a request waits for another to compute numbers nobody has yet.
-const TURN_WAIT: Duration = Duration::from_secs(2);
 
 /// What every read of a campaign shows besides the campaign row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,8 +55,6 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct CampaignAggregates {
     entries: Mutex<HashMap<CampaignId, Entry>>,
-    /// One turn per campaign at computing numbers that nobody has yet.
-    turns: Mutex<HashMap<CampaignId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl CampaignAggregates {
@@ -96,26 +88,6 @@ impl CampaignAggregates {
             .get(&campaign)
             .filter(|entry| entry.at.elapsed() < FRESH_FOR)
             .map(|entry| entry.numbers.clone())
-    }
-
-    /// Waits for this process's turn to compute a campaign's numbers; after
-    /// it, [`fresh`](Self::fresh) may already hold what the previous holder
-    /// computed. Waits at most [`TURN_WAIT`] (`None` then): a waiter holds
-    /// its own connection, and the holder may need another from the pool.
-    pub async fn first_turn(
-        &self,
-        campaign: CampaignId,
-    ) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        let turn = {
-            let mut turns = self.turns.lock().unwrap_or_else(|p| p.into_inner());
-            if turns.len() > 10_000 {
-                turns.retain(|_, turn| Arc::strong_count(turn) > 1);
-            }
-            turns.entry(campaign).or_default().clone()
-        };
-        tokio::time::timeout(TURN_WAIT, turn.lock_owned())
-            .await
-            .ok()
     }
 
     /// Drops what is kept of a campaign whose tiers or goals this process changed.

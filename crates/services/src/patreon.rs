@@ -135,18 +135,6 @@ pub(crate) async fn campaign_view(
     let numbers = match services.aggregates.get(campaign.id) {
         Some(cached) => cached,
         None => {
-            let _turn = services.aggregates.first_turn(campaign.id).await;
-            if let Some(computed) = services.aggregates.fresh(campaign.id) {
-                // Another request computed them while this one waited.
-                return Ok(CampaignView {
-                    campaign,
-                    creator,
-                    totals: computed.totals,
-                    tiers: computed.tiers.clone(),
-                    tier_patrons: computed.tier_patrons.clone(),
-                    goals: computed.goals.clone(),
-                });
-            }
             // Totals and patrons per tier must agree: read them in one
             // snapshot, the caller's if it has one.
             let mut snapshot = None;
