@@ -14,6 +14,7 @@ pub mod layout;
 pub mod login;
 pub mod panel;
 pub mod pledge;
+pub mod posts;
 pub mod public;
 pub mod session;
 pub mod settings;
@@ -76,6 +77,11 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users", get(admin::list))
         .route("/admin/users/{id}/{action}", post(admin::act))
         .route("/{username}", get(public::show))
+        .route("/{username}/posts/{id}", get(public::post))
+        .route(
+            "/{username}/posts/{id}/images/{image}",
+            get(public::post_image),
+        )
         .route(
             "/{username}/pledge",
             get(pledge::choose).post(pledge::confirm),

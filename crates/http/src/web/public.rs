@@ -1,10 +1,13 @@
-//! `/{username}`: a creator's public page.
+//! `/{username}`: a creator's public page with their posts, and each post's
+//! page and pictures (`/{username}/posts/{id}`).
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use maecenas_domain::{CreationId, PostImageId};
 use maecenas_services::ServiceError;
 use maecenas_services::patreon::CampaignView;
+use maecenas_services::posts::{PostCursor, PostList};
 use maud::html;
 
 use super::guard::{Visitor, failure};
@@ -12,20 +15,79 @@ use super::kit::{markdown, money};
 use super::layout::wide_page;
 use crate::AppState;
 
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PageQuery {
+    /// Where the page of posts starts (`older` links carry it).
+    #[serde(default)]
+    before: Option<String>,
+}
+
 pub async fn show(
     State(state): State<AppState>,
     visitor: Visitor,
     Path(username): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    let view = match state.services.creator_page(&username).await {
-        Ok(view) => view,
+    // A query or cursor that does not read is the first page, not an error.
+    let after = query
+        .and_then(|q| serde_urlencoded::from_str::<PageQuery>(&q).ok())
+        .and_then(|q| q.before)
+        .and_then(|c| parse_cursor(&c));
+    let reader = visitor.user().map(|u| u.id);
+    let list = match state
+        .services
+        .posts_of_creator(&username, reader, after)
+        .await
+    {
+        Ok(list) => list,
         Err(ServiceError::NotFound(_)) => return not_found(&visitor),
         Err(err) => return failure(err),
     };
-    let own = visitor.user().is_some_and(|u| u.id == view.creator.id);
-    let name = creator_name(&view);
-    let body = render(&view, &name, own);
+    let name = creator_name(&list.view);
+    let body = html! {
+        (render(&list.view, &name, list.own))
+        (posts(&list))
+    };
     wide_page(visitor.viewer().as_ref(), &name, body).into_response()
+}
+
+fn posts(list: &PostList) -> maud::Markup {
+    let username = list.view.creator.username.clone().unwrap_or_default();
+    let currency = list.view.campaign.currency.as_str();
+    html! {
+        section.card #posts {
+            h2 { "Posts" }
+            @if list.posts.is_empty() {
+                p.muted { "No posts yet." }
+            }
+            @for card in &list.posts {
+                (super::posts::card(&username, currency, card, false))
+            }
+            @if let Some(next) = list.next {
+                p { a href=(format!("/{username}?before={}#posts", cursor_text(next))) { "Older posts" } }
+            }
+        }
+    }
+}
+
+/// A page cursor in a URL: the publication time in microseconds and the id.
+fn cursor_text(cursor: PostCursor) -> String {
+    format!(
+        "{}_{}",
+        cursor.published_at.unix_timestamp_nanos() / 1000,
+        cursor.id
+    )
+}
+
+fn parse_cursor(text: &str) -> Option<PostCursor> {
+    let (micros, id) = text.split_once('_')?;
+    let micros: i128 = micros.parse().ok()?;
+    let published_at =
+        time::OffsetDateTime::from_unix_timestamp_nanos(micros.checked_mul(1000)?).ok()?;
+    Some(PostCursor {
+        published_at,
+        id: id.parse().ok()?,
+    })
 }
 
 fn not_found(visitor: &Visitor) -> Response {
@@ -126,4 +188,76 @@ fn render(view: &CampaignView, name: &str, own: bool) -> maud::Markup {
             }
         }
     }
+}
+
+/// `/{username}/posts/{id}`: one post.
+pub async fn post(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path((username, id)): Path<(String, String)>,
+) -> Response {
+    let Ok(id) = id.parse::<CreationId>() else {
+        return not_found(&visitor);
+    };
+    let reader = visitor.user().map(|u| u.id);
+    let page = match state.services.post_page(&username, id, reader).await {
+        Ok(page) => page,
+        Err(ServiceError::NotFound(_)) => return not_found(&visitor),
+        Err(err) => return failure(err),
+    };
+    let name = creator_name(&page.view);
+    let currency = page.view.campaign.currency.as_str();
+    let body = html! {
+        section.card {
+            p.muted style="margin:0" {
+                a href=(format!("/{username}")) { (name) }
+            }
+            (super::posts::card(&username, currency, &page.card, true))
+            @if page.own && page.card.post.published_at.is_none() {
+                p.notice role="status" { "This is a draft: only you can see it." }
+            }
+        }
+    };
+    wide_page(visitor.viewer().as_ref(), &page.card.post.title, body).into_response()
+}
+
+/// A post's picture, only for a reader of its post (anyone else: 404).
+pub async fn post_image(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path((username, post, image)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let (Ok(post), Ok(image)) = (post.parse::<CreationId>(), image.parse::<PostImageId>()) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let reader = visitor.user().map(|u| u.id);
+    let image = match state
+        .services
+        .post_image(&username, post, image, reader)
+        .await
+    {
+        Ok(image) => image,
+        Err(ServiceError::NotFound(_)) => return StatusCode::NOT_FOUND.into_response(),
+        Err(err) => return failure(err),
+    };
+    let common = [
+        (header::ETAG, format!("\"{}\"", image.meta.etag)),
+        // Private: whether it may be shown depends on who asks.
+        (header::CACHE_CONTROL, "private, max-age=300".to_owned()),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+    ];
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tag| tag.trim_matches('"') == image.meta.etag);
+    if fresh {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    (
+        common,
+        [(header::CONTENT_TYPE, image.meta.content_type)],
+        image.bytes,
+    )
+        .into_response()
 }

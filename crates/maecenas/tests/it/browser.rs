@@ -409,3 +409,74 @@ async fn a_creator_and_a_patron_go_through_the_pages_in_chromium(#[case] backend
     b.stop().await;
     app.stop().await;
 }
+
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_reads_a_public_post_and_sees_a_locked_one_in_chromium(
+    #[case] backend: Backend,
+) {
+    use maecenas_services::posts::PostInput;
+    let app = TestApp::spawn(backend).await;
+    let s = app.services.clone();
+    let demo = s.seed_demo().await.unwrap();
+    let creator = demo.creator_id;
+    let user = demo.creator_username.clone();
+    let open = s
+        .create_post(
+            creator,
+            &PostInput {
+                title: "Behind the scenes of Short #12".into(),
+                body: "We shot the last scene **twice**.\n\n- the light\n- the rain".into(),
+                audience: "public".into(),
+                embed_url: "https://video.example/watch/12".into(),
+                ..PostInput::default()
+            },
+        )
+        .await
+        .unwrap();
+    s.add_post_image(creator, open.id, maecenas_domain::avatar::TINY_PNG.to_vec())
+        .await
+        .unwrap();
+    s.publish_post(creator, open.id).await.unwrap();
+    let top = s.campaign_setup(creator).await.unwrap().tiers;
+    let top = top.iter().max_by_key(|t| t.amount_minor).unwrap();
+    let locked = s
+        .create_post(
+            creator,
+            &PostInput {
+                title: "The director's cut".into(),
+                body: "Only for the top tier.".into(),
+                audience: "tier".into(),
+                min_tier: Some(top.id),
+                ..PostInput::default()
+            },
+        )
+        .await
+        .unwrap();
+    s.publish_post(creator, locked.id).await.unwrap();
+
+    let b = Browser::start(app.url(""), backend).await;
+    b.go(&format!("/{user}")).await;
+    b.shot("posts-on-the-creator-page").await;
+    let listed = b.text("#posts").await;
+    assert!(
+        listed.find("The director's cut").unwrap() < listed.find("Behind the scenes").unwrap(),
+        "{listed}"
+    );
+    b.follow(&format!("a[href='/{user}/posts/{}']", open.id))
+        .await;
+    assert_eq!(b.path().await, format!("/{user}/posts/{}", open.id));
+    b.shot("post-public").await;
+    let post = b.text("article").await;
+    assert!(post.contains("We shot the last scene twice."), "{post}");
+    assert!(b.page().await.contains("/images/"), "the picture is shown");
+    b.go(&format!("/{user}/posts/{}", locked.id)).await;
+    b.shot("post-locked").await;
+    let post = b.text("article").await;
+    assert!(post.contains(&format!("Join {}", top.title)), "{post}");
+    assert!(!post.contains("Only for the top tier."), "{post}");
+    b.stop().await;
+    app.stop().await;
+}

@@ -17,6 +17,7 @@ mod oauth;
 mod operations;
 mod pages;
 mod patreon;
+mod posts;
 mod proxy;
 mod security;
 mod sponsus;
