@@ -16,6 +16,7 @@ pub mod patreon_v2;
 pub mod rate_limit;
 pub mod redirect;
 pub mod sponsus_v1;
+mod stored_image;
 pub mod web;
 
 use axum::Router;

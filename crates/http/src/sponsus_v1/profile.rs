@@ -5,7 +5,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maecenas_domain::Scope;
 use maecenas_services::sponsus::{ProfileUpdate, PublicAvatar};
 use serde::Deserialize;
@@ -73,26 +73,13 @@ pub async fn avatar(
         ));
     }
     match state.services.public_avatar(&id).await? {
-        PublicAvatar::Stored(avatar) => {
-            let fresh = headers
-                .get(header::IF_NONE_MATCH)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|tag| tag.trim_matches('"') == avatar.etag);
-            let common = [
-                (header::ETAG, format!("\"{}\"", avatar.etag)),
-                (header::CACHE_CONTROL, "public, max-age=300".to_owned()),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-            ];
-            if fresh {
-                return Ok((StatusCode::NOT_MODIFIED, common).into_response());
-            }
-            Ok((
-                common,
-                [(header::CONTENT_TYPE, avatar.content_type)],
-                avatar.bytes,
-            )
-                .into_response())
-        }
+        PublicAvatar::Stored(avatar) => Ok(crate::stored_image::response(
+            &headers,
+            avatar.content_type,
+            &avatar.etag,
+            avatar.bytes,
+            crate::stored_image::Caching::Public,
+        )),
         PublicAvatar::Elsewhere(url) => crate::redirect::temporary(&url)
             .ok_or_else(|| maecenas_services::ServiceError::NotFound("avatar").into()),
     }

@@ -2,7 +2,7 @@
 //! page and pictures (`/{username}/posts/{id}`).
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maecenas_domain::{CreationId, PostImageId};
 use maecenas_services::ServiceError;
@@ -14,6 +14,7 @@ use super::guard::{Visitor, failure};
 use super::kit::{markdown, money};
 use super::layout::wide_page;
 use crate::AppState;
+use crate::stored_image::Caching;
 
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct PageQuery {
@@ -241,23 +242,11 @@ pub async fn post_image(
         Err(ServiceError::NotFound(_)) => return StatusCode::NOT_FOUND.into_response(),
         Err(err) => return failure(err),
     };
-    let common = [
-        (header::ETAG, format!("\"{}\"", image.meta.etag)),
-        // Private: whether it may be shown depends on who asks.
-        (header::CACHE_CONTROL, "private, max-age=300".to_owned()),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-    ];
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|tag| tag.trim_matches('"') == image.meta.etag);
-    if fresh {
-        return (StatusCode::NOT_MODIFIED, common).into_response();
-    }
-    (
-        common,
-        [(header::CONTENT_TYPE, image.meta.content_type)],
+    crate::stored_image::response(
+        &headers,
+        image.meta.content_type,
+        &image.meta.etag,
         image.bytes,
+        Caching::Private,
     )
-        .into_response()
 }
