@@ -70,6 +70,8 @@ const RESERVED_USERNAMES: &[&str] = &[
     "developers",
     "docs",
     "favicon.ico",
+    "feed",
+    "feeds",
     "healthz",
     "login",
     "logout",
@@ -87,6 +89,16 @@ const RESERVED_USERNAMES: &[&str] = &[
     "v2",
     "well-known",
 ];
+
+/// The name a creator goes by on their page, in feeds and on a placeholder
+/// picture: first and last name, else the username, else nothing.
+pub fn public_name(first_name: &str, last_name: &str, username: Option<&str>) -> String {
+    let full = format!("{first_name} {last_name}");
+    match full.trim() {
+        "" => username.unwrap_or_default().to_owned(),
+        name => name.to_owned(),
+    }
+}
 
 impl Username {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {

@@ -5,8 +5,11 @@
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-/// Who may keep a copy: anyone (`public`), or only the asker's browser
-/// (`private`: whether it may be shown depends on who asks).
+/// Who may keep a copy: anyone (`public`), or only the asker's browser, which
+/// asks again before each use (`private`: whether it may be shown depends on
+/// who asks, and one browser may be signed in as someone else next time).
+/// The question is cheap: the ETag answers it with a 304 for a reader who
+/// still may see the picture.
 #[derive(Debug, Clone, Copy)]
 pub enum Caching {
     Public,
@@ -22,7 +25,7 @@ pub fn response(
 ) -> Response {
     let cache = match caching {
         Caching::Public => "public, max-age=300",
-        Caching::Private => "private, max-age=300",
+        Caching::Private => "private, no-cache",
     };
     let common = [
         (header::ETAG, format!("\"{etag}\"")),

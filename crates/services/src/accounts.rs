@@ -133,7 +133,7 @@ impl Services {
         if !secrets::verify_password(current.to_owned(), stored).await? {
             return Err(ServiceError::invalid(
                 "current_password",
-                "is not your current password",
+                "That is not your current password.",
             ));
         }
         let hash = secrets::hash_password(new.to_owned()).await?;

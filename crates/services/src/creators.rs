@@ -21,7 +21,41 @@ pub struct NewTierRequest {
     pub requires_shipping: bool,
 }
 
+pub use maecenas_store::campaigns::DirectoryEntry;
+
+/// Creators on one page of the home page's directory.
+pub const DIRECTORY_PAGE: usize = 24;
+
+/// One page of the directory, and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct DirectoryPage {
+    pub entries: Vec<DirectoryEntry>,
+    pub next: Option<CampaignId>,
+}
+
 impl Services {
+    /// The home page's directory of published creators: everyone, or those
+    /// whose name, handle, one-liner or kind of work contains `search`.
+    pub async fn creator_directory(
+        &self,
+        search: &str,
+        before: Option<CampaignId>,
+    ) -> Result<DirectoryPage, ServiceError> {
+        // A search longer than any name matches nothing; cut it rather than
+        // refuse it, as a search box does.
+        let search: String = search.trim().chars().take(100).collect();
+        let mut tx = self.store.read().await?;
+        let mut entries =
+            campaigns::directory(&mut tx, &search, before, DIRECTORY_PAGE as i64 + 1).await?;
+        let next = if entries.len() > DIRECTORY_PAGE {
+            entries.truncate(DIRECTORY_PAGE);
+            entries.last().map(|e| e.campaign_id)
+        } else {
+            None
+        };
+        Ok(DirectoryPage { entries, next })
+    }
+
     /// A creator's campaign (one each), published at once.
     pub async fn create_campaign(
         &self,
@@ -328,22 +362,7 @@ impl Services {
         title: &str,
         description: &str,
     ) -> Result<GoalRow, ServiceError> {
-        let title = title.trim();
-        if title.is_empty() || title.chars().count() > 200 {
-            return Err(ServiceError::invalid(
-                "title",
-                "must be 1 to 200 characters",
-            ));
-        }
-        if amount_minor <= 0 {
-            return Err(ServiceError::invalid("amount", "must be more than zero"));
-        }
-        if description.chars().count() > 2_000 {
-            return Err(ServiceError::invalid(
-                "description",
-                "must be at most 2000 characters",
-            ));
-        }
+        let (title, description) = checked_goal(amount_minor, title, description)?;
         let now = self.clock.now();
         let id: GoalId = self.ids.next();
         let mut tx = self.store.write().await?;
@@ -354,7 +373,7 @@ impl Services {
             campaign.id,
             amount_minor,
             title,
-            description.trim(),
+            description,
             now,
         )
         .await?;
@@ -368,6 +387,37 @@ impl Services {
         Ok(goal)
     }
 
+    /// Changes one of the creator's goals (title, amount, description).
+    pub async fn update_goal(
+        &self,
+        creator: UserId,
+        goal: GoalId,
+        amount_minor: i64,
+        title: &str,
+        description: &str,
+    ) -> Result<(), ServiceError> {
+        let (title, description) = checked_goal(amount_minor, title, description)?;
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let campaign = own_campaign(&mut tx, creator).await?;
+        if !campaigns::update_goal(
+            &mut tx,
+            goal,
+            campaign.id,
+            amount_minor,
+            title,
+            description,
+            now,
+        )
+        .await?
+        {
+            return Err(ServiceError::NotFound("goal"));
+        }
+        tx.commit().await?;
+        self.aggregates.forget(campaign.id);
+        Ok(())
+    }
+
     pub async fn delete_goal(&self, creator: UserId, goal: GoalId) -> Result<(), ServiceError> {
         let mut tx = self.store.write().await?;
         let campaign = own_campaign(&mut tx, creator).await?;
@@ -378,6 +428,35 @@ impl Services {
         self.aggregates.forget(campaign.id);
         Ok(())
     }
+}
+
+/// A goal's title and description, trimmed, if the goal is one a campaign may have.
+fn checked_goal<'a>(
+    amount_minor: i64,
+    title: &'a str,
+    description: &'a str,
+) -> Result<(&'a str, &'a str), ServiceError> {
+    let title = title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(ServiceError::invalid(
+            "title",
+            "A goal needs a title of 1 to 200 characters.",
+        ));
+    }
+    if amount_minor <= 0 {
+        return Err(ServiceError::invalid(
+            "amount",
+            "A goal's amount must be more than zero.",
+        ));
+    }
+    let description = description.trim();
+    if description.chars().count() > 2_000 {
+        return Err(ServiceError::invalid(
+            "description",
+            "A goal's description can be at most 2000 characters.",
+        ));
+    }
+    Ok((title, description))
 }
 
 async fn own_campaign(tx: &mut Tx, creator: UserId) -> Result<CampaignRow, ServiceError> {
@@ -443,7 +522,8 @@ fn check_campaign_fields(f: &CampaignFields) -> Result<(), ServiceError> {
             }
         }
     }
-    let texts: [(&'static str, &Option<String>, usize); 6] = [
+    let texts: [(&'static str, &Option<String>, usize); 7] = [
+        ("page_name", &f.page_name, 100),
         ("summary", &f.summary, 20_000),
         ("creation_name", &f.creation_name, 100),
         ("pay_per_name", &f.pay_per_name, 100),

@@ -2,7 +2,7 @@
 //! creations, a few hundred patrons with pledges, an OAuth client and an API
 //! key, so a newcomer can look around and call the API at once.
 
-use maecenas_domain::{CampaignId, PledgeId, UserId, snowflake_at};
+use maecenas_domain::{CampaignId, CreationId, PaymentMethodId, PledgeId, UserId, snowflake_at};
 use maecenas_store::campaigns::{self, CampaignFields, NewTier};
 use maecenas_store::cards::{AddressRow, PaymentMethodRow};
 use maecenas_store::donations::DonationRow;
@@ -22,6 +22,10 @@ pub const DEMO_CREATOR_USERNAME: &str = "cerulean";
 /// local server, and `serve --demo` says so when it starts.
 pub const DEMO_PASSWORD: &str = "maecenas-demo";
 pub const DEMO_PATRONS: usize = 300;
+/// The newest patrons whose cards are declined when charged.
+pub const DEMO_DECLINING_CARDS: usize = 4;
+pub const DEMO_SECOND_CREATOR_USERNAME: &str = "nightgarden";
+pub const DEMO_SECOND_CREATOR_EMAIL: &str = "garden@demo.maecenas.test";
 pub const DEMO_REDIRECT_URI: &str = "http://127.0.0.1:5000/oauth/callback";
 
 /// What `serve --demo` prints. Secrets are fresh on every start: only their
@@ -51,6 +55,76 @@ maecenas_domain::debug_showing!(DemoAccess {
     client_id,
     redirect_uri
 });
+
+struct DemoPost {
+    title: &'static str,
+    body: &'static str,
+    video: Option<&'static str>,
+}
+
+/// A year of the demo studio's posts, oldest first.
+const POSTS: [DemoPost; 12] = [
+    DemoPost {
+        title: "The paper boat",
+        body: "Our first short of the year is out. **1,440 drawings**, three weeks of rain outside the studio, and one paper boat that refused to stay afloat.\n\nThank you for making the drawing time possible.",
+        video: Some("https://video.example/cerulean/paper-boat"),
+    },
+    DemoPost {
+        title: "Storyboards",
+        body: "The storyboards for the next film, panel by panel, with the notes we scribbled on them.\n\n- the opening is a single long shot\n- the middle moved twice\n- the ending is still a secret",
+        video: None,
+    },
+    DemoPost {
+        title: "Director's commentary",
+        body: "For Fans: twelve minutes of us talking over *The paper boat*, including the three scenes we cut and why.",
+        video: Some("https://video.example/cerulean/paper-boat-commentary"),
+    },
+    DemoPost {
+        title: "Colour tests",
+        body: "We tried four palettes for the winter film. Vote in the comments of the stream: cold blue, warm grey, ink only, or all of them at once.",
+        video: None,
+    },
+    DemoPost {
+        title: "Lanterns",
+        body: "*Lanterns* is finished. Patrons see it a month before anyone else; it goes public on the first of next month.",
+        video: Some("https://video.example/cerulean/lanterns"),
+    },
+    DemoPost {
+        title: "Brushes we use",
+        body: "For Fans: the brush settings behind the soft edges in *Lanterns*, to download and try in your own drawings.",
+        video: None,
+    },
+    DemoPost {
+        title: "A studio tour",
+        body: "The new desk, the light table we rescued from a school, and the cat that sleeps on the warm scanner.",
+        video: Some("https://video.example/cerulean/studio-tour"),
+    },
+    DemoPost {
+        title: "Sound design notes",
+        body: "How the rain in *Lanterns* was made: a frying pan, rice, and a lot of patience.",
+        video: None,
+    },
+    DemoPost {
+        title: "Unused scenes",
+        body: "For Fans: the scenes that did not make it into *Lanterns*, rough and unfinished, with a few words on each.",
+        video: None,
+    },
+    DemoPost {
+        title: "Winter",
+        body: "Our longest film so far, and the first with a second voice actor. Thank you for a year of drawing time.",
+        video: Some("https://video.example/cerulean/winter"),
+    },
+    DemoPost {
+        title: "What comes next",
+        body: "Next year: one short every month if we reach our first goal, and a longer film if we reach the second. Here is the plan, month by month.",
+        video: None,
+    },
+    DemoPost {
+        title: "Winter, frame by frame",
+        body: "For Fans: the making of *Winter* in 300 frames, from the first pencil line to the final colour.",
+        video: None,
+    },
+];
 
 struct DemoTier {
     title: &'static str,
@@ -86,10 +160,239 @@ const TIERS: [DemoTier; 3] = [
 
 const COUNTRIES: [&str; 6] = ["US", "DE", "FR", "GB", "BE", "JP"];
 
+const CERULEAN_AVATAR: &[u8] = include_bytes!("../assets/demo/cerulean-avatar.jpg");
+const GARDEN_AVATAR: &[u8] = include_bytes!("../assets/demo/night-garden-avatar.jpg");
+const PAPER_BOAT: &[u8] = include_bytes!("../assets/demo/paper-boat.jpg");
+const LANTERNS: &[u8] = include_bytes!("../assets/demo/lanterns.jpg");
+const WINTER: &[u8] = include_bytes!("../assets/demo/winter.jpg");
+const GARDEN: &[u8] = include_bytes!("../assets/demo/night-garden.jpg");
+
+/// A demo patron of the first creator, some of whom also back the second.
+struct DemoPatron {
+    id: UserId,
+    card: PaymentMethodId,
+    country: &'static str,
+    joined: OffsetDateTime,
+}
+
+/// What the pictures are added to once the records are in.
+struct SecondCreator {
+    creator: UserId,
+    trailer: CreationId,
+}
+
+/// The second creator's episodes, oldest first: paid, so publishing each
+/// charges its patrons at the month's close.
+const EPISODES: [(&str, &str); 6] = [
+    (
+        "Moonflowers",
+        "Why some flowers wait for the dark to open, and the moths that wait with them. Recorded in a greenhouse at two in the morning.",
+    ),
+    (
+        "The smell of rain",
+        "Petrichor, geosmin and the garden after a summer storm, with a soil scientist who has smelled more mud than anyone we know.",
+    ),
+    (
+        "Night shift",
+        "Bats, hedgehogs and the slugs nobody invited: who works in a garden while we sleep.",
+    ),
+    (
+        "Glow",
+        "Glow-worms, foxfire and a mushroom that lights a path. **Listener bonus:** the full interview, forty extra minutes.",
+    ),
+    (
+        "Frost",
+        "What a first frost does to a garden, cell by cell, and what the plants do to survive it.",
+    ),
+    (
+        "The longest night",
+        "A solstice special: a whole night in the garden, from dusk to the first bird, with almost no talking.",
+    ),
+];
+
+/// A per-creation podcast in euros, whose page has its own name: about a
+/// quarter of the first creator's patrons back it too, some with a monthly cap.
+async fn seed_night_garden(
+    tx: &mut maecenas_store::Tx,
+    id_at: &mut impl FnMut(OffsetDateTime) -> i64,
+    password_hash: &str,
+    patrons: &[DemoPatron],
+    now: OffsetDateTime,
+) -> Result<SecondCreator, ServiceError> {
+    let started = now - Duration::days(100);
+    let creator = UserId::from(id_at(started));
+    users::insert_user(
+        tx,
+        &NewUser {
+            id: creator,
+            email: DEMO_SECOND_CREATOR_EMAIL.into(),
+            password_hash: Some(password_hash.to_owned()),
+            username: Some(DEMO_SECOND_CREATOR_USERNAME.into()),
+            first_name: "Mira".into(),
+            last_name: "Okafor".into(),
+            about:
+                "I record gardens after dark: the plants, the animals and the people who know them."
+                    .into(),
+            description: "A podcast about gardens at night.".into(),
+            is_creator: true,
+            is_admin: false,
+            created_at: started,
+        },
+    )
+    .await?;
+    let campaign_id = CampaignId::from(id_at(started + Duration::minutes(5)));
+    let fields = CampaignFields {
+        page_name: Some("The Night Garden".into()),
+        summary: Some("A podcast about what happens in a garden after dark. Patrons pay per episode, never more than their monthly cap, and hear every episode the day it is out.".into()),
+        creation_name: Some("a podcast about gardens at night".into()),
+        pay_per_name: Some("episode".into()),
+        one_liner: Some("Field recordings and stories from gardens after dark".into()),
+        thanks_msg: Some("Welcome to the garden. The next episode comes to your feed the day it is out.".into()),
+        is_monthly: false,
+        is_nsfw: false,
+        show_earnings: true,
+        ..CampaignFields::default()
+    };
+    campaigns::insert_campaign(
+        tx,
+        campaign_id,
+        creator,
+        "EUR",
+        &fields,
+        Some(started + Duration::days(1)),
+        started,
+    )
+    .await?;
+    let tiers = [
+        (
+            "Listener",
+            "Every episode, ad-free, the day it is out.",
+            200,
+        ),
+        (
+            "Gardener",
+            "Every episode, plus the raw night recordings to download.",
+            500,
+        ),
+    ];
+    let mut tier_ids = Vec::new();
+    for (position, (title, description, price)) in tiers.iter().enumerate() {
+        let id = id_at(started + Duration::minutes(10 + position as i64)).into();
+        campaigns::insert_tier(
+            tx,
+            &NewTier {
+                id,
+                campaign_id,
+                title: (*title).into(),
+                description: (*description).into(),
+                amount_minor: *price,
+                patron_limit: None,
+                requires_shipping: false,
+                image_url: None,
+                position: position as i32,
+                created_at: started,
+            },
+        )
+        .await?;
+        tier_ids.push(id);
+    }
+    campaigns::insert_goal(
+        tx,
+        id_at(started + Duration::minutes(20)).into(),
+        campaign_id,
+        100_000,
+        "A second microphone",
+        "At 1.000,00 € per episode we record in stereo, two gardens at once.",
+        started,
+    )
+    .await?;
+
+    let trailer_at = started + Duration::days(2);
+    let trailer = CreationId::from(id_at(trailer_at));
+    posts::insert_creation(
+        tx,
+        &CreationRow {
+            id: trailer,
+            campaign_id,
+            title: "Trailer: welcome to the Night Garden".into(),
+            body: "Two minutes from the greenhouse at night, and what this podcast will be. Free for everyone: share it with someone who likes gardens.".into(),
+            is_paid: false,
+            audience: "public".into(),
+            min_tier_id: None,
+            embed_url: Some("https://audio.example/night-garden/trailer.mp3".into()),
+            created_at: trailer_at,
+            updated_at: trailer_at,
+            published_at: Some(trailer_at),
+        },
+    )
+    .await?;
+    for (n, (title, body)) in EPISODES.iter().enumerate() {
+        // Every two weeks; the newest is a few days old.
+        let published = started + Duration::days(14 * n as i64 + 20);
+        posts::insert_creation(
+            tx,
+            &CreationRow {
+                id: id_at(published).into(),
+                campaign_id,
+                title: format!("Episode {}: {title}", n + 1),
+                body: (*body).into(),
+                is_paid: true,
+                // The raw recordings are for Gardeners; every episode is for
+                // its paying patrons.
+                audience: if n % 3 == 2 { "tier" } else { "patrons" }.into(),
+                min_tier_id: (n % 3 == 2).then(|| tier_ids[1].get()),
+                embed_url: Some(format!(
+                    "https://audio.example/night-garden/episode-{}.mp3",
+                    n + 1
+                )),
+                created_at: published,
+                updated_at: published,
+                published_at: Some(published),
+            },
+        )
+        .await?;
+    }
+
+    for (n, patron) in patrons.iter().enumerate().filter(|(n, _)| n % 4 == 1) {
+        let gardener = n % 3 == 0;
+        let amount = if gardener { 500 } else { 200 };
+        let joined = patron.joined.max(started + Duration::days(1)) + Duration::hours(6);
+        pledges::insert_pledge(
+            tx,
+            &NewPledge {
+                id: PledgeId::from(id_at(joined)),
+                patron_id: patron.id,
+                campaign_id,
+                tier_id: Some(tier_ids[usize::from(gardener)]),
+                amount_minor: amount,
+                currency: "EUR".into(),
+                // Some cap what an episode-heavy month may cost them.
+                pledge_cap_minor: (n % 8 == 1).then_some(amount * 2),
+                patron_pays_fees: false,
+                address_id: None,
+                payment_method_id: Some(patron.card),
+                vat_country: Some(patron.country.into()),
+                created_at: joined,
+            },
+        )
+        .await?;
+    }
+    Ok(SecondCreator { creator, trailer })
+}
+
 impl Services {
     /// Seeds the demo data once; on later starts only mints a fresh client
     /// secret and API key to print.
     pub async fn seed_demo(&self) -> Result<DemoAccess, ServiceError> {
+        self.seed_demo_with(false).await
+    }
+
+    /// As [`seed_demo`](Self::seed_demo); with `history`, the pledges are
+    /// also charged for the eleven months before this one and each month is
+    /// paid out, as a platform running all year would have, so that the
+    /// dashboard's chart and payouts have a year behind them (`serve --demo`;
+    /// tests that only need the records skip it).
+    pub async fn seed_demo_with(&self, history: bool) -> Result<DemoAccess, ServiceError> {
         // One hash for every demo account: argon2 is slow on purpose.
         let password_hash = secrets::hash_password(DEMO_PASSWORD.to_owned()).await?;
         let client_secret = secrets::mint(CLIENT_SECRET_PREFIX)?;
@@ -216,19 +519,30 @@ impl Services {
             )
             .await?;
         }
-        for month in 0..12i64 {
-            let published = year_ago + Duration::days(30 * month + 15);
+        let mut cerulean_posts = Vec::new();
+        for (month, post) in POSTS.iter().enumerate() {
+            let published = year_ago + Duration::days(30 * month as i64 + 15);
+            // Every third post is for Fan and up, the first and every
+            // fourth after it for everyone, the rest for all patrons.
+            let (audience, min_tier_id) = match month {
+                m if m % 3 == 2 => ("tier", Some(tier_ids[1].get())),
+                m if m % 4 == 0 => ("public", None),
+                _ => ("patrons", None),
+            };
+            let post_id = CreationId::from(id_at(published));
+            cerulean_posts.push(post_id);
             posts::insert_creation(
                 &mut tx,
                 &CreationRow {
-                    id: id_at(published).into(),
+                    id: post_id,
                     campaign_id,
-                    title: format!("Short #{}", month + 1),
-                    body: "A new film is out for patrons.".into(),
-                    is_paid: true,
-                    audience: "patrons".into(),
-                    min_tier_id: None,
-                    embed_url: None,
+                    title: format!("Short #{}: {}", month + 1, post.title),
+                    body: post.body.into(),
+                    // A monthly campaign: no post is charged on its own.
+                    is_paid: false,
+                    audience: audience.into(),
+                    min_tier_id,
+                    embed_url: post.video.map(str::to_owned),
                     created_at: published,
                     updated_at: published,
                     published_at: Some(published),
@@ -237,6 +551,7 @@ impl Services {
             .await?;
         }
 
+        let mut patrons = Vec::new();
         for n in 0..DEMO_PATRONS {
             // Patrons join over the year, a little faster lately.
             let joined = year_ago
@@ -272,7 +587,7 @@ impl Services {
                     id: card_id,
                     user_id: patron_id,
                     gateway: "test".into(),
-                    gateway_ref: format!("pm_test_ok_demo{}", patron_id),
+                    gateway_ref: format!("pm_test_ok_demo{patron_id}"),
                     brand: "Visa".into(),
                     last4: "4242".into(),
                     exp_month: 1 + (n % 12) as i32,
@@ -291,6 +606,12 @@ impl Services {
             };
             let tier = &TIERS[tier_index];
             let country = COUNTRIES[n % COUNTRIES.len()];
+            patrons.push(DemoPatron {
+                id: patron_id,
+                card: card_id,
+                country,
+                joined,
+            });
             let address_id = if tier.shipping {
                 let id = id_at(joined + Duration::seconds(2)).into();
                 cards::insert_address(
@@ -360,6 +681,8 @@ impl Services {
             }
         }
 
+        let garden = seed_night_garden(&mut tx, &mut id_at, &password_hash, &patrons, now).await?;
+
         let client_id = secrets::public_identifier(24)?;
         oauth_clients::insert_client(
             &mut tx,
@@ -380,9 +703,30 @@ impl Services {
         .await?;
         insert_demo_key(self, &mut tx, creator.id, &api_key, now).await?;
         tx.commit().await?;
+        // Through the use cases a creator uploads with, so the demo's
+        // pictures are validated and stored as anyone's are.
+        self.set_own_avatar(creator.id, CERULEAN_AVATAR.to_vec())
+            .await?;
+        self.set_own_avatar(garden.creator, GARDEN_AVATAR.to_vec())
+            .await?;
+        for (post, picture) in [
+            (cerulean_posts[0], PAPER_BOAT),
+            (cerulean_posts[4], LANTERNS),
+            (cerulean_posts[9], WINTER),
+        ] {
+            self.add_post_image(creator.id, post, picture.to_vec())
+                .await?;
+        }
+        self.add_post_image(garden.creator, garden.trailer, GARDEN.to_vec())
+            .await?;
         // Demo cards are test-gateway cards: charge this month as a live
         // platform would have, so the demo shows paid pledges and a balance.
         if self.gateway_name() == "test" {
+            if history {
+                self.seed_demo_history().await?;
+            }
+            let newest = &patrons[patrons.len() - DEMO_DECLINING_CARDS..];
+            self.give_declining_cards(newest).await?;
             self.run_billing(None, &crate::billing::Quiet).await?;
         }
         Ok(self.demo_access(
@@ -393,6 +737,63 @@ impl Services {
             client_secret,
             api_key,
         ))
+    }
+
+    /// A few patrons' cards start to decline this month, so that the
+    /// dashboard has payments being retried to show (and their patrons a
+    /// card to update).
+    async fn give_declining_cards(&self, patrons: &[DemoPatron]) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        for patron in patrons {
+            let card: PaymentMethodId = self.ids.next();
+            cards::insert_payment_method(
+                &mut tx,
+                &PaymentMethodRow {
+                    id: card,
+                    user_id: patron.id,
+                    gateway: "test".into(),
+                    gateway_ref: format!("pm_test_chargedecline_demo{}", patron.id),
+                    brand: "Visa".into(),
+                    last4: "0341".into(),
+                    exp_month: 6,
+                    exp_year: 2031,
+                    is_verified: true,
+                    has_failed_payment: false,
+                    created_at: now,
+                    removed_at: None,
+                },
+            )
+            .await?;
+            pledges::set_pledges_card(&mut tx, patron.id, card.get(), now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The eleven months before this one, charged and paid out in turn.
+    async fn seed_demo_history(&self) -> Result<(), ServiceError> {
+        let mut period = maecenas_domain::BillingPeriod::containing(self.clock.now());
+        let mut past = Vec::new();
+        for _ in 0..11 {
+            period = period.previous();
+            past.push(period);
+        }
+        for period in past.into_iter().rev() {
+            // Each month is charged as it closes and paid out as the next
+            // one starts, on a clock set to that moment, so that charges,
+            // retries and payouts carry their own dates.
+            let then = Services {
+                clock: std::sync::Arc::new(crate::FixedClock(
+                    period.next().start() + Duration::hours(2),
+                )),
+                ..self.clone()
+            };
+            then.run_billing(Some(period), &crate::billing::Quiet)
+                .await?;
+            then.pay_out_all(period).await?;
+        }
+        Ok(())
     }
 
     fn demo_access(

@@ -49,10 +49,10 @@ impl Services {
         let webhooks = webhooks::Webhooks::new(webhooks::WebhookSettings::default(), None)
             .expect("the default webhook client builds");
         Self {
+            aggregates: Arc::new(aggregates::CampaignAggregates::new(store.clone())),
             store,
             ids,
             clock,
-            aggregates: Arc::default(),
             billing: Arc::new(billing),
             webhooks: Arc::new(webhooks),
         }
@@ -108,7 +108,7 @@ pub mod records {
     pub use maecenas_store::campaigns::{CampaignFields, CampaignRow, GoalRow, TierRow};
     pub use maecenas_store::cards::PaymentMethodRow;
     pub use maecenas_store::charges::{ChargeRow, PeriodTotals};
-    pub use maecenas_store::dashboard::{MonthIncome, PatronLine};
+    pub use maecenas_store::dashboard::{MonthIncome, PatronLine, PayoutPosting, RetryLine};
     pub use maecenas_store::donations::{DonationRow, DonationTotals};
     pub use maecenas_store::ledger::Violation;
     pub use maecenas_store::oauth_clients::OAuthClientRow;

@@ -7,9 +7,10 @@ use maecenas_domain::{BillingPeriod, CampaignId, PaymentMethodId, PledgeId, User
 use maecenas_store::campaigns::{self, CampaignRow, TierRow};
 use maecenas_store::cards::PaymentMethodRow;
 use maecenas_store::charges::{ChargeRow, PeriodTotals};
-use maecenas_store::dashboard::{self, MonthIncome, PatronLine};
+use maecenas_store::dashboard::{self, MonthIncome, PatronLine, PayoutPosting, RetryLine};
 use maecenas_store::donations::DonationRow;
 use maecenas_store::ledger::Balance;
+use maecenas_store::payouts::{self, PayoutRow};
 use maecenas_store::pledges::PledgeRow;
 use maecenas_store::users::{self, UserRow};
 use maecenas_store::{cards, charges, donations, ledger, pledges};
@@ -55,8 +56,19 @@ pub struct CreatorDashboard {
     pub balance: Vec<Balance>,
     /// Newest first.
     pub income: Vec<MonthIncome>,
+    /// Pledges whose payment failed for good.
     pub declined: Vec<PatronLine>,
+    /// Payments that failed and are tried again, the next one due first.
+    pub retrying: Vec<RetryLine>,
+    /// The latest payouts, newest first, with their ledger postings.
+    pub payouts: Vec<PayoutRow>,
+    pub payout_postings: Vec<PayoutPosting>,
 }
+
+/// Months of income the dashboard's chart shows at most.
+pub const CHART_MONTHS: i64 = 48;
+/// Payouts the dashboard lists.
+pub const PAYOUTS_SHOWN: i64 = 24;
 
 pub const HISTORY_LIMIT: i64 = 100;
 
@@ -158,8 +170,12 @@ impl Services {
             .ok_or(ServiceError::NotFound("creator"))?;
         let this_month = charges::period_totals(&mut tx, campaign.id, &period.to_string()).await?;
         let balance = ledger::creator_balance(&mut tx, campaign.id).await?;
-        let income = dashboard::monthly_income(&mut tx, campaign.id, 12).await?;
+        let income = dashboard::monthly_income(&mut tx, campaign.id, CHART_MONTHS).await?;
         let declined = dashboard::patrons(&mut tx, campaign.id, "", "declined", None, 50).await?;
+        let retrying = dashboard::retrying_payments(&mut tx, campaign.id, 50).await?;
+        let payouts = payouts::payouts_of_campaign(&mut tx, campaign.id, PAYOUTS_SHOWN).await?;
+        let payout_postings =
+            dashboard::payout_postings(&mut tx, campaign.id, PAYOUTS_SHOWN).await?;
         let mut view = campaign_view(self, &mut tx, campaign, user).await?;
         // The creator's own numbers are never the API's second-old cache.
         view.totals = campaigns::campaign_totals(&mut tx, view.campaign.id).await?;
@@ -171,6 +187,9 @@ impl Services {
             balance,
             income,
             declined,
+            retrying,
+            payouts,
+            payout_postings,
         })
     }
 

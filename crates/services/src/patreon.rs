@@ -132,26 +132,7 @@ pub(crate) async fn campaign_view(
     campaign: CampaignRow,
     creator: UserRow,
 ) -> Result<CampaignView, ServiceError> {
-    let numbers = match services.aggregates.get(campaign.id) {
-        Some(cached) => cached,
-        None => {
-            // Totals and patrons per tier must agree: read them in one
-            // snapshot, the caller's if it has one.
-            let mut snapshot = None;
-            if !tx.is_snapshot() {
-                snapshot = Some(services.store.read().await?);
-            }
-            let tx = snapshot.as_mut().unwrap_or(tx);
-            let numbers = std::sync::Arc::new(crate::aggregates::CampaignNumbers {
-                totals: campaigns::campaign_totals(tx, campaign.id).await?,
-                tier_patrons: campaigns::patrons_per_tier(tx, campaign.id).await?,
-                tiers: campaigns::tiers_of_campaign(tx, campaign.id).await?,
-                goals: campaigns::goals_of_campaign(tx, campaign.id).await?,
-            });
-            services.aggregates.put(campaign.id, numbers.clone());
-            numbers
-        }
-    };
+    let numbers = services.aggregates.numbers(campaign.id, tx).await?;
     Ok(CampaignView {
         campaign,
         creator,

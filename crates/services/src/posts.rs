@@ -69,6 +69,9 @@ pub struct PostCard {
     pub unlock: Option<Unlock>,
     /// Its pictures; empty when `readable` is false.
     pub images: Vec<PostImageMeta>,
+    /// The reader already pledges to the campaign (a locked post asks them
+    /// to change their pledge rather than to join).
+    pub reader_pledges: bool,
 }
 
 /// A creator's public page of posts.
@@ -124,6 +127,8 @@ pub struct FeedItem {
     pub card: PostCard,
     pub creator_username: String,
     pub creator_name: String,
+    /// The campaign's currency (a locked post names its tier's amount).
+    pub currency: String,
 }
 
 #[derive(Debug, Clone)]
@@ -136,7 +141,7 @@ pub struct FeedPage {
 #[derive(Debug, Clone)]
 pub struct PublicFeed {
     pub view: CampaignView,
-    pub posts: Vec<CreationRow>,
+    pub posts: Vec<PostCard>,
 }
 
 /// A patron's private feed: what their pledges unlock.
@@ -368,7 +373,8 @@ impl Services {
         after: Option<PostCursor>,
     ) -> Result<PostList, ServiceError> {
         let mut tx = self.store.read().await?;
-        let (creator, campaign) = published_creator(&mut tx, username).await?;
+        // Its creator also sees a page not published yet: the preview.
+        let (creator, campaign) = creator_for(&mut tx, username, reader).await?;
         let who = reader_of(&mut tx, &campaign, reader).await?;
         let mut rows =
             store::published_creations(&mut tx, campaign.id, after, PAGE_SIZE + 1).await?;
@@ -420,22 +426,31 @@ impl Services {
         image: PostImageId,
         reader: Option<UserId>,
     ) -> Result<PostImageRow, ServiceError> {
-        let not_found = ServiceError::NotFound("image");
         let mut tx = self.store.read().await?;
         let (_, campaign) = creator_for(&mut tx, username, reader).await?;
         let who = reader_of(&mut tx, &campaign, reader).await?;
-        let post = store::creation_by_id(&mut tx, post)
-            .await?
-            .filter(|p| p.campaign_id == campaign.id)
-            .filter(|p| p.published_at.is_some() || who == Reader::Owner)
-            .ok_or(ServiceError::NotFound("image"))?;
-        let tier_amount = tier_amount(&mut tx, &post).await?;
-        if !rules::may_read(audience_of(&post), tier_amount, who) {
-            return Err(not_found);
-        }
-        store::image_of(&mut tx, post.id, image)
-            .await?
-            .ok_or(not_found)
+        image_for(&mut tx, &campaign, who, post, image).await
+    }
+
+    /// A picture of a post in a private feed, for that feed's reader, who
+    /// may see it if its patron may read the post.
+    pub async fn private_feed_image(
+        &self,
+        secret: &str,
+        post: CreationId,
+        image: PostImageId,
+    ) -> Result<PostImageRow, ServiceError> {
+        let not_found = ServiceError::NotFound("image");
+        let mut tx = self.store.read().await?;
+        let patron = feed_patron(&mut tx, secret).await?;
+        let campaign = match store::creation_by_id(&mut tx, post).await? {
+            Some(row) => campaigns::campaign_by_id(&mut tx, row.campaign_id)
+                .await?
+                .ok_or(not_found)?,
+            None => return Err(not_found),
+        };
+        let who = reader_of(&mut tx, &campaign, Some(patron.id)).await?;
+        image_for(&mut tx, &campaign, who, post, image).await
     }
 
     /// The posts of everyone `patron` sponsors, newest first.
@@ -460,12 +475,17 @@ impl Services {
         let (creator, campaign) = published_creator(&mut tx, username).await?;
         // Only public posts belong in a feed anyone may read; a page of
         // published posts may hold fewer, which a feed reader does not mind.
-        let posts = store::published_creations(&mut tx, campaign.id, None, FEED_SIZE)
-            .await?
-            .into_iter()
-            .filter(|p| audience_of(p) == Audience::Public)
-            .collect();
+        let public: Vec<CreationRow> =
+            store::published_creations(&mut tx, campaign.id, None, FEED_SIZE)
+                .await?
+                .into_iter()
+                .filter(|p| audience_of(p) == Audience::Public)
+                .collect();
         let view = campaign_view(self, &mut tx, campaign, creator).await?;
+        let mut posts = Vec::with_capacity(public.len());
+        for post in public {
+            posts.push(card(&mut tx, &view, post, Reader::Other).await?);
+        }
         Ok(PublicFeed { view, posts })
     }
 
@@ -501,13 +521,7 @@ impl Services {
     /// unlock, newest first. An unknown or revoked secret is "not found".
     pub async fn private_feed(&self, secret: &str) -> Result<PrivateFeed, ServiceError> {
         let mut tx = self.store.read().await?;
-        let patron = store::feed_owner(&mut tx, &secrets::sha256(secret))
-            .await?
-            .ok_or(ServiceError::NotFound("feed"))?;
-        let patron = users::user_by_id(&mut tx, patron)
-            .await?
-            .filter(|u| !u.standing().is_gone())
-            .ok_or(ServiceError::NotFound("feed"))?;
+        let patron = feed_patron(&mut tx, secret).await?;
         let rows = store::feed_of_patron(&mut tx, patron.id, None, FEED_SIZE).await?;
         let mut items = Vec::with_capacity(rows.len());
         for row in rows {
@@ -613,6 +627,42 @@ async fn own_post(
 
 /// The creator at `/{username}`: a published campaign for everyone, and
 /// also a not-yet-published one for its own creator (previews).
+/// The patron whose private feed `secret` opens; "not found" for an
+/// unknown or revoked secret, or an account that is gone.
+async fn feed_patron(tx: &mut Tx, secret: &str) -> Result<UserRow, ServiceError> {
+    let patron = store::feed_owner(tx, &secrets::sha256(secret))
+        .await?
+        .ok_or(ServiceError::NotFound("feed"))?;
+    users::user_by_id(tx, patron)
+        .await?
+        .filter(|u| !u.standing().is_gone())
+        .ok_or(ServiceError::NotFound("feed"))
+}
+
+/// A picture of one of `campaign`'s posts if `who` may read the post; "not
+/// found" otherwise, so that its address alone opens nothing.
+async fn image_for(
+    tx: &mut Tx,
+    campaign: &CampaignRow,
+    who: Reader,
+    post: CreationId,
+    image: PostImageId,
+) -> Result<PostImageRow, ServiceError> {
+    let not_found = || ServiceError::NotFound("image");
+    let post = store::creation_by_id(tx, post)
+        .await?
+        .filter(|p| p.campaign_id == campaign.id)
+        .filter(|p| p.published_at.is_some() || who == Reader::Owner)
+        .ok_or_else(not_found)?;
+    let tier_amount = tier_amount(tx, &post).await?;
+    if !rules::may_read(audience_of(&post), tier_amount, who) {
+        return Err(not_found());
+    }
+    store::image_of(tx, post.id, image)
+        .await?
+        .ok_or_else(not_found)
+}
+
 async fn creator_for(
     tx: &mut Tx,
     username: &str,
@@ -688,6 +738,7 @@ async fn card(
         readable,
         unlock,
         images,
+        reader_pledges: matches!(who, Reader::Patron { .. }),
     })
 }
 
@@ -711,21 +762,25 @@ async fn feed_item(tx: &mut Tx, row: FeedRow) -> Result<FeedItem, ServiceError> 
     } else {
         Vec::new()
     };
+    let name = row.campaign_page_name.unwrap_or_else(|| {
+        maecenas_domain::user::public_name(
+            &row.creator_first_name,
+            &row.creator_last_name,
+            row.creator_username.as_deref(),
+        )
+    });
     let username = row.creator_username.unwrap_or_default();
-    let full = format!("{} {}", row.creator_first_name, row.creator_last_name);
-    let name = match full.trim() {
-        "" => username.clone(),
-        name => name.to_owned(),
-    };
     Ok(FeedItem {
         card: PostCard {
             post: row.creation,
             readable,
             unlock,
             images,
+            reader_pledges: true,
         },
         creator_username: username,
         creator_name: name,
+        currency: row.campaign_currency,
     })
 }
 

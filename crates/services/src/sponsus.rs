@@ -292,6 +292,8 @@ pub enum PublicAvatar {
     Stored(users::AvatarRow),
     /// A picture elsewhere (`image_url`, for example from an import).
     Elsewhere(String),
+    /// No picture: pages draw one from the name (the API answers 404).
+    None { name: String },
 }
 
 impl Services {
@@ -302,10 +304,11 @@ impl Services {
         if let Some(stored) = users::avatar_of(&mut tx, user.id).await? {
             return Ok(PublicAvatar::Stored(stored));
         }
-        user.image_url
+        let name = user.public_name();
+        Ok(user
+            .image_url
             .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-            .map(PublicAvatar::Elsewhere)
-            .ok_or(ServiceError::NotFound("avatar"))
+            .map_or(PublicAvatar::None { name }, PublicAvatar::Elsewhere))
     }
 
     /// Sets one's own picture: PNG, JPEG or WebP, validated (see `maecenas_domain::avatar`).

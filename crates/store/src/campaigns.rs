@@ -13,6 +13,7 @@ pub struct CampaignRow {
     #[sqlx(try_from = "i64")]
     pub creator_id: UserId,
     pub currency: String,
+    pub page_name: Option<String>,
     pub summary: Option<String>,
     pub creation_name: Option<String>,
     pub pay_per_name: Option<String>,
@@ -34,7 +35,7 @@ pub struct CampaignRow {
 
 macro_rules! campaign_columns {
     () => {
-        "id, creator_id, currency, summary, creation_name, pay_per_name, one_liner, main_video_embed, \
+        "id, creator_id, currency, page_name, summary, creation_name, pay_per_name, one_liner, main_video_embed, \
          main_video_url, image_small_url, image_url, thanks_video_url, thanks_embed, thanks_msg, \
          is_monthly, is_nsfw, show_earnings, created_at, published_at, updated_at"
     };
@@ -43,6 +44,8 @@ macro_rules! campaign_columns {
 /// Everything a creator sets on a campaign; the rest is derived.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CampaignFields {
+    /// The name on the page; `None` shows the creator's name.
+    pub page_name: Option<String>,
     pub summary: Option<String>,
     pub creation_name: Option<String>,
     pub pay_per_name: Option<String>,
@@ -62,8 +65,8 @@ pub struct CampaignFields {
 const INSERT_CAMPAIGN: &str = "INSERT INTO campaigns (id, creator_id, currency, summary, creation_name, \
      pay_per_name, one_liner, main_video_embed, main_video_url, image_small_url, image_url, \
      thanks_video_url, thanks_embed, thanks_msg, is_monthly, is_nsfw, show_earnings, created_at, \
-     published_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $18)";
+     published_at, updated_at, page_name) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $18, $20)";
 
 /// One campaign per creator: a second one is a [`StoreError::Conflict`].
 pub async fn insert_campaign(
@@ -95,6 +98,7 @@ pub async fn insert_campaign(
         .bind(fields.show_earnings)
         .bind(db(now))
         .bind(db(published_at))
+        .bind(&fields.page_name)
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -318,7 +322,7 @@ pub async fn patrons_per_tier(
 const UPDATE_CAMPAIGN: &str = "UPDATE campaigns SET summary = $2, creation_name = $3, pay_per_name = $4, \
      one_liner = $5, main_video_embed = $6, main_video_url = $7, image_small_url = $8, image_url = $9, \
      thanks_video_url = $10, thanks_embed = $11, thanks_msg = $12, is_monthly = $13, is_nsfw = $14, \
-     show_earnings = $15, updated_at = $16 WHERE id = $1";
+     show_earnings = $15, updated_at = $16, page_name = $17 WHERE id = $1";
 
 pub async fn update_campaign(
     tx: &mut Tx,
@@ -343,6 +347,7 @@ pub async fn update_campaign(
         .bind(f.is_nsfw)
         .bind(f.show_earnings)
         .bind(db(now))
+        .bind(&f.page_name)
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
@@ -432,6 +437,34 @@ pub async fn retire_tier(tx: &mut Tx, id: TierId, now: OffsetDateTime) -> Result
     Ok(())
 }
 
+/// Changes a goal of `campaign`; false when it has no such goal. A goal
+/// moved above the campaign's total is no longer reached.
+pub async fn update_goal(
+    tx: &mut Tx,
+    id: GoalId,
+    campaign: CampaignId,
+    amount_minor: i64,
+    title: &str,
+    description: &str,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let n = on_backend!(tx, |conn| sqlx::query(
+        "UPDATE goals SET amount_minor = $3, title = $4, description = $5, updated_at = $6, \
+         reached_at = CASE WHEN amount_minor = $3 THEN reached_at ELSE NULL END \
+         WHERE id = $1 AND campaign_id = $2"
+    )
+    .bind(id.get())
+    .bind(campaign.get())
+    .bind(amount_minor)
+    .bind(title)
+    .bind(description)
+    .bind(db(now))
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
 pub async fn delete_goal(
     tx: &mut Tx,
     id: GoalId,
@@ -446,4 +479,53 @@ pub async fn delete_goal(
     .await
     .map(|r| r.rows_affected()))?;
     Ok(n == 1)
+}
+
+/// A published creator, as the directory on the home page lists them.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DirectoryEntry {
+    #[sqlx(try_from = "i64")]
+    pub campaign_id: CampaignId,
+    #[sqlx(try_from = "i64")]
+    pub creator_id: UserId,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub page_name: Option<String>,
+    pub one_liner: Option<String>,
+    pub creation_name: Option<String>,
+    pub pay_per_name: Option<String>,
+    pub is_monthly: bool,
+    pub is_nsfw: bool,
+}
+
+const DIRECTORY: &str = "SELECT c.id AS campaign_id, u.id AS creator_id, u.username, u.first_name, \
+     u.last_name, c.page_name, c.one_liner, c.creation_name, c.pay_per_name, c.is_monthly, c.is_nsfw \
+     FROM campaigns c JOIN users u ON u.id = c.creator_id \
+     WHERE c.published_at IS NOT NULL AND u.username IS NOT NULL AND u.status = 'public' \
+       AND NOT u.is_suspended AND NOT u.is_deleted AND NOT u.is_nuked AND c.id < $1 \
+       AND ($2 = '' OR lower(coalesce(c.page_name, '')) LIKE $3 \
+            OR lower(u.first_name || ' ' || u.last_name) LIKE $3 OR lower(u.username) LIKE $3 \
+            OR lower(coalesce(c.one_liner, '')) LIKE $3 OR lower(coalesce(c.creation_name, '')) LIKE $3) \
+     ORDER BY c.id DESC LIMIT $4";
+
+/// Published pages of public creators whose name, handle, one-liner or
+/// "what you create" contains `needle` (case-insensitive; everyone when it
+/// is empty), newest campaign first, keyset-paged by campaign id.
+pub async fn directory(
+    tx: &mut Tx,
+    needle: &str,
+    before: Option<CampaignId>,
+    limit: i64,
+) -> Result<Vec<DirectoryEntry>, StoreError> {
+    let pattern = crate::users::like_pattern(needle);
+    Ok(on_backend!(tx, |conn| {
+        sqlx::query_as::<_, DirectoryEntry>(DIRECTORY)
+            .bind(before.map_or(i64::MAX, CampaignId::get))
+            .bind(needle)
+            .bind(&pattern)
+            .bind(limit)
+            .fetch_all(conn)
+            .await
+    })?)
 }

@@ -134,7 +134,21 @@ impl SessionLimits {
 #[derive(Clone)]
 pub struct Store {
     pools: Pools,
+    /// A small pool of its own for work that requests wait on (see
+    /// [`Store::read_aside`]): requests holding every connection of the main
+    /// pool while they wait cannot starve it.
+    aside: Aside,
 }
+
+#[derive(Clone)]
+enum Aside {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Connections of the aside pool: one computation at a time per campaign,
+/// and few campaigns are cold at once.
+const ASIDE_CONNECTIONS: u32 = 2;
 
 #[derive(Clone)]
 enum Pools {
@@ -233,15 +247,8 @@ impl Store {
                 })
                 .await
             }
-            Pools::Postgres(pool) => {
-                let pool = pool.clone();
-                begin_whole(async move {
-                    pool.begin()
-                        .await
-                        .map(|tx| Tx::Postgres(Held::Transaction(tx)))
-                })
-                .await
-            }
+            // PostgreSQL's transactions see one snapshot whether they write or not.
+            Pools::Postgres(pool) => postgres_transaction(pool).await,
         }
     }
 
@@ -266,25 +273,20 @@ impl Store {
     pub async fn read(&self) -> Result<Tx, StoreError> {
         tracing::debug!(target: "maecenas_store::tx", kind = "read", "transaction");
         match &self.pools {
-            Pools::Sqlite { reader, .. } => {
-                let reader = reader.clone();
-                begin_whole(async move {
-                    reader
-                        .begin()
-                        .await
-                        .map(|tx| Tx::Sqlite(Held::Transaction(tx)))
-                })
-                .await
-            }
-            Pools::Postgres(pool) => {
-                let pool = pool.clone();
-                begin_whole(async move {
-                    pool.begin()
-                        .await
-                        .map(|tx| Tx::Postgres(Held::Transaction(tx)))
-                })
-                .await
-            }
+            Pools::Sqlite { reader, .. } => sqlite_snapshot(reader).await,
+            Pools::Postgres(pool) => postgres_transaction(pool).await,
+        }
+    }
+
+    /// A snapshot on a connection of the aside pool, apart from the one
+    /// requests use. For a computation many requests wait on (a campaign's
+    /// first numbers): run on the main pool, it would queue behind the very
+    /// requests waiting for it, each holding a connection.
+    pub async fn read_aside(&self) -> Result<Tx, StoreError> {
+        tracing::debug!(target: "maecenas_store::tx", kind = "read", aside = true, "transaction");
+        match &self.aside {
+            Aside::Sqlite(pool) => sqlite_snapshot(pool).await,
+            Aside::Postgres(pool) => postgres_transaction(pool).await,
         }
     }
 
@@ -301,6 +303,10 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        match &self.aside {
+            Aside::Sqlite(pool) => pool.close().await,
+            Aside::Postgres(pool) => pool.close().await,
+        }
         match &self.pools {
             Pools::Sqlite {
                 writer,
@@ -430,12 +436,18 @@ async fn connect_sqlite(url: &str, options: &ConnectOptions) -> Result<Store, St
         .acquire_timeout(options.acquire_timeout)
         .connect_lazy_with(base.clone().read_only(true));
     let in_use = Arc::new(Mutex::new(Some(in_use)));
+    let aside = SqlitePoolOptions::new()
+        .max_connections(ASIDE_CONNECTIONS)
+        .test_before_acquire(false)
+        .acquire_timeout(options.acquire_timeout)
+        .connect_lazy_with(base.clone().read_only(true));
     let checkpointer = SqlitePoolOptions::new()
         .max_connections(1)
         .test_before_acquire(false)
         .connect_lazy_with(base);
     checkpoint::start(checkpointer.clone(), Arc::downgrade(&in_use));
     Ok(Store {
+        aside: Aside::Sqlite(aside),
         pools: Pools::Sqlite {
             group: GroupWriter::start(writer.clone()),
             writer,
@@ -505,9 +517,38 @@ async fn connect_postgres(url: &str, options: &ConnectOptions) -> Result<Store, 
             )));
         }
     };
+    // Opened when first needed; pinged before each use, as it sits idle most
+    // of the time.
+    let aside = PgPoolOptions::new()
+        .max_connections(ASIDE_CONNECTIONS)
+        .acquire_timeout(options.acquire_timeout)
+        .connect_lazy_with(connect_options);
     Ok(Store {
         pools: Pools::Postgres(pool),
+        aside: Aside::Postgres(aside),
     })
+}
+
+/// A read-only transaction (a consistent snapshot) on a connection of `pool`.
+async fn sqlite_snapshot(pool: &SqlitePool) -> Result<Tx, StoreError> {
+    let pool = pool.clone();
+    begin_whole(async move {
+        pool.begin()
+            .await
+            .map(|tx| Tx::Sqlite(Held::Transaction(tx)))
+    })
+    .await
+}
+
+/// A transaction on a connection of `pool` (a read sees one snapshot).
+async fn postgres_transaction(pool: &PgPool) -> Result<Tx, StoreError> {
+    let pool = pool.clone();
+    begin_whole(async move {
+        pool.begin()
+            .await
+            .map(|tx| Tx::Postgres(Held::Transaction(tx)))
+    })
+    .await
 }
 
 fn is_busy(err: &sqlx::Error) -> bool {

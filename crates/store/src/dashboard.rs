@@ -1,5 +1,6 @@
 //! What the creator dashboard reads: the patron list (searchable, keyset
-//! paged, also the CSV export), income per month, declined patrons.
+//! paged, also the CSV export), income per month, declined patrons, payments
+//! being retried, and the ledger postings of payouts.
 
 use maecenas_domain::{CampaignId, PledgeId, PledgeStatus};
 use time::OffsetDateTime;
@@ -23,6 +24,22 @@ pub struct PatronLine {
     pub status: PledgeStatus,
     pub created_at: OffsetDateTime,
     pub cancelled_at: Option<OffsetDateTime>,
+    #[sqlx(flatten)]
+    pub shipping: ShippingLine,
+}
+
+/// Where a patron's rewards go: only for a pledge to a tier that ships, and
+/// all empty otherwise.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct ShippingLine {
+    pub ship_addressee: Option<String>,
+    pub ship_line_1: Option<String>,
+    pub ship_line_2: Option<String>,
+    pub ship_postal_code: Option<String>,
+    pub ship_city: Option<String>,
+    pub ship_state: Option<String>,
+    pub ship_country: Option<String>,
+    pub ship_phone: Option<String>,
 }
 
 /// `status`: `""` for every current pledge, else `active`, `declined` or `cancelled`.
@@ -32,8 +49,12 @@ macro_rules! patrons_sql {
         concat!(
             "SELECT p.id AS pledge_id, u.id AS patron_id, u.email, u.username, u.first_name, \
              u.last_name, t.title AS tier_title, p.amount_minor, p.currency, p.status, p.created_at, \
-             p.cancelled_at FROM pledges p JOIN users u ON u.id = p.patron_id \
-             LEFT JOIN tiers t ON t.id = p.tier_id WHERE ",
+             p.cancelled_at, a.addressee AS ship_addressee, a.line_1 AS ship_line_1, \
+             a.line_2 AS ship_line_2, a.postal_code AS ship_postal_code, a.city AS ship_city, \
+             a.state AS ship_state, a.country AS ship_country, a.phone_number AS ship_phone \
+             FROM pledges p JOIN users u ON u.id = p.patron_id \
+             LEFT JOIN tiers t ON t.id = p.tier_id \
+             LEFT JOIN addresses a ON a.id = p.address_id AND t.requires_shipping WHERE ",
             $keyset,
             " AND p.ended_at IS NULL AND ($3 = '' OR p.status = $3) \
              AND ($4 = '' OR lower(u.email) LIKE $5 OR lower(coalesce(u.username, '')) LIKE $5 \
@@ -101,6 +122,71 @@ pub async fn monthly_income(
     )
     .bind(campaign.get())
     .bind(months)
+    .fetch_all(conn)
+    .await)?)
+}
+
+/// A patron's payment that failed and is tried again.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RetryLine {
+    pub patron_id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// The attempt that failed last.
+    pub attempts: i32,
+    pub next_attempt_at: OffsetDateTime,
+    pub failure_message: Option<String>,
+}
+
+const RETRYING: &str = "SELECT c.patron_id, u.first_name, u.last_name, u.email, c.amount_minor, \
+     c.currency, c.attempts, c.next_attempt_at, c.failure_message FROM charges c \
+     JOIN users u ON u.id = c.patron_id WHERE c.campaign_id = $1 AND c.status = 'retrying' \
+     ORDER BY c.next_attempt_at, c.id LIMIT $2";
+
+/// The campaign's payments being retried, the next one due first.
+pub async fn retrying_payments(
+    tx: &mut Tx,
+    campaign: CampaignId,
+    limit: i64,
+) -> Result<Vec<RetryLine>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, RetryLine>(
+        RETRYING
+    )
+    .bind(campaign.get())
+    .bind(limit)
+    .fetch_all(conn)
+    .await)?)
+}
+
+/// One posting of a payout in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PayoutPosting {
+    pub payout_id: i64,
+    pub account: String,
+    pub line: String,
+    /// Debits positive, credits negative.
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+const PAYOUT_POSTINGS: &str = "SELECT l.payout_id, l.account, l.line, l.amount_minor, l.currency \
+     FROM ledger_entries l WHERE l.payout_id IN \
+     (SELECT id FROM payouts WHERE campaign_id = $1 ORDER BY id DESC LIMIT $2) ORDER BY l.id";
+
+/// The ledger postings of the campaign's latest `limit` payouts.
+pub async fn payout_postings(
+    tx: &mut Tx,
+    campaign: CampaignId,
+    limit: i64,
+) -> Result<Vec<PayoutPosting>, StoreError> {
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, PayoutPosting>(
+        PAYOUT_POSTINGS
+    )
+    .bind(campaign.get())
+    .bind(limit)
     .fetch_all(conn)
     .await)?)
 }

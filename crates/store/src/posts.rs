@@ -233,6 +233,8 @@ pub struct FeedRow {
     pub creator_username: Option<String>,
     pub creator_first_name: String,
     pub creator_last_name: String,
+    pub campaign_currency: String,
+    pub campaign_page_name: Option<String>,
 }
 
 macro_rules! feed_query {
@@ -242,7 +244,8 @@ macro_rules! feed_query {
             creation_columns!("cr."),
             ", p.amount_minor AS pledge_amount_minor, t.amount_minor AS tier_amount_minor, \
              t.title AS tier_title, u.id AS creator_id, u.username AS creator_username, \
-             u.first_name AS creator_first_name, u.last_name AS creator_last_name \
+             u.first_name AS creator_first_name, u.last_name AS creator_last_name, \
+             c.currency AS campaign_currency, c.page_name AS campaign_page_name \
              FROM pledges p JOIN creations cr ON cr.campaign_id = p.campaign_id \
              JOIN campaigns c ON c.id = p.campaign_id JOIN users u ON u.id = c.creator_id \
              LEFT JOIN tiers t ON t.id = cr.min_tier_id \

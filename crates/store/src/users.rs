@@ -33,6 +33,15 @@ pub struct UserRow {
     pub updated_at: OffsetDateTime,
 }
 impl UserRow {
+    /// See [`maecenas_domain::user::public_name`].
+    pub fn public_name(&self) -> String {
+        maecenas_domain::user::public_name(
+            &self.first_name,
+            &self.last_name,
+            self.username.as_deref(),
+        )
+    }
+
     pub fn standing(&self) -> AccountStanding {
         AccountStanding::from_flags(self.is_suspended, self.is_deleted, self.is_nuked)
     }

@@ -82,6 +82,9 @@ pub async fn avatar(
         )),
         PublicAvatar::Elsewhere(url) => crate::redirect::temporary(&url)
             .ok_or_else(|| maecenas_services::ServiceError::NotFound("avatar").into()),
+        PublicAvatar::None { .. } => {
+            Err(maecenas_services::ServiceError::NotFound("avatar").into())
+        }
     }
 }
 

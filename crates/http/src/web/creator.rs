@@ -2,7 +2,7 @@
 //! attribute of the Patreon seed a creator sets), publish and unpublish,
 //! tiers (create, edit, reorder, retire) and goals.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maecenas_domain::{GoalId, TierId};
@@ -14,18 +14,47 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::guard::{Button, Creator, SignedForm, SignedIn, failure, refusal};
-use super::kit::{field_error, form_error, money, optional, parse_amount, plain_amount};
+use super::kit::{Done, field_error, form_error, money, optional, parse_amount, plain_amount};
 use super::layout::{Viewer, wide_page};
 use crate::AppState;
 
 const HERE: &str = "/dashboard/campaign";
 
+/// What the page says after each change it redirected from.
+const NOTICES: &[(&str, &str)] = &[
+    ("saved", "Page saved."),
+    ("published", "Published: your page is live."),
+    (
+        "unpublished",
+        "Unpublished: your page is hidden. Current patrons keep their pledges.",
+    ),
+    ("tier_added", "Tier added."),
+    ("tier_saved", "Tier saved."),
+    ("tier_up", "Tier moved up."),
+    ("tier_down", "Tier moved down."),
+    (
+        "tier_retired",
+        "Tier retired: it takes no new patrons; its patrons keep it.",
+    ),
+    ("goal_added", "Goal added."),
+    ("goal_saved", "Goal saved."),
+    ("goal_removed", "Goal removed."),
+];
+
 pub async fn show(
     State(state): State<AppState>,
     Creator(SignedIn { user, csrf }): Creator,
+    Query(done): Query<Done>,
 ) -> Response {
     match state.services.campaign_setup(user.id).await {
-        Ok(view) => render(&user, &csrf, &view, None, None, StatusCode::OK),
+        Ok(view) => render(
+            &user,
+            &csrf,
+            &view,
+            None,
+            done.notice(NOTICES),
+            StatusCode::OK,
+        ),
         Err(ServiceError::NotFound(_)) => render_new(&user, &csrf, None, StatusCode::OK),
         Err(err) => refusal(&user, &csrf, err),
     }
@@ -150,6 +179,7 @@ fn render(
         _ => None,
     };
     let username = user.username.clone().unwrap_or_default();
+    let user_name = user.public_name();
     let pledged = view.totals.pledge_sum_minor;
     let viewer = Viewer { user, csrf };
     let body = html! {
@@ -163,7 +193,7 @@ fn render(
                     button.secondary type="submit" { "Unpublish" }
                 }
             } @else {
-                p { span.badge { "Not published" } " Patrons cannot see your page yet." }
+                p { span.badge { "Not published" } " Patrons cannot see your page yet. " a href=(format!("/{username}")) data-testid="preview-page" { "Preview it" } }
                 (form_error(publish_error, &[]))
                 form.inline method="post" action="/dashboard/campaign/publish" {
                     input type="hidden" name="csrf" value=(csrf);
@@ -172,11 +202,13 @@ fn render(
             }
             p.muted { "Patrons pay " (if campaign.is_monthly { "monthly" } else { "per creation" }) " in " (currency) "." }
         }
-        section.card {
+        section.card #page {
             h2 { "Page" }
             (form_error(campaign_error, CAMPAIGN_FIELDS))
             form method="post" action="/dashboard/campaign" {
                 input type="hidden" name="csrf" value=(csrf);
+                (input_row("page_name", "Page name", &campaign_form.page_name, campaign_error))
+                p.muted { "At the top of your page and its feed. Empty: your name, " (user_name) "." }
                 (input_row("one_liner", "One-liner", &campaign_form.one_liner, campaign_error))
                 label for="summary" { "Summary (Markdown)" }
                 textarea id="summary" name="summary" { (campaign_form.summary) }
@@ -202,7 +234,7 @@ fn render(
                 button type="submit" { "Save page" }
             }
         }
-        section.card {
+        section.card #tiers {
             h2 { "Tiers" }
             @if view.tiers.is_empty() { p.muted { "No tiers yet: patrons can still pledge any amount." } }
             div.table-wrap { table {
@@ -216,7 +248,7 @@ fn render(
             h3 { "New tier" }
             (tier_fields(csrf, "/dashboard/tiers", tier_form, tier_error, currency, "Add tier"))
         }
-        section.card {
+        section.card #goals {
             h2 { "Goals" }
             @for goal in &view.goals {
                 @let percent = (pledged.max(0) * 100 / goal.amount_minor.max(1)).min(100);
@@ -224,6 +256,7 @@ fn render(
                     p { b { (goal.title) } " — " (money(goal.amount_minor, currency)) " a month · " (percent) "%" }
                     div.progress role="progressbar" aria-valuenow=(percent) aria-valuemin="0" aria-valuemax="100" { span style=(format!("width:{percent}%")) {} }
                     @if !goal.description.is_empty() { p.muted { (goal.description) } }
+                    a href=(format!("/dashboard/goals/{}", goal.id.get())) { "Edit" } " "
                     form.inline method="post" action=(format!("/dashboard/goals/{}/delete", goal.id.get())) {
                         input type="hidden" name="csrf" value=(csrf);
                         button.secondary type="submit" { "Remove goal" }
@@ -231,20 +264,7 @@ fn render(
                 }
             }
             h3 { "New goal" }
-            (form_error(goal_error, &["title", "amount", "description"]))
-            form method="post" action="/dashboard/goals" {
-                input type="hidden" name="csrf" value=(csrf);
-                label for="goal_title" { "Title" }
-                input id="goal_title" name="title" value=(goal_form.title) required;
-                (field_error(goal_error, "title"))
-                label for="goal_amount" { "Monthly amount (" (currency) ")" }
-                input id="goal_amount" name="amount" inputmode="decimal" value=(goal_form.amount) required;
-                (field_error(goal_error, "amount"))
-                label for="goal_description" { "Description" }
-                textarea id="goal_description" name="description" { (goal_form.description) }
-                (field_error(goal_error, "description"))
-                button type="submit" { "Add goal" }
-            }
+            (goal_fields(csrf, "/dashboard/goals", goal_form, goal_error, currency, "Add goal"))
         }
     };
     (status, wide_page(Some(&viewer), "Your campaign", body)).into_response()
@@ -317,6 +337,7 @@ fn input_row(name: &'static str, label: &str, value: &str, error: Option<&Servic
 }
 
 const CAMPAIGN_FIELDS: &[&str] = &[
+    "page_name",
     "summary",
     "creation_name",
     "pay_per_name",
@@ -332,6 +353,8 @@ const CAMPAIGN_FIELDS: &[&str] = &[
 
 #[derive(Debug, Default, Deserialize)]
 pub struct CampaignForm {
+    #[serde(default)]
+    page_name: String,
     #[serde(default)]
     summary: String,
     #[serde(default)]
@@ -363,6 +386,7 @@ pub struct CampaignForm {
 fn campaign_fields(view: &CampaignView) -> CampaignFields {
     let c = &view.campaign;
     CampaignFields {
+        page_name: c.page_name.clone(),
         summary: c.summary.clone(),
         creation_name: c.creation_name.clone(),
         pay_per_name: c.pay_per_name.clone(),
@@ -384,6 +408,7 @@ impl CampaignForm {
     fn of(f: &CampaignFields) -> Self {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
         Self {
+            page_name: text(&f.page_name),
             summary: text(&f.summary),
             creation_name: text(&f.creation_name),
             pay_per_name: text(&f.pay_per_name),
@@ -409,6 +434,7 @@ impl CampaignForm {
     fn fields(&self) -> CampaignFields {
         let text = |v: &String| optional(&Some(v.clone()));
         CampaignFields {
+            page_name: text(&self.page_name),
             summary: text(&self.summary),
             creation_name: text(&self.creation_name),
             pay_per_name: text(&self.pay_per_name),
@@ -427,22 +453,32 @@ impl CampaignForm {
     }
 }
 
-/// Runs a change and shows the campaign page again: with a notice, or with
-/// the refusal where it belongs.
+/// After a change: on success, to the campaign page (`done` names what was
+/// done, `anchor` the section to show); else the page again, with the
+/// refusal where it belongs.
 async fn after<T>(
     state: &AppState,
     user: &UserRow,
     csrf: &str,
     outcome: Result<T, ServiceError>,
-    notice: &str,
+    done: &str,
     at: Section<'_>,
 ) -> Response {
+    if outcome.is_ok() {
+        let anchor = match at {
+            Section::Campaign(_) => "#page",
+            Section::NewTier(_) => "#tiers",
+            Section::Goal(_) => "#goals",
+            Section::Top => "",
+        };
+        return crate::redirect::see_other(&format!("{HERE}?done={done}{anchor}"));
+    }
     let view = match state.services.campaign_setup(user.id).await {
         Ok(view) => view,
         Err(err) => return failure(err),
     };
     match outcome {
-        Ok(_) => render(user, csrf, &view, None, Some(notice), StatusCode::OK),
+        Ok(_) => unreachable!("a success redirected above"),
         Err(ServiceError::NotFound(what)) => failure(ServiceError::NotFound(what)),
         Err(err) => {
             let status = match err {
@@ -474,7 +510,7 @@ pub async fn save(
         &user,
         &csrf,
         outcome,
-        "Page saved.",
+        "saved",
         Section::Campaign(&form),
     )
     .await
@@ -489,11 +525,8 @@ pub async fn publish(
     }: SignedForm<Button, Creator>,
 ) -> Response {
     let (published, notice) = match action.as_str() {
-        "publish" => (true, "Published: your page is live."),
-        "unpublish" => (
-            false,
-            "Unpublished: your page is hidden. Current patrons keep their pledges.",
-        ),
+        "publish" => (true, "published"),
+        "unpublish" => (false, "unpublished"),
         _ => return refusal(&user, &csrf, ServiceError::NotFound("action")),
     };
     let outcome = state
@@ -553,7 +586,7 @@ pub async fn create_tier(
         &user,
         &csrf,
         outcome,
-        "Tier added.",
+        "tier_added",
         Section::NewTier(&form),
     )
     .await
@@ -631,7 +664,7 @@ pub async fn save_tier(
     }
     .await;
     match outcome {
-        Ok(_) => Redirect::to(HERE).into_response(),
+        Ok(_) => crate::redirect::see_other(&format!("{HERE}?done=tier_saved#tiers")),
         Err(ServiceError::NotFound(what)) => refusal(&user, &csrf, ServiceError::NotFound(what)),
         Err(err) => render_tier(
             &user,
@@ -655,17 +688,14 @@ pub async fn tier_action(
 ) -> Response {
     let tier = TierId::from(id);
     let (outcome, notice) = match action.as_str() {
-        "up" => (
-            state.services.move_tier(user.id, tier, -1).await,
-            "Tier moved up.",
-        ),
+        "up" => (state.services.move_tier(user.id, tier, -1).await, "tier_up"),
         "down" => (
             state.services.move_tier(user.id, tier, 1).await,
-            "Tier moved down.",
+            "tier_down",
         ),
         "retire" => (
             state.services.retire_tier(user.id, tier).await,
-            "Tier retired: it takes no new patrons; its patrons keep it.",
+            "tier_retired",
         ),
         _ => return refusal(&user, &csrf, ServiceError::NotFound("action")),
     };
@@ -703,7 +733,7 @@ pub async fn create_goal(
         &user,
         &csrf,
         outcome,
-        "Goal added.",
+        "goal_added",
         Section::Goal(&form),
     )
     .await
@@ -718,5 +748,120 @@ pub async fn delete_goal(
     }: SignedForm<Button, Creator>,
 ) -> Response {
     let outcome = state.services.delete_goal(user.id, GoalId::from(id)).await;
-    after(&state, &user, &csrf, outcome, "Goal removed.", Section::Top).await
+    after(&state, &user, &csrf, outcome, "goal_removed", Section::Top).await
+}
+
+pub async fn edit_goal(
+    State(state): State<AppState>,
+    Creator(SignedIn { user, csrf }): Creator,
+    Path(id): Path<i64>,
+) -> Response {
+    let view = match state.services.campaign_setup(user.id).await {
+        Ok(view) => view,
+        Err(err) => return refusal(&user, &csrf, err),
+    };
+    let Some(goal) = view.goals.iter().find(|g| g.id.get() == id) else {
+        return refusal(&user, &csrf, ServiceError::NotFound("goal"));
+    };
+    let form = GoalForm {
+        title: goal.title.clone(),
+        amount: plain_amount(goal.amount_minor, &view.campaign.currency),
+        description: goal.description.clone(),
+    };
+    render_goal(
+        &user,
+        &csrf,
+        id,
+        &form,
+        &view.campaign.currency,
+        None,
+        StatusCode::OK,
+    )
+}
+
+fn render_goal(
+    user: &UserRow,
+    csrf: &str,
+    id: i64,
+    form: &GoalForm,
+    currency: &str,
+    error: Option<&ServiceError>,
+    status: StatusCode,
+) -> Response {
+    let viewer = Viewer { user, csrf };
+    let body = html! {
+        section.card {
+            h1 { "Edit goal" }
+            (goal_fields(csrf, &format!("/dashboard/goals/{id}"), form, error, currency, "Save goal"))
+            p { a href=(format!("{HERE}#goals")) { "Back to your campaign" } }
+        }
+    };
+    (status, wide_page(Some(&viewer), "Edit goal", body)).into_response()
+}
+
+pub async fn save_goal(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    SignedForm {
+        who: Creator(SignedIn { user, csrf }),
+        form,
+    }: SignedForm<GoalForm, Creator>,
+) -> Response {
+    let campaign = match state.services.campaign_of_creator(user.id).await {
+        Ok(campaign) => campaign,
+        Err(err) => return refusal(&user, &csrf, err),
+    };
+    let outcome = async {
+        let amount = parse_amount("amount", &form.amount, &campaign.currency)?;
+        state
+            .services
+            .update_goal(
+                user.id,
+                GoalId::from(id),
+                amount,
+                &form.title,
+                &form.description,
+            )
+            .await
+    }
+    .await;
+    match outcome {
+        Ok(()) => crate::redirect::see_other(&format!("{HERE}?done=goal_saved#goals")),
+        Err(ServiceError::NotFound(what)) => refusal(&user, &csrf, ServiceError::NotFound(what)),
+        Err(err) => render_goal(
+            &user,
+            &csrf,
+            id,
+            &form,
+            &campaign.currency,
+            Some(&err),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    }
+}
+
+fn goal_fields(
+    csrf: &str,
+    action: &str,
+    form: &GoalForm,
+    error: Option<&ServiceError>,
+    currency: &str,
+    submit: &str,
+) -> Markup {
+    html! {
+        (form_error(error, &["title", "amount", "description"]))
+        form method="post" action=(action) {
+            input type="hidden" name="csrf" value=(csrf);
+            label for="goal_title" { "Title" }
+            input id="goal_title" name="title" value=(form.title) required;
+            (field_error(error, "title"))
+            label for="goal_amount" { "Monthly amount (" (currency) ")" }
+            input id="goal_amount" name="amount" inputmode="decimal" value=(form.amount) required;
+            (field_error(error, "amount"))
+            label for="goal_description" { "Description" }
+            textarea id="goal_description" name="description" { (form.description) }
+            (field_error(error, "description"))
+            button type="submit" { (submit) }
+        }
+    }
 }

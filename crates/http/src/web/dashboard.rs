@@ -1,19 +1,20 @@
 //! `/dashboard`: a creator's numbers: this month's expected and collected
-//! totals, the balance, income and patrons over time (SVG), declined
-//! patrons, and the patron list (paged, searchable, CSV).
+//! totals, the balance, income and patrons over time (SVG), payments being
+//! retried and declined pledges, payouts with their ledger postings, and
+//! the patron list (paged, searchable, CSV).
 
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use maecenas_domain::{PledgeId, PledgeStatus};
+use maecenas_domain::{PayoutStatus, PledgeId, PledgeStatus};
 use maecenas_services::ServiceError;
 use maecenas_services::records::{MonthIncome, PatronLine};
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::guard::{Creator, SignedIn, refusal};
-use super::kit::{date, money};
+use super::kit::{date, money, month};
 use super::layout::{Viewer, wide_page};
 use crate::AppState;
 
@@ -41,15 +42,16 @@ pub async fn show(
             h1 { "Dashboard" }
             p {
                 a href="/dashboard/campaign" { "Set up your campaign" } " · "
+                a href="/dashboard/posts" { "Posts" } " · "
                 a href="/dashboard/patrons" { "Patrons" } " · "
                 @if dash.view.campaign.published_at.is_some() { a href=(format!("/{username}")) { "Your public page" } }
                 @else { span.badge { "Not published" } }
             }
             div.stats {
                 div.stat { b data-testid="patrons" { (dash.view.totals.patron_count) } "active patrons" }
-                div.stat { b { (money(dash.view.totals.pledge_sum_minor, currency)) } "pledged per month" }
-                div.stat { b data-testid="expected" { (money(dash.this_month.expected_minor, currency)) } "expected in " (dash.period.to_string()) }
-                div.stat { b data-testid="collected" { (money(dash.this_month.collected_minor, currency)) } "collected in " (dash.period.to_string()) }
+                div.stat { b { (money(dash.view.totals.pledge_sum_minor, currency)) } "pledged per " (if dash.view.campaign.is_monthly { "month".to_owned() } else { dash.view.campaign.pay_per_name.clone().unwrap_or_else(|| "creation".to_owned()) }) }
+                div.stat { b data-testid="expected" { (money(dash.this_month.expected_minor, currency)) } "expected in " (month(dash.period)) }
+                div.stat { b data-testid="collected" { (money(dash.this_month.collected_minor, currency)) } "collected in " (month(dash.period)) }
                 @for balance in &dash.balance {
                     div.stat { b data-testid="balance" { (money(balance.amount_minor, &balance.currency)) } "outstanding balance" }
                 }
@@ -61,73 +63,156 @@ pub async fn show(
             h2 { "Income and patrons by month" }
             (chart(&dash.income, currency))
         }
-        section.card {
-            h2 { "Declined patrons" }
-            @if dash.declined.is_empty() { p.muted { "None: every patron's last payment went through." } }
-            @else {
-                p.muted { "Their payment failed; they are asked to update their card and charged again." }
+        section.card #payment-problems {
+            h2 { "Payment problems" }
+            @if dash.retrying.is_empty() && dash.declined.is_empty() {
+                p.muted { "None: every patron's last payment went through." }
+            }
+            @if !dash.retrying.is_empty() {
+                h3 { "Being retried" }
+                p.muted { "Their last payment failed. It is tried again on the date shown, and they are asked to update their card." }
+                div.table-wrap { table data-testid="retrying" {
+                    thead { tr { th { "Patron" } th { "Amount" } th { "Failed attempts" } th { "Next try" } th { "Reason" } } }
+                    tbody {
+                        @for r in &dash.retrying {
+                            tr {
+                                td { (format!("{} {}", r.first_name, r.last_name).trim()) br; span.muted { (r.email) } }
+                                td { (money(r.amount_minor, &r.currency)) }
+                                td { (r.attempts) }
+                                td { (date(r.next_attempt_at)) }
+                                td { (r.failure_message.as_deref().unwrap_or("declined")) }
+                            }
+                        }
+                    }
+                } }
+            }
+            @if !dash.declined.is_empty() {
+                h3 { "Declined" }
+                p.muted { "Every attempt failed: these pledges are no longer charged until the patron gives a new card." }
                 (patron_table(&dash.declined))
+            }
+        }
+        section.card #payouts {
+            h2 { "Payouts" }
+            @if dash.payouts.is_empty() {
+                p.muted { "No payout yet. Your balance is paid out at the start of each month." }
+            } @else {
+                div.table-wrap { table data-testid="payouts" {
+                    thead { tr { th { "Made" } th { "For" } th { "Amount" } th { "Status" } th { "Ledger" } } }
+                    tbody {
+                        @for p in &dash.payouts {
+                            tr {
+                                td { (date(p.created_at)) }
+                                td { (p.period.as_deref().unwrap_or("—")) }
+                                td { (money(p.amount_minor, &p.currency)) }
+                                td {
+                                    @match p.status {
+                                        PayoutStatus::Paid => { span.badge.good { "paid" } @if let Some(at) = p.paid_at { " " (date(at)) } }
+                                        PayoutStatus::Pending => span.badge { "on its way" },
+                                        PayoutStatus::Failed => { span.badge.bad { "failed" } @if let Some(why) = &p.failure_message { " " (why) } }
+                                    }
+                                }
+                                td {
+                                    @for posting in dash.payout_postings.iter().filter(|l| l.payout_id == p.id.get()) {
+                                        div.muted { (account_name(&posting.account)) ": " (money(posting.amount_minor, &posting.currency)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                } }
+                p.muted { "Ledger: each payout takes the amount out of what Maecenas owes you (your balance) and out of the platform's cash with the payment provider." }
             }
         }
     };
     wide_page(Some(&viewer), "Dashboard", body).into_response()
 }
 
-/// Bars of net income per month with a line of paying patrons, oldest left.
+/// Bars of net income per month with a line of paying patrons, oldest left,
+/// with a scale on each side: money on the left, patrons on the right. With
+/// many months only some are named under the bars, so the names never overlap.
 fn chart(income: &[MonthIncome], currency: &str) -> Markup {
     if income.is_empty() {
         return html! { p.muted { "No income yet: the chart starts with the first payment." } };
     }
     let months: Vec<&MonthIncome> = income.iter().rev().collect();
-    let (width, height, pad) = (640.0_f64, 220.0_f64, 30.0_f64);
-    let max_money = months.iter().map(|m| m.net_minor).max().unwrap_or(1).max(1) as f64;
-    let max_patrons = months
+    let (width, height) = (680.0_f64, 240.0_f64);
+    let (left, right, top, bottom) = (78.0_f64, 44.0_f64, 14.0_f64, 30.0_f64);
+    let plot_w = width - left - right;
+    let plot_h = height - top - bottom;
+    let max_money = nice_ceiling(months.iter().map(|m| m.net_minor).max().unwrap_or(0));
+    let max_patrons = nice_ceiling(months.iter().map(|m| m.paying_patrons).max().unwrap_or(0));
+    let slot = plot_w / months.len() as f64;
+    let bar = (slot * 0.6).clamp(2.0, 40.0);
+    // Name every month up to twelve, then every second, third…
+    let every = months.len().div_ceil(12);
+    let x_of = |i: usize| left + slot * i as f64 + slot / 2.0;
+    let y_money = |minor: i64| top + plot_h - plot_h * minor as f64 / max_money as f64;
+    let y_patrons = |n: i64| top + plot_h - plot_h * n as f64 / max_patrons as f64;
+    let points: Vec<String> = months
         .iter()
-        .map(|m| m.paying_patrons)
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64;
-    let slot = (width - 2.0 * pad) / months.len() as f64;
-    let bar = (slot * 0.6).max(2.0);
-    let plot = height - 2.0 * pad;
-    let mut svg = String::new();
-    let mut points = Vec::new();
-    for (i, m) in months.iter().enumerate() {
-        let x = pad + slot * i as f64 + (slot - bar) / 2.0;
-        let h = plot * m.net_minor as f64 / max_money;
-        let y = height - pad - h;
-        svg.push_str(&format!(
-            r##"<rect x="{x:.1}" y="{y:.1}" width="{bar:.1}" height="{h:.1}" fill="#1f3a93"><title>{}: {} net, {} patrons</title></rect>"##,
-            escape(&m.period),
-            escape(&money(m.net_minor, currency)),
-            m.paying_patrons
-        ));
-        svg.push_str(&format!(
-            r##"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle" fill="#5b6375">{}</text>"##,
-            x + bar / 2.0,
-            height - pad + 14.0,
-            escape(&m.period)
-        ));
-        let py = height - pad - plot * m.paying_patrons as f64 / max_patrons;
-        points.push(format!("{:.1},{py:.1}", x + bar / 2.0));
-    }
-    svg.push_str(&format!(
-        r##"<polyline points="{}" fill="none" stroke="#2e7d32" stroke-width="2"/>"##,
-        points.join(" ")
-    ));
+        .enumerate()
+        .map(|(i, m)| format!("{:.1},{:.1}", x_of(i), y_patrons(m.paying_patrons)))
+        .collect();
+    let ticks = [0, max_money / 2, max_money];
+    let patron_ticks = [0, max_patrons / 2, max_patrons];
     html! {
-        svg role="img" aria-label="Monthly income (bars) and paying patrons (line)" viewBox=(format!("0 0 {width} {height}")) width="100%" {
-            (PreEscaped(svg))
+        svg role="img" aria-label="Monthly income (bars, left scale) and paying patrons (line, right scale)"
+            viewBox=(format!("0 0 {width} {height}")) width="100%" data-testid="income-chart" {
+            @for (tick, patrons) in ticks.iter().zip(patron_ticks) {
+                @let y = y_money(*tick);
+                line x1=(left) x2=(width - right) y1=(format!("{y:.1}")) y2=(format!("{y:.1}")) stroke="#e4e7f0" {}
+                text x=(left - 6.0) y=(format!("{:.1}", y + 3.5)) font-size="10" text-anchor="end" fill="#1f3a93" { (money(*tick, currency)) }
+                text x=(width - right + 6.0) y=(format!("{:.1}", y + 3.5)) font-size="10" fill="#2e7d32" { (patrons) }
+            }
+            @for (i, m) in months.iter().enumerate() {
+                @let y = y_money(m.net_minor);
+                rect x=(format!("{:.1}", x_of(i) - bar / 2.0)) y=(format!("{y:.1}")) width=(format!("{bar:.1}"))
+                    height=(format!("{:.1}", top + plot_h - y)) fill="#1f3a93" {
+                    title { (m.period) ": " (money(m.net_minor, currency)) " kept, " (m.paying_patrons) " paying patrons" }
+                }
+                @if i % every == 0 || i + 1 == months.len() {
+                    text x=(format!("{:.1}", x_of(i))) y=(format!("{:.1}", height - bottom + 16.0)) font-size="10" text-anchor="middle" fill="#5b6375" { (m.period) }
+                }
+            }
+            polyline points=(points.join(" ")) fill="none" stroke="#2e7d32" stroke-width="2" {}
+            @for (i, m) in months.iter().enumerate() {
+                circle cx=(format!("{:.1}", x_of(i))) cy=(format!("{:.1}", y_patrons(m.paying_patrons))) r="2.5" fill="#2e7d32" {}
+            }
         }
-        p.muted { "Bars: what you kept each month (top: " (money(max_money as i64, currency)) "). Line: patrons who paid (top: " (max_patrons as i64) ")." }
+        p.muted {
+            span style="color:#1f3a93" { "■" } " What you kept each month, after fees (left scale). "
+            span style="color:#2e7d32" { "●" } " Patrons who paid that month (right scale)."
+        }
     }
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// A ledger account as a creator reads it.
+fn account_name(account: &str) -> &str {
+    match account {
+        "creator_payable" => "your balance",
+        "gateway_cash" => "cash with the payment provider",
+        "platform_revenue" => "platform fees",
+        other => other,
+    }
+}
+
+/// A round number at or above `n` (at least 1) for the top of a scale, a
+/// power of ten times 1, 2, 2.5, 3, 4, 5, 6 or 8, so that its half is round
+/// too and the tallest bar fills most of the height.
+fn nice_ceiling(n: i64) -> i64 {
+    let n = n.max(1);
+    let mut power = 1i64;
+    while power.saturating_mul(10) <= n {
+        power = power.saturating_mul(10);
+    }
+    // Tenths of the power, so that 2.5 stays exact.
+    [10, 20, 25, 30, 40, 50, 60, 80, 100]
+        .iter()
+        .map(|tenths| power.saturating_mul(*tenths) / 10)
+        .find(|top| *top >= n)
+        .unwrap_or(i64::MAX)
+        .max(1)
 }
 
 fn patron_table(lines: &[PatronLine]) -> Markup {
@@ -232,7 +317,10 @@ pub async fn patrons_csv(
     {
         return refusal(&user, &csrf, err);
     }
-    let header_line = "pledge_id,patron_id,username,first_name,last_name,email,tier,amount,currency,status,since\n".to_owned();
+    // The shipping columns are filled for pledges to tiers that ship.
+    let header_line = "pledge_id,patron_id,username,first_name,last_name,email,tier,amount,currency,status,since,\
+        ship_to,ship_line_1,ship_line_2,ship_postal_code,ship_city,ship_state,ship_country,ship_phone\n"
+        .to_owned();
     let stream = futures_util::stream::unfold(
         (Some(header_line), None::<PledgeId>, false),
         move |(header_line, after, done)| {
@@ -257,7 +345,12 @@ pub async fn patrons_csv(
                 let finished = page.len() < 1_000;
                 let mut chunk = String::new();
                 for l in &page {
-                    let amount = super::kit::plain_amount(l.amount_minor, &l.currency);
+                    // For spreadsheets and scripts: a decimal point in every currency.
+                    let amount = l
+                        .currency
+                        .parse::<maecenas_domain::Currency>()
+                        .map(|c| c.format_point(l.amount_minor))
+                        .unwrap_or_else(|_| l.amount_minor.to_string());
                     let status = if l.cancelled_at.is_some() {
                         "cancelled"
                     } else {
@@ -276,6 +369,19 @@ pub async fn patrons_csv(
                         status.to_owned(),
                         l.created_at.date().to_string(),
                     ];
+                    let ship = &l.shipping;
+                    let shipping = [
+                        &ship.ship_addressee,
+                        &ship.ship_line_1,
+                        &ship.ship_line_2,
+                        &ship.ship_postal_code,
+                        &ship.ship_city,
+                        &ship.ship_state,
+                        &ship.ship_country,
+                        &ship.ship_phone,
+                    ]
+                    .map(|f| f.clone().unwrap_or_default());
+                    let fields: Vec<&String> = fields.iter().chain(shipping.iter()).collect();
                     chunk.push_str(
                         &fields
                             .iter()
@@ -326,6 +432,17 @@ mod tests {
     #[test]
     fn csv_fields_are_quoted_and_never_formulas() {
         assert_eq!(csv_field("plain"), "plain");
+        for (n, top) in [
+            (0, 1),
+            (1, 1),
+            (7, 8),
+            (206_422, 250_000),
+            (300, 300),
+            (301, 400),
+            (999, 1000),
+        ] {
+            assert_eq!(super::nice_ceiling(n), top, "{n}");
+        }
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");

@@ -90,7 +90,7 @@ pub async fn create(
         Ok(created) => (Some(created.plaintext.plaintext), None, StatusCode::OK),
         Err(ServiceError::Invalid { field, reason }) => (
             None,
-            Some(format!("{field}: {reason}")),
+            Some(super::kit::refusal_sentence(field, &reason)),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Err(err) => return who.refusal(err),

@@ -11,15 +11,17 @@ use maud::{Markup, PreEscaped, html};
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use time::OffsetDateTime;
 
-/// "12.50 USD" (or the raw minor units if the currency is unknown).
+/// Money as people read it in its currency: `$12.50`, `12,50 €`. (A code we
+/// do not know, which the store never holds, is shown after the number.)
 pub fn money(minor: i64, currency: &str) -> String {
     match currency.parse::<Currency>() {
         Ok(c) => maecenas_domain::Money::new(minor, c).to_string(),
-        Err(_) => format!("{minor} {currency} (minor units)"),
+        Err(_) => format!("{minor} {currency}"),
     }
 }
 
-/// The decimal a form field shows for an amount ("12.50").
+/// The decimal a form field shows for an amount, by the currency's
+/// convention ("12.50", "12,50").
 pub fn plain_amount(minor: i64, currency: &str) -> String {
     currency
         .parse::<Currency>()
@@ -28,6 +30,11 @@ pub fn plain_amount(minor: i64, currency: &str) -> String {
 }
 
 pub use maecenas_services::billing::typed::parse_amount;
+
+/// A billing period ("2026-12") as people say it: "December 2026".
+pub fn month(period: maecenas_domain::BillingPeriod) -> String {
+    format!("{} {}", period.month(), period.year())
+}
 
 pub fn date(at: OffsetDateTime) -> String {
     format!("{} {} {}", at.day(), at.month(), at.year())
@@ -65,6 +72,45 @@ pub fn markdown(text: &str) -> Markup {
     PreEscaped(out)
 }
 
+/// The start of what Markdown says, as plain text of at most about `chars`
+/// characters, cut at a word and marked with "…" when there is more.
+pub fn excerpt(text: &str, chars: usize) -> String {
+    let mut plain = String::new();
+    for event in Parser::new(text) {
+        match event {
+            // Raw HTML is shown as text, as `markdown` shows it.
+            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => {
+                plain.push_str(&t)
+            }
+            // Between blocks and lines a space; inline ends (emphasis, links) none.
+            Event::End(
+                TagEnd::Emphasis
+                | TagEnd::Strong
+                | TagEnd::Strikethrough
+                | TagEnd::Link
+                | TagEnd::Image,
+            ) => {}
+            Event::SoftBreak | Event::HardBreak | Event::End(_) if !plain.ends_with(' ') => {
+                plain.push(' ')
+            }
+            _ => {}
+        }
+        if plain.chars().count() > chars {
+            break;
+        }
+    }
+    let plain = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    if plain.chars().count() <= chars {
+        return plain;
+    }
+    let cut: String = plain.chars().take(chars).collect();
+    let cut = match cut.rfind(' ') {
+        Some(space) if space > chars / 2 => &cut[..space],
+        _ => &cut,
+    };
+    format!("{}…", cut.trim_end_matches([',', '.', ';', ':']))
+}
+
 fn safe_url(url: &str) -> bool {
     let lower = url.trim().to_ascii_lowercase();
     lower.starts_with("https://")
@@ -78,9 +124,57 @@ fn safe_url(url: &str) -> bool {
 pub fn field_error(error: Option<&ServiceError>, field: &str) -> Markup {
     match error {
         Some(ServiceError::Invalid { field: f, reason }) if *f == field => {
-            html! { p.field-error role="alert" { (reason) } }
+            html! { p.field-error role="alert" { (sentence(reason)) } }
         }
         _ => html! {},
+    }
+}
+
+/// A reason as a sentence: a capital first, a full stop last.
+fn sentence(reason: &str) -> String {
+    let reason = reason.trim();
+    let mut chars = reason.chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let mut text: String = first.to_uppercase().chain(chars).collect();
+    if !text.ends_with(['.', '!', '?']) {
+        text.push('.');
+    }
+    text
+}
+
+/// A refusal of `field` as one sentence for the top of a form. A reason
+/// that names its subject stands alone; one that does not ("must be an
+/// https address") gets the field's name in front.
+pub fn refusal_sentence(field: &str, reason: &str) -> String {
+    if reason.starts_with(|c: char| c.is_lowercase()) {
+        sentence(&format!("{} {reason}", subject(field)))
+    } else {
+        sentence(reason)
+    }
+}
+
+/// What a field is called in a sentence about it, when the reason is
+/// shown above the form rather than under the field's input.
+fn subject(field: &str) -> String {
+    let known = [
+        ("uri", "The address"),
+        ("triggers", "The events"),
+        ("campaign", "The campaign"),
+        ("tier", "The tier"),
+        ("image_url", "The cover image address"),
+        ("image_small_url", "The small image address"),
+        ("thanks_video_url", "The thank-you video address"),
+        ("main_video_url", "The video address"),
+        ("redirect_uri", "The redirect address"),
+        ("redirect_uris", "The redirect addresses"),
+        ("form", "The form"),
+        ("account", "This account"),
+    ];
+    match known.iter().find(|(name, _)| *name == field) {
+        Some((_, label)) => (*label).to_owned(),
+        None => format!("The {}", field.replace('_', " ")),
     }
 }
 
@@ -89,9 +183,7 @@ pub fn form_error(error: Option<&ServiceError>, fields: &[&str]) -> Markup {
     let message = match error {
         None => return html! {},
         Some(ServiceError::Invalid { field, .. }) if fields.contains(field) => return html! {},
-        Some(ServiceError::Invalid { field, reason }) => {
-            format!("{}: {reason}", field.replace('_', " "))
-        }
+        Some(ServiceError::Invalid { field, reason }) => refusal_sentence(field, reason),
         Some(ServiceError::Internal(inner)) => {
             tracing::error!(error = ?inner, "form failed");
             "Something went wrong. Please try again.".to_owned()
@@ -125,6 +217,28 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
+/// What a change that redirected to a page did (`?done=saved`), so that the
+/// page can say so (POST, redirect, GET: see docs/ARCHITECTURE.md).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    done: String,
+}
+
+impl Done {
+    pub fn key(&self) -> &str {
+        &self.done
+    }
+
+    /// The page's sentence for what was done, from its table of `(key, notice)`.
+    pub fn notice(&self, notices: &[(&str, &'static str)]) -> Option<&'static str> {
+        notices
+            .iter()
+            .find(|(key, _)| *key == self.done)
+            .map(|(_, notice)| *notice)
+    }
+}
+
 /// An optional text field: blank is `None`.
 pub fn optional(text: &Option<String>) -> Option<String> {
     text.as_deref()
@@ -136,6 +250,21 @@ pub fn optional(text: &Option<String>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_excerpt_is_plain_text_cut_at_a_word() {
+        assert_eq!(excerpt("Short **and** sweet.", 100), "Short and sweet.");
+        assert_eq!(excerpt("In *Lanterns*, rain.", 100), "In Lanterns, rain.");
+        assert_eq!(
+            excerpt("# Title\n\nOne two three four five six", 20),
+            "Title One two three…"
+        );
+        assert_eq!(
+            excerpt("<b>raw</b> [link](https://x.test)", 100),
+            "<b>raw</b> link"
+        );
+        assert_eq!(excerpt("ééééé", 3), "ééé…");
+    }
 
     #[test]
     fn markdown_never_carries_script() {

@@ -28,6 +28,12 @@ select{padding:.5rem;font-size:1rem;width:100%}dt{font-weight:600;margin-top:.5r
 .badge{display:inline-block;padding:0 .45rem;border-radius:4px;font-size:.8rem;background:#e4e7f0}.badge.bad{background:#fde8e8;color:#a4161a}.badge.good{background:#e6f4ea;color:#1e4620}
 pre{background:#1d2330;color:#f6f7fb;padding:.8rem;border-radius:6px;overflow-x:auto;font-size:.85rem}pre code{word-break:normal}
 .avatar{width:72px;height:72px;border-radius:50%;object-fit:cover;background:#e4e7f0}
+article.post{margin:.6rem 0 1.6rem}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+form.search{display:flex;gap:.5rem;align-items:center}form.search button{margin:0}
+ul.directory{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(18rem,1fr));gap:.8rem}
+li.creator{display:flex;gap:.8rem;align-items:center;border:1px solid #d6dae6;border-radius:8px;padding:.8rem}li.creator .avatar{width:56px;height:56px;flex:none}
+.cover{display:block;width:100%;max-height:16rem;object-fit:cover;border-radius:10px 10px 0 0;margin:-1.5rem -1.5rem 1rem;width:calc(100% + 3rem);max-width:none}
 "#;
 
 /// Who is looking at a page: the header's links depend on it.
@@ -68,6 +74,7 @@ fn frame(title: &str, viewer: Option<&Viewer<'_>>, wide: bool, body: Markup) -> 
                         @match viewer {
                             Some(v) => {
                                 @if v.user.is_creator { a href="/dashboard" { "Dashboard" } }
+                                a href="/feed" { "Feed" }
                                 a href="/panel" { "My sponsorships" }
                                 a href="/settings" { "Settings" }
                                 a href="/developers/clients" { "Developers" }

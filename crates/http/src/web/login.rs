@@ -1,4 +1,4 @@
-//! `GET/POST /login`, `POST /logout`, and the home page.
+//! `GET/POST /login` and `POST /logout`.
 
 use axum::Form;
 use axum::extract::{Query, State};
@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::guard::Visitor;
 use super::kit::ClientAddr;
-use super::layout::{page, user_page};
+use super::layout::page;
 use super::session::{self, LOGIN_CSRF_COOKIE};
 use crate::AppState;
 
@@ -166,35 +166,4 @@ pub async fn log_out(
         crate::redirect::see_other("/login"),
     )
         .into_response()
-}
-
-pub async fn home(Visitor(signed): Visitor) -> Response {
-    match &signed {
-        Some(signed) => {
-            let user = &signed.user;
-            let body = html! {
-                h1 { "Welcome, " (user.username.as_deref().unwrap_or(&user.email)) }
-                p.muted { "Logged in as " (user.email) "." }
-                ul {
-                    @if user.is_creator {
-                        li { a href="/dashboard" { "Your dashboard" } ": patrons, income, balance" }
-                        li { a href="/dashboard/campaign" { "Your campaign" } ": page, tiers, goals, publishing" }
-                    }
-                    li { a href="/panel" { "My sponsorships" } ": pledges, card, history" }
-                    li { a href="/settings" { "Settings" } ": profile, picture, password" }
-                    li { a href="/developers/clients" { "Developers" } ": OAuth apps, API keys, webhooks" }
-                }
-            };
-            user_page(&signed.viewer(), "Home", body).into_response()
-        }
-        None => {
-            let body = html! {
-                h1 { "Maecenas" }
-                p { "Sponsor the people whose work you love, monthly or per creation, or give once. "
-                    "Creators publish a page with tiers and goals; Maecenas charges automatically and pays them out." }
-                p { a.button href="/signup" { "Create an account" } " " a.button.secondary href="/login" { "Log in" } }
-            };
-            page("Home", body).into_response()
-        }
-    }
 }

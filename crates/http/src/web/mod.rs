@@ -3,17 +3,22 @@
 
 pub mod admin;
 pub mod apps;
+pub mod avatars;
 pub mod creator;
 pub mod dashboard;
 pub mod developers;
+pub mod directory;
 pub mod docs;
+pub mod feeds;
 pub mod guard;
 pub mod keys;
 pub mod kit;
 pub mod layout;
 pub mod login;
 pub mod panel;
+pub mod patron_feed;
 pub mod pledge;
+pub mod post_editor;
 pub mod posts;
 pub mod public;
 pub mod session;
@@ -33,7 +38,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/login", get(login::show).post(login::submit))
         .route("/logout", post(login::log_out))
-        .route("/", get(login::home))
+        .route("/", get(directory::home))
         .route("/signup", get(signup::show).post(signup::submit))
         .route("/docs", get(docs::index))
         .route("/docs/{page}", get(docs::page))
@@ -53,6 +58,25 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/dashboard/campaign/new", post(creator::create))
         .route("/dashboard/campaign/{action}", post(creator::publish))
+        .route(
+            "/dashboard/posts",
+            get(post_editor::list).post(post_editor::create),
+        )
+        .route("/dashboard/posts/new", get(post_editor::new))
+        .route(
+            "/dashboard/posts/{id}",
+            get(post_editor::edit).post(post_editor::save),
+        )
+        .route("/dashboard/posts/{id}/publish", post(post_editor::publish))
+        .route(
+            "/dashboard/posts/{id}/delete",
+            get(post_editor::confirm_delete).post(post_editor::delete),
+        )
+        .route("/dashboard/posts/{id}/images", post(post_editor::add_image))
+        .route(
+            "/dashboard/posts/{id}/images/{image}/delete",
+            post(post_editor::delete_image),
+        )
         .route("/dashboard/tiers", post(creator::create_tier))
         .route(
             "/dashboard/tiers/{id}",
@@ -60,6 +84,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/dashboard/tiers/{id}/{action}", post(creator::tier_action))
         .route("/dashboard/goals", post(creator::create_goal))
+        .route(
+            "/dashboard/goals/{id}",
+            get(creator::edit_goal).post(creator::save_goal),
+        )
         .route("/dashboard/goals/{id}/delete", post(creator::delete_goal))
         .route("/panel", get(panel::show))
         .route("/panel/card", post(panel::update_card))
@@ -76,6 +104,16 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/users", get(admin::list))
         .route("/admin/users/{id}/{action}", post(admin::act))
+        .route("/assets/avatars/{id}", get(avatars::show))
+        .route("/feed", get(patron_feed::show))
+        .route("/feed/private", post(patron_feed::make_private))
+        .route("/feed/private/revoke", post(patron_feed::revoke_private))
+        .route("/feeds/{file}", get(feeds::private))
+        .route(
+            "/feeds/{secret}/posts/{post}/images/{image}",
+            get(feeds::private_image),
+        )
+        .route("/{username}/feed.atom", get(feeds::public))
         .route("/{username}", get(public::show))
         .route("/{username}/posts/{id}", get(public::post))
         .route(
@@ -128,7 +166,7 @@ pub fn page_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Rout
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self' http: https:"),
+            HeaderValue::from_static("default-src 'self'; img-src 'self' https:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self' http: https:"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))

@@ -13,7 +13,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::guard::{Button, SignedForm, SignedIn, failure, refusal};
-use super::kit::{date, field_error, form_error, money, optional, parse_amount, plain_amount};
+use super::kit::{
+    date, field_error, form_error, markdown, money, optional, parse_amount, plain_amount,
+};
 use super::layout::{Viewer, wide_page};
 use crate::AppState;
 
@@ -93,6 +95,18 @@ async fn render(
             name_of(query.declined)
         )
     });
+    // A new patron (even one whose first payment is being retried) gets the
+    // creator's thank-you message.
+    let welcome = query
+        .thanks
+        .or(query.declined)
+        .and_then(|id| {
+            panel
+                .sponsorships
+                .iter()
+                .find(|s| s.campaign.id.get() == id)
+        })
+        .filter(|s| s.campaign.thanks_msg.is_some() || s.campaign.thanks_video_url.is_some());
     let viewer = Viewer { user, csrf };
     let card_error = match &failed {
         Some(Failed {
@@ -104,6 +118,15 @@ async fn render(
     let body = html! {
         @if let Some(notice) = &notice { p.notice role="status" { (notice) } }
         @if let Some(warning) = &warning { p.error role="alert" { (warning) } }
+        @if let Some(s) = welcome {
+            section.card data-testid="thanks" {
+                h2 { "A message from " (name_of(Some(s.campaign.id.get()))) }
+                @if let Some(message) = &s.campaign.thanks_msg { (markdown(message)) }
+                @if let Some(video) = &s.campaign.thanks_video_url {
+                    p { a href=(video) rel="noopener nofollow" { "Watch the thank-you video" } }
+                }
+            }
+        }
         section.card {
             h1 { "My sponsorships" }
             @if panel.sponsorships.is_empty() { p.muted { "You do not sponsor anyone yet." } }

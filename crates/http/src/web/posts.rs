@@ -2,10 +2,10 @@
 //! read what is decided by the posts use cases; this only shows what they
 //! answer. The pages that show posts are in `public`.
 
-use maecenas_services::posts::{PostCard, Unlock};
+use maecenas_services::posts::{PostCard, PostCursor, Unlock};
 use maud::{Markup, html};
 
-use super::kit::{date, markdown, money};
+use super::kit::{date, excerpt, markdown, money};
 
 /// A post as its reader may see it: in full, or its title, date and what
 /// would unlock it. `full`: on its own page (else in a list, linked).
@@ -40,7 +40,8 @@ pub fn card(username: &str, currency: &str, card: &PostCard, full: bool) -> Mark
                         p { a href=(link) rel="noopener nofollow" { "Open the linked media" } }
                     }
                 } @else {
-                    p { a href=(href) { "Read the post" } }
+                    p style="margin:.3rem 0" { (excerpt(&post.body, 280)) }
+                    p style="margin:.3rem 0" { a href=(href) { "Read the post" } }
                 }
             } @else {
                 (locked(username, currency, card))
@@ -53,6 +54,10 @@ fn locked(username: &str, currency: &str, card: &PostCard) -> Markup {
     html! {
         div.locked data-testid="locked" {
             @match &card.unlock {
+                Some(Unlock::Tier { title, amount_minor, .. }) if card.reader_pledges => {
+                    p { "This post is for " b { (title) } " (" (money(*amount_minor, currency)) " or more). Raise your pledge to read it: the new amount applies from your next payment." }
+                    a.button href="/panel" { "Change my pledge" }
+                }
                 Some(Unlock::Tier { title, amount_minor, id }) => {
                     p { "Join " b { (title) } " (" (money(*amount_minor, currency)) " or more) to unlock this post." }
                     a.button href=(format!("/{username}/pledge?tier={id}")) { "Join " (title) }
@@ -64,4 +69,24 @@ fn locked(username: &str, currency: &str, card: &PostCard) -> Markup {
             }
         }
     }
+}
+
+/// A page cursor in a URL: the publication time in microseconds and the id.
+pub fn cursor_text(cursor: PostCursor) -> String {
+    format!(
+        "{}_{}",
+        cursor.published_at.unix_timestamp_nanos() / 1000,
+        cursor.id
+    )
+}
+
+pub fn parse_cursor(text: &str) -> Option<PostCursor> {
+    let (micros, id) = text.split_once('_')?;
+    let micros: i128 = micros.parse().ok()?;
+    let published_at =
+        time::OffsetDateTime::from_unix_timestamp_nanos(micros.checked_mul(1000)?).ok()?;
+    Some(PostCursor {
+        published_at,
+        id: id.parse().ok()?,
+    })
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use maecenas_domain::{CreationId, PostImageId};
 use maecenas_services::ServiceError;
 use maecenas_services::patreon::CampaignView;
-use maecenas_services::posts::{PostCursor, PostList};
+use maecenas_services::posts::PostList;
 use maud::html;
 
 use super::guard::{Visitor, failure};
@@ -20,7 +20,10 @@ use crate::stored_image::Caching;
 pub struct PageQuery {
     /// Where the page of posts starts (`older` links carry it).
     #[serde(default)]
-    before: Option<String>,
+    pub before: Option<String>,
+    /// What a change that redirected here did.
+    #[serde(default)]
+    pub done: Option<String>,
 }
 
 pub async fn show(
@@ -33,7 +36,7 @@ pub async fn show(
     let after = query
         .and_then(|q| serde_urlencoded::from_str::<PageQuery>(&q).ok())
         .and_then(|q| q.before)
-        .and_then(|c| parse_cursor(&c));
+        .and_then(|c| super::posts::parse_cursor(&c));
     let reader = visitor.user().map(|u| u.id);
     let list = match state
         .services
@@ -65,30 +68,10 @@ fn posts(list: &PostList) -> maud::Markup {
                 (super::posts::card(&username, currency, card, false))
             }
             @if let Some(next) = list.next {
-                p { a href=(format!("/{username}?before={}#posts", cursor_text(next))) { "Older posts" } }
+                p { a href=(format!("/{username}?before={}#posts", super::posts::cursor_text(next))) { "Older posts" } }
             }
         }
     }
-}
-
-/// A page cursor in a URL: the publication time in microseconds and the id.
-fn cursor_text(cursor: PostCursor) -> String {
-    format!(
-        "{}_{}",
-        cursor.published_at.unix_timestamp_nanos() / 1000,
-        cursor.id
-    )
-}
-
-fn parse_cursor(text: &str) -> Option<PostCursor> {
-    let (micros, id) = text.split_once('_')?;
-    let micros: i128 = micros.parse().ok()?;
-    let published_at =
-        time::OffsetDateTime::from_unix_timestamp_nanos(micros.checked_mul(1000)?).ok()?;
-    Some(PostCursor {
-        published_at,
-        id: id.parse().ok()?,
-    })
 }
 
 fn not_found(visitor: &Visitor) -> Response {
@@ -100,14 +83,13 @@ fn not_found(visitor: &Visitor) -> Response {
         .into_response()
 }
 
+/// The name at the top of the page, in its title and its feed: the page's
+/// own name if the creator gave one, else theirs.
 pub fn creator_name(view: &CampaignView) -> String {
-    let full = format!("{} {}", view.creator.first_name, view.creator.last_name);
-    let full = full.trim();
-    if full.is_empty() {
-        view.creator.username.clone().unwrap_or_default()
-    } else {
-        full.to_owned()
-    }
+    view.campaign
+        .page_name
+        .clone()
+        .unwrap_or_else(|| view.creator.public_name())
 }
 
 fn render(view: &CampaignView, name: &str, own: bool) -> maud::Markup {
@@ -124,8 +106,11 @@ fn render(view: &CampaignView, name: &str, own: bool) -> maud::Markup {
     let pledged = view.totals.pledge_sum_minor;
     html! {
         section.card {
+            @if let Some(cover) = &campaign.image_url {
+                img.cover src=(cover) alt="" data-testid="cover";
+            }
             div style="display:flex;gap:1rem;align-items:center" {
-                img.avatar src=(format!("/v1/profiles/{}/avatar", view.creator.id.get())) alt="";
+                img.avatar src=(super::avatars::url(view.creator.id)) alt="";
                 div {
                     h1 style="margin:0" { (name) }
                     @if let Some(line) = &campaign.one_liner { p style="margin:.2rem 0" { (line) } }
@@ -139,10 +124,14 @@ fn render(view: &CampaignView, name: &str, own: bool) -> maud::Markup {
                     div.stat { b data-testid="monthly-total" { (money(pledged, currency)) } "per " (per) }
                 }
             }
-            @if own { p.notice { "This is your page as patrons see it. " a href="/dashboard/campaign" { "Edit it" } "." } }
+            @if own && campaign.published_at.is_none() {
+                p.notice data-testid="preview" { "A preview: your page is not published yet, so only you can see it. " a href="/dashboard/campaign" { "Edit or publish it" } "." }
+            } @else if own {
+                p.notice { "This is your page as patrons see it. " a href="/dashboard/campaign" { "Edit it" } "." }
+            }
             @if let Some(summary) = &campaign.summary { div { (markdown(summary)) } }
             @if let Some(video) = &campaign.main_video_url { p { a href=(video) rel="noopener nofollow" { "Watch the video" } } }
-            @if !view.creator.about.is_empty() { details { summary { "About " (name) } (markdown(&view.creator.about)) } }
+            @if !view.creator.about.is_empty() { details { summary { "About " (view.creator.public_name()) } (markdown(&view.creator.about)) } }
             p {
                 @for (label, link) in [("YouTube", &view.creator.youtube), ("Twitter", &view.creator.twitter), ("Facebook", &view.creator.facebook)] {
                     @if let Some(link) = link { a href=(link) rel="noopener nofollow me" { (label) } " " }
@@ -215,7 +204,10 @@ pub async fn post(
             }
             (super::posts::card(&username, currency, &page.card, true))
             @if page.own && page.card.post.published_at.is_none() {
-                p.notice role="status" { "This is a draft: only you can see it." }
+                p.notice role="status" {
+                    "This is a draft: only you can see it. "
+                    a href=(format!("/dashboard/posts/{}", page.card.post.id)) { "Back to the editor" }
+                }
             }
         }
     };

@@ -134,7 +134,7 @@ fn render(
         }
         section.card {
             h2 { "Picture" }
-            img.avatar src=(format!("/v1/profiles/{}/avatar", user.id.get())) alt="Your current picture";
+            img.avatar src=(super::avatars::url(user.id)) alt="Your current picture";
             form method="post" action="/settings/avatar" enctype="multipart/form-data" {
                 input type="hidden" name="csrf" value=(csrf);
                 label for="avatar" { "New picture (PNG, JPEG or WebP, at most 1 MiB)" }

@@ -169,7 +169,7 @@ pub async fn create(
                 user,
                 &csrf,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Some(&format!("{field}: {reason}")),
+                Some(&super::kit::refusal_sentence(field, &reason)),
                 uri,
             )
             .await

@@ -468,7 +468,8 @@ pub fn print_demo_access(access: &DemoAccess, address: SocketAddr) {
     let base = format!("http://{address}");
     let seeded = if access.newly_seeded {
         format!(
-            "seeded demo data: 1 creator, 3 tiers, 2 goals, 12 creations, {} patrons with pledges",
+            "seeded demo data: 2 creators (a monthly campaign in dollars and a per-episode podcast \
+             in euros), their tiers, goals and posts, {} patrons with pledges",
             access.patrons
         )
     } else {
@@ -479,12 +480,14 @@ pub fn print_demo_access(access: &DemoAccess, address: SocketAddr) {
 == Maecenas demo ==
 {seeded}
 
-Start here: {base}/{username}   (the demo creator's public page: tiers, goals, \"Join\")
+Start here: {base}/{username}   (the demo creator's public page: tiers, goals, posts, \"Join\")
+            {base}/{second}   (a second creator, paid per episode, in euros)
 
 Log in at {base}/login with the password {password:?} (sample data: do not expose this server):
   the creator: {creator}   then {base}/dashboard (campaign, tiers, patrons)
   a patron:    {patron}   then {base}/panel (what they sponsor)
                (patron002 … patron{last:03} are patrons too)
+  another creator: {second_email}
 
 For developers:
   developer portal:  {base}/developers/clients   (OAuth clients, API keys, webhooks; log in first)
@@ -507,6 +510,8 @@ For developers:
         password = access.password,
         creator = access.creator_email,
         username = access.creator_username,
+        second = maecenas_services::demo::DEMO_SECOND_CREATOR_USERNAME,
+        second_email = maecenas_services::demo::DEMO_SECOND_CREATOR_EMAIL,
         creator_id = access.creator_id,
         campaign_id = access.campaign_id,
         patron = access.patron_email_example,

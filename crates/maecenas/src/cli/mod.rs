@@ -110,7 +110,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), Failure> {
     let app = App::build(config).await?;
     let address = app.local_addr();
     if demo {
-        let access = app.services().seed_demo().await?;
+        let access = app.services().seed_demo_with(true).await?;
         admin::print_demo_access(&access, address);
     }
     let shutdown = shutdown_signal();

@@ -208,9 +208,24 @@ async fn a_creator_and_a_patron_go_through_the_pages_in_chromium(#[case] backend
     b.follow("form[action='/dashboard/campaign/new'] button[type=submit]")
         .await;
     assert!(b.page().await.contains("Not published"));
+    // Before publishing, the creator previews the page nobody else can see yet.
+    b.follow("a[data-testid=preview-page]").await;
+    assert_eq!(b.path().await, "/ada-studio");
+    let preview = b.page().await;
+    assert!(preview.contains("not published yet"), "{preview}");
+    b.go("/dashboard/campaign").await;
 
+    b.fill("#page_name", "Ada's Synth Lab").await;
+    // A cover from the same server, so the test needs no other host.
+    b.fill("#image_url", &app.url("/assets/avatars/ada-studio"))
+        .await;
     b.fill("#one_liner", "Synthesizer music, every week").await;
     b.fill("#summary", "I make **music** for you.").await;
+    b.fill(
+        "#thanks_msg",
+        "Welcome aboard! Your first track is in your feed.",
+    )
+    .await;
     b.follow("form[action='/dashboard/campaign'] button[type=submit]")
         .await;
     assert!(b.text("p.notice").await.contains("Page saved"));
@@ -229,13 +244,24 @@ async fn a_creator_and_a_patron_go_through_the_pages_in_chromium(#[case] backend
     b.fill("#tier_amount", "five").await;
     b.follow("form[action='/dashboard/tiers'] button[type=submit]")
         .await;
-    assert!(b.text(".field-error").await.contains("amount like"));
+    assert!(
+        b.text(".field-error")
+            .await
+            .contains("as a number, like 5.00")
+    );
     assert!(!b.page().await.contains("<b>Broken</b>"));
 
     b.fill("#goal_title", "New microphone").await;
     b.fill("#goal_amount", "100").await;
     b.follow("form[action='/dashboard/goals'] button[type=submit]")
         .await;
+    assert_eq!(b.path().await, "/dashboard/campaign?done=goal_added");
+    b.follow("a[href^='/dashboard/goals/']").await;
+    b.fill("#goal_amount", "120").await;
+    b.follow("form[action^='/dashboard/goals/'] button[type=submit]")
+        .await;
+    assert!(b.text("p.notice").await.contains("Goal saved"));
+    assert!(b.text("#goals").await.contains("$120.00"));
     b.follow("form[action='/dashboard/campaign/publish'] button")
         .await;
     assert!(b.text("p.notice").await.contains("Published"));
@@ -277,6 +303,21 @@ async fn a_creator_and_a_patron_go_through_the_pages_in_chromium(#[case] backend
     assert!(public.contains("<strong>music</strong>"));
     assert!(public.contains("10 of 10 left"));
     assert!(public.contains("New microphone"));
+    // The page goes by its own name; the creator's stays on "About".
+    assert_eq!(b.text("h1").await, "Ada's Synth Lab");
+    let cover_width = b
+        .client
+        .execute(
+            "const cover = document.querySelector('img[data-testid=cover]'); \
+             return cover.complete ? cover.naturalWidth : -1",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        cover_width.as_i64().is_some_and(|w| w > 0),
+        "the cover image is shown: {cover_width}"
+    );
     b.shot("02-public-page").await;
 
     // A patron signs up and pledges to the first tier, covering the fees.
@@ -304,7 +345,7 @@ async fn a_creator_and_a_patron_go_through_the_pages_in_chromium(#[case] backend
     let quote = app.services.fee_quote(500, true);
     let total = b.text("[data-testid=total]").await;
     let expected_total = format!(
-        "{}.{:02} USD",
+        "${}.{:02}",
         quote.gross_minor / 100,
         quote.gross_minor % 100
     );
@@ -351,6 +392,12 @@ async fn a_creator_and_a_patron_go_through_the_pages_in_chromium(#[case] backend
     assert_eq!(b.text("[data-testid=tier]").await, "Supporter");
     assert!(b.text("[data-testid=status]").await.contains("active"));
     assert!(b.text("[data-testid=payment]").await.contains("paid"));
+    assert!(
+        b.text("[data-testid=thanks]")
+            .await
+            .contains("Welcome aboard! Your first track is in your feed."),
+        "a new patron reads the creator's thank-you message"
+    );
     b.shot("05-patron-panel").await;
 
     // Change tier: to Champion at 20.
@@ -360,16 +407,13 @@ async fn a_creator_and_a_patron_go_through_the_pages_in_chromium(#[case] backend
         .find(Locator::Css("select[name=tier]"))
         .await
         .unwrap();
-    select
-        .select_by_label("Champion — 20.00 USD")
-        .await
-        .unwrap();
+    select.select_by_label("Champion — $20.00").await.unwrap();
     b.fill("input[name=amount]", "20").await;
     b.follow("form[action$='/change'] button[type=submit]")
         .await;
     assert!(b.text("p.notice").await.contains("changed"));
     assert_eq!(b.text("[data-testid=tier]").await, "Champion");
-    assert!(b.text("[data-testid=amount]").await.contains("20.00 USD"));
+    assert!(b.text("[data-testid=amount]").await.contains("$20.00"));
     b.log_out().await;
 
     // The creator sees the patron, on the dashboard and in the patron list.
@@ -477,6 +521,171 @@ async fn a_stranger_reads_a_public_post_and_sees_a_locked_one_in_chromium(
     let post = b.text("article").await;
     assert!(post.contains(&format!("Join {}", top.title)), "{post}");
     assert!(!post.contains("Only for the top tier."), "{post}");
+    b.stop().await;
+    app.stop().await;
+}
+
+/// The creator's story with a post, in Chromium: write a draft for one tier
+/// and up, add a picture, preview it, publish it, edit it; a patron of that
+/// tier reads it in their feed and on its page, a patron below it and a
+/// stranger see it locked and cannot open its picture; the patron makes a
+/// private feed address.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_creator_writes_and_publishes_a_post_that_only_its_tier_reads_in_chromium(
+    #[case] backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let s = app.services.clone();
+    let demo = s.seed_demo().await.unwrap();
+    let user = demo.creator_username.clone();
+    let tiers = s.campaign_setup(demo.creator_id).await.unwrap().tiers;
+    let fan = tiers.iter().find(|t| t.title == "Fan").unwrap().clone();
+    for (email, amount) in [("fan@example.test", 1000), ("supporter@example.test", 300)] {
+        crate::support::patron_pledging(
+            &s,
+            demo.campaign_id,
+            email,
+            amount,
+            None,
+            crate::support::VISA,
+        )
+        .await;
+    }
+    // One file per case: the SQLite and PostgreSQL cases run at once in
+    // this process, and each removes its own file at the end.
+    let picture = std::env::temp_dir().join(format!(
+        "maecenas-post-{}-{backend:?}.png",
+        std::process::id()
+    ));
+    std::fs::write(&picture, maecenas_domain::avatar::TINY_PNG).unwrap();
+
+    let b = Browser::start(app.url(""), backend).await;
+    b.go("/login").await;
+    b.fill("#email", &demo.creator_email).await;
+    b.fill("#password", demo.password).await;
+    b.follow("form[action='/login'] button[type=submit]").await;
+    b.go("/dashboard").await;
+    b.follow("a[href='/dashboard/posts']").await;
+    b.shot("posts-dashboard").await;
+    b.follow("a[href='/dashboard/posts/new']").await;
+    b.fill("#title", "Storyboard for Short #13").await;
+    b.fill(
+        "#body",
+        "Here is the **whole** storyboard.\n\n1. the chase\n2. the rooftop",
+    )
+    .await;
+    b.click("input[name=audience][value=tier]").await;
+    b.click(&format!("select[name=min_tier] option[value='{}']", fan.id))
+        .await;
+    b.shot("post-new").await;
+    b.follow("form[action='/dashboard/posts'] button[type=submit]")
+        .await;
+    let editor = b.path().await;
+    assert!(editor.ends_with("?done=created"), "{editor}");
+    let editor = editor.trim_end_matches("?done=created").to_owned();
+    let id = editor.rsplit('/').next().unwrap().to_owned();
+    assert!(b.text("[role=status]").await.contains("Draft saved"));
+
+    b.client
+        .find(Locator::Css("#image"))
+        .await
+        .unwrap()
+        .send_keys(picture.to_str().unwrap())
+        .await
+        .unwrap();
+    b.follow(&format!(
+        "form[action='{editor}/images'] button[type=submit]"
+    ))
+    .await;
+    assert!(b.text("[role=status]").await.contains("Picture added"));
+    b.shot("post-editor-draft").await;
+    let readers = b.text("[data-testid=charge-preview]").await;
+    assert!(readers.contains("patrons of Fan ($10.00"), "{readers}");
+
+    b.follow("a[data-testid=preview]").await;
+    assert_eq!(b.path().await, format!("/{user}/posts/{id}"));
+    b.shot("post-preview").await;
+    assert!(
+        b.text("article")
+            .await
+            .contains("Here is the whole storyboard.")
+    );
+    assert!(b.text("[role=status]").await.contains("This is a draft"));
+    b.follow("[role=status] a").await;
+
+    b.follow(&format!("form[action='{editor}/publish'] button"))
+        .await;
+    assert!(b.text("[role=status]").await.contains("Published"));
+    b.fill("#title", "Storyboard for Short #13 (final)").await;
+    b.follow(&format!("form[action='{editor}'] button[type=submit]"))
+        .await;
+    assert!(b.text("[role=status]").await.contains("Changes saved"));
+    b.shot("post-editor-published").await;
+    b.go("/dashboard/posts").await;
+    assert!(
+        b.text("table")
+            .await
+            .contains("Storyboard for Short #13 (final)")
+    );
+    b.log_out().await;
+
+    // The fan reads it in their feed and on its page, picture included.
+    b.log_in("fan@example.test").await;
+    b.go("/feed").await;
+    b.shot("patron-feed").await;
+    assert!(
+        b.text("#posts")
+            .await
+            .contains("Storyboard for Short #13 (final)")
+    );
+    b.go(&format!("/{user}/posts/{id}")).await;
+    b.shot("post-read-by-its-tier").await;
+    assert!(b.text("article").await.contains("the rooftop"));
+    let image = b
+        .client
+        .find(Locator::Css("article img"))
+        .await
+        .unwrap()
+        .attr("src")
+        .await
+        .unwrap()
+        .expect("the picture");
+    b.go("/feed").await;
+    b.follow("form[action='/feed/private#reader'] button").await;
+    b.shot("feed-private-address").await;
+    let address = b.text("[data-testid=private-feed]").await;
+    assert!(address.contains("/feeds/mcf_"), "{address}");
+    b.log_out().await;
+
+    // Below the tier, and a stranger: locked, and the picture's address opens nothing.
+    b.log_in("supporter@example.test").await;
+    b.go(&format!("/{user}/posts/{id}")).await;
+    b.shot("post-locked-below-its-tier").await;
+    let post = b.text("article").await;
+    assert!(
+        post.contains("This post is for Fan") && post.contains("Change my pledge"),
+        "a patron below the tier is asked to raise their pledge: {post}"
+    );
+    assert!(!post.contains("the rooftop"), "{post}");
+    b.go(&image).await;
+    // An empty 404, which Chromium shows as its own "can't be found" page.
+    let refused = b.text("body").await;
+    assert!(refused.contains("HTTP ERROR 404"), "{image}: {refused}");
+    b.go("/feed").await;
+    b.log_out().await;
+    b.go(&format!("/{user}/posts/{id}")).await;
+    assert!(
+        b.text("article").await.contains("Join Fan"),
+        "a stranger is asked to join"
+    );
+    b.go(&image).await;
+    let refused = b.text("body").await;
+    assert!(refused.contains("HTTP ERROR 404"), "{image}: {refused}");
+
+    let _ = std::fs::remove_file(&picture);
     b.stop().await;
     app.stop().await;
 }

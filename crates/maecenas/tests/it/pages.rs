@@ -513,7 +513,7 @@ async fn a_password_change_logs_out_every_other_session(#[case] backend: Backend
             .text()
             .await
             .unwrap()
-            .contains("is not your current password")
+            .contains("That is not your current password.")
     );
     let short = laptop
         .post(app.url("/settings/password"))
@@ -735,7 +735,8 @@ async fn tiers_are_edited_moved_and_retired_and_pictures_gifts_and_addresses_wor
             .await
             .unwrap()
             .status(),
-        200
+        303,
+        "to the page, so that reloading it moves nothing again"
     );
     let setup = app.services.campaign_setup(creator.id).await.unwrap();
     assert_eq!(setup.tiers[0].id, ships.id, "moved to the top");
@@ -764,7 +765,7 @@ async fn tiers_are_edited_moved_and_retired_and_pictures_gifts_and_addresses_wor
             .await
             .unwrap()
             .status(),
-        200
+        303
     );
     let setup = app.services.campaign_setup(creator.id).await.unwrap();
     assert_eq!(setup.tiers[0].title, "Vinyl club");
@@ -803,7 +804,7 @@ async fn tiers_are_edited_moved_and_retired_and_pictures_gifts_and_addresses_wor
             .text()
             .await
             .unwrap()
-            .contains("must be 1 to 200 characters")
+            .contains("ust be 1 to 200 characters")
     );
     let paid = linus
         .post(app.url("/ada-studio/pledge"))
@@ -847,12 +848,30 @@ async fn tiers_are_edited_moved_and_retired_and_pictures_gifts_and_addresses_wor
     assert_eq!(gift.status(), 303);
     let (_, panel) = get(&linus, app.url("/panel")).await;
     assert!(
-        panel.contains("One-off gift")
-            && panel.contains("3.00 USD")
-            && panel.contains("for the mic"),
+        panel.contains("One-off gift") && panel.contains("$3.00") && panel.contains("for the mic"),
         "{panel}"
     );
     assert!(panel.contains("Vinyl club"));
+
+    // The creator's export has the address for the tier that ships (and
+    // none for a tier that does not).
+    let (status, csv) = get(&ada, app.url("/dashboard/patrons.csv")).await;
+    assert_eq!(status, 200);
+    let header = csv.lines().next().unwrap();
+    assert!(header.ends_with("ship_to,ship_line_1,ship_line_2,ship_postal_code,ship_city,ship_state,ship_country,ship_phone"), "{header}");
+    let line = csv
+        .lines()
+        .find(|l| l.contains("linus@example.com"))
+        .expect("linus is listed");
+    assert!(
+        line.contains(",Linus,1 Main St,,00100,Helsinki,,FI,"),
+        "{line}"
+    );
+    let other = csv
+        .lines()
+        .find(|l| l.contains("Supporter"))
+        .unwrap_or_default();
+    assert!(!other.contains("Main St"), "{other}");
 
     // The creator's dashboard draws the month's income.
     let (_, dash) = get(&ada, app.url("/dashboard")).await;
@@ -924,4 +943,216 @@ async fn the_api_documentation_is_served_by_the_server(#[case] backend: Backend)
     }
     assert_eq!(get(&anyone, app.url("/docs/nope")).await.0, 404);
     app.stop().await;
+}
+
+/// The dashboard tells the truth about money: a patron whose payment failed
+/// and is being retried is listed with the next try's date, and a payout is
+/// listed with its period and its two ledger postings.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test]
+async fn the_dashboard_lists_retried_payments_and_payouts(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (creator, _) = creator_with_patron(&app).await;
+    let campaign = app.services.campaign_of_creator(creator.id).await.unwrap();
+    // Attached fine, declined when charged.
+    support::patron_pledging(
+        &app.services,
+        campaign.id,
+        "hedy@example.com",
+        700,
+        None,
+        "4000000000000341",
+    )
+    .await;
+    let period =
+        maecenas_domain::BillingPeriod::containing(maecenas_services::Clock::now(&app.clock));
+    app.services.pay_out_all(period).await.unwrap();
+
+    let ada = signed_in(&app, "ada@example.com").await;
+    let (status, dash) = get(&ada, app.url("/dashboard")).await;
+    assert_eq!(status, 200);
+    let retrying = dash
+        .split("data-testid=\"retrying\"")
+        .nth(1)
+        .expect("a table of payments being retried");
+    assert!(
+        retrying.contains("hedy@example.com") && retrying.contains("$7.00"),
+        "{retrying}"
+    );
+    let payouts = dash
+        .split("data-testid=\"payouts\"")
+        .nth(1)
+        .expect("a table of payouts");
+    assert!(
+        payouts.contains(&period.to_string())
+            && payouts.contains("paid")
+            && payouts.contains("your balance: $")
+            && payouts.contains("cash with the payment provider: -$"),
+        "{payouts}"
+    );
+    app.stop().await;
+}
+
+/// The page's own name is shown at the top of the page and as its feed's
+/// title; too long a name is refused next to its field and nothing changes.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_creator_names_the_page_and_it_shows_everywhere_it_is_named(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (creator, _) = creator_with_patron(&app).await;
+    let ada = signed_in(&app, "ada@example.com").await;
+    let (_, page) = get(&ada, app.url("/dashboard/campaign")).await;
+    let csrf = hidden(&page, "csrf").unwrap();
+    let save = |name: String| {
+        ada.post(app.url("/dashboard/campaign"))
+            .form(&[
+                ("csrf", csrf.clone()),
+                ("page_name", name),
+                ("summary", "Music".into()),
+                ("billing", "monthly".into()),
+            ])
+            .send()
+    };
+
+    let saved = save("Ada's Synth Lab".into()).await.unwrap();
+    assert_eq!(saved.status(), 303);
+    let (status, public) = get(&browser(), app.url("/ada-studio")).await;
+    assert_eq!(status, 200);
+    assert!(
+        public.contains(">Ada&#39;s Synth Lab</h1>") || public.contains(">Ada's Synth Lab</h1>"),
+        "{public}"
+    );
+    let (_, feed) = get(&browser(), app.url("/ada-studio/feed.atom")).await;
+    assert!(
+        feed.contains("Ada's Synth Lab") || feed.contains("Ada&apos;s Synth Lab"),
+        "{feed}"
+    );
+
+    let refused = save("x".repeat(101)).await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let refusal = refused.text().await.unwrap();
+    assert!(
+        refusal.contains("Must be at most 100 characters"),
+        "{refusal}"
+    );
+    let setup = app.services.campaign_setup(creator.id).await.unwrap();
+    assert_eq!(setup.campaign.page_name.as_deref(), Some("Ada's Synth Lab"));
+
+    // Emptied, the page goes by the creator's name again.
+    save(String::new()).await.unwrap();
+    let (_, public) = get(&browser(), app.url("/ada-studio")).await;
+    assert!(!public.contains("Synth Lab"), "{public}");
+}
+
+/// The home page lists published creators, newest first, a page at a time;
+/// a search finds them by name or by what they make; an unpublished page
+/// and a hidden profile are not listed.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visitors_find_creators_on_the_home_page(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let visitor = browser();
+    let (status, empty) = get(&visitor, app.url("/")).await;
+    assert_eq!(status, 200);
+    assert!(
+        empty.contains("No creator has published a page yet"),
+        "{empty}"
+    );
+
+    let page_size = maecenas_services::creators::DIRECTORY_PAGE;
+    for n in 0..page_size + 2 {
+        let creator = account(
+            &app,
+            &format!("c{n}@example.com"),
+            &format!("maker{n:02}"),
+            true,
+            false,
+        )
+        .await;
+        app.services
+            .create_campaign(creator.id, "USD", true, Some("Things".into()))
+            .await
+            .unwrap();
+    }
+    let drafting = account(&app, "draft@example.com", "drafting", true, false).await;
+    app.services
+        .create_campaign(drafting.id, "USD", true, None)
+        .await
+        .unwrap();
+    app.services
+        .set_campaign_published(drafting.id, false)
+        .await
+        .unwrap();
+    let demo = app.services.seed_demo().await.unwrap();
+
+    let (_, first) = get(&visitor, app.url("/")).await;
+    assert_eq!(first.matches("data-testid=\"creator\"").count(), page_size);
+    assert!(first.contains("maker25"), "the newest first: {first}");
+    assert!(!first.contains("maker01"));
+    assert!(
+        !first.contains("drafting"),
+        "an unpublished page is not listed"
+    );
+    let more = hidden_href(&first, "more-creators");
+    let (_, second) = get(&visitor, app.url(&more)).await;
+    assert_eq!(
+        second.matches("data-testid=\"creator\"").count(),
+        4,
+        "the rest of the 26 makers and the 2 demo creators, each once"
+    );
+    assert!(
+        second.contains("maker00") && second.contains("The Night Garden"),
+        "{second}"
+    );
+    assert!(!second.contains("more-creators"));
+
+    let (_, found) = get(&visitor, app.url("/?q=GARDEN")).await;
+    assert_eq!(
+        found.matches("data-testid=\"creator\"").count(),
+        1,
+        "{found}"
+    );
+    assert!(found.contains("href=\"/nightgarden\""));
+    let (_, by_work) = get(&visitor, app.url("/?q=animated")).await;
+    assert!(by_work.contains(&format!("href=\"/{}\"", demo.creator_username)));
+    let (_, none) = get(&visitor, app.url("/?q=%25%25zzz")).await;
+    assert!(none.contains("No creator matches"), "{none}");
+    let (status, odd) = get(&visitor, app.url("/?before=yesterday&q=")).await;
+    assert_eq!(
+        status, 200,
+        "a page address that is not one starts at the top: {odd}"
+    );
+
+    app.services
+        .update_own_profile(
+            demo.creator_id,
+            maecenas_services::sponsus::ProfileUpdate {
+                status: Some("hidden".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (_, after_hiding) = get(&visitor, app.url("/?q=animated")).await;
+    assert!(
+        after_hiding.contains("No creator matches"),
+        "a hidden profile is not listed"
+    );
+}
+
+/// The address of the link marked `data-testid="{testid}"`.
+fn hidden_href(page: &str, testid: &str) -> String {
+    let marker = format!("data-testid=\"{testid}\" href=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {testid} link in {page}"))
+        + marker.len();
+    let end = start + page[start..].find('"').unwrap();
+    page[start..end].replace("&amp;", "&")
 }

@@ -117,6 +117,45 @@ const PLEDGE_ATTRIBUTES: &[(&str, &str)] = &[
     ("patron_pays_fees", "bool"),
 ];
 
+/// A server with a pool of one connection, and a burst of clients at once on
+/// a campaign whose numbers it has yet to compute: each request holds the
+/// pool's connection in turn while it waits for the numbers, so computing
+/// them must not need one of its connections (before, the computing request
+/// waited for a second connection until the pool gave up).
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_current_user_reads_on_cold_numbers_is_answered_by_a_pool_of_one(
+    #[case] backend: Backend,
+) {
+    let app = TestApp::spawn_with(backend, |config| config.db_max_connections = 1).await;
+    let demo = app.services.seed_demo().await.unwrap();
+    let token = app
+        .services
+        .mint_tokens(&demo.client_id, &demo.creator_email, "users my-campaign")
+        .await
+        .unwrap()
+        .access_token;
+    let url = app.url("/api/oauth2/api/current_user?include=campaign");
+    let burst = (0..16).map(|_| async {
+        let answer = app.http.get(&url).bearer_auth(&token).send().await.unwrap();
+        let status = answer.status().as_u16();
+        let doc: Value = answer.json().await.unwrap();
+        (status, doc)
+    });
+    for (status, doc) in futures_util::future::join_all(burst).await {
+        assert_eq!(status, 200, "{doc}");
+        let campaign = doc["included"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["type"] == "campaign")
+            .expect("the campaign is included");
+        assert_eq!(campaign["attributes"]["patron_count"], 300);
+    }
+}
+
 #[rstest]
 #[case::sqlite(Backend::Sqlite)]
 #[case::postgres(Backend::Postgres)]

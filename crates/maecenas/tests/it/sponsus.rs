@@ -88,7 +88,10 @@ async fn get_profile_by_unique_url_and_by_id_as_the_seed_shows(#[case] backend: 
     assert_failure(status, &missing, 404);
     let (status, missing) = w.get("/v1/profiles/12345", None).await;
     assert_failure(status, &missing, 404);
-    let (status, avatar) = w.get(&format!("/v1/profiles/{id}/avatar"), None).await;
+    let patron = w.patron(1).await;
+    let (status, avatar) = w
+        .get(&format!("/v1/profiles/{}/avatar", patron.id), None)
+        .await;
     assert_failure(status, &avatar, 404);
     w.app.stop().await;
 }
@@ -593,7 +596,13 @@ async fn an_uploaded_avatar_is_served_as_the_image_and_hidden_with_its_profile(
     use maecenas_domain::avatar::TINY_PNG;
     let w = world(backend).await;
     let path = format!("/v1/profiles/{}/avatar", w.demo.creator_id);
-    let (status, body) = w.get(&path, None).await;
+    // The demo gives its creators a picture, none to its patrons.
+    let before = w.app.get(&path).await;
+    assert_eq!(before.headers()["content-type"], "image/jpeg");
+    let patron = w.patron(1).await;
+    let (status, body) = w
+        .get(&format!("/v1/profiles/{}/avatar", patron.id), None)
+        .await;
     assert_failure(status, &body, 404);
     let upload = |bytes: Vec<u8>, content_type: &'static str, key: Option<String>| {
         let mut req = w

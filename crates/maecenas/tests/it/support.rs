@@ -333,3 +333,51 @@ pub async fn log_in(
         .await
         .unwrap()
 }
+
+/// A new patron (`email`, password "correct horse battery") pledging
+/// `amount_minor` a month (or per creation, within `cap_minor`) to
+/// `campaign` with the test card `card`, set up through the use cases.
+pub async fn patron_pledging(
+    services: &maecenas_services::Services,
+    campaign: maecenas_domain::CampaignId,
+    email: &str,
+    amount_minor: i64,
+    cap_minor: Option<i64>,
+    card: &str,
+) -> maecenas_services::records::UserRow {
+    let patron = services
+        .create_user(maecenas_services::accounts::NewAccount {
+            email: email.into(),
+            password: PATRON_PASSWORD.into(),
+            first_name: "Pat".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    services
+        .create_pledge(maecenas_services::billing::NewPledgeRequest {
+            patron: patron.id,
+            campaign,
+            amount_minor,
+            tier: None,
+            card: Some(maecenas_services::billing::CardInput {
+                number: card.into(),
+                exp_month: 12,
+                exp_year: 2034,
+                cvc: "123".into(),
+            }),
+            patron_pays_fees: false,
+            pledge_cap_minor: cap_minor,
+            vat_country: None,
+            shipping: None,
+        })
+        .await
+        .unwrap();
+    patron
+}
+
+/// The password of the patrons [`patron_pledging`] makes.
+pub const PATRON_PASSWORD: &str = "correct horse battery";
+
+/// A test card that is charged fine.
+pub const VISA: &str = "4242424242424242";

@@ -73,17 +73,10 @@ fn parse_expiry(text: &str) -> Result<(u8, u16), ServiceError> {
 pub fn parse_amount(field: &'static str, text: &str, currency: &str) -> Result<i64, ServiceError> {
     let currency: Currency = currency
         .parse()
-        .map_err(|_| ServiceError::invalid(field, "unknown currency"))?;
-    currency.parse_amount(text).ok_or_else(|| {
-        ServiceError::invalid(
-            field,
-            format!(
-                "must be an amount like {} (at most {} decimals)",
-                currency.format_plain(500 * 10i64.pow(currency.minor_digits()) / 100),
-                currency.minor_digits()
-            ),
-        )
-    })
+        .map_err(|_| ServiceError::invalid(field, "The campaign's currency is unknown."))?;
+    currency
+        .parse_amount(text)
+        .map_err(|e| ServiceError::invalid(field, e.to_string()))
 }
 
 /// The tier a form chose: empty for none.
@@ -101,7 +94,7 @@ pub fn parse_tier_choice(raw: &str) -> Result<Option<TierId>, ServiceError> {
 pub(crate) fn price(amount_minor: i64, currency: &str) -> String {
     match currency.parse::<Currency>() {
         Ok(c) => Money::new(amount_minor, c).to_string(),
-        Err(_) => format!("{amount_minor} minor units"),
+        Err(_) => format!("{amount_minor} {currency}"),
     }
 }
 
