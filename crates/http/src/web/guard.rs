@@ -77,10 +77,7 @@ fn log_in_first(parts: &Parts) -> Response {
         format!("/{section}")
     };
     let back = session::safe_next(Some(&back));
-    crate::redirect::see_other(&format!(
-        "/login?next={}",
-        url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
-    ))
+    crate::redirect::see_other(&format!("/login?next={}", session::encode_next(&back)))
 }
 
 /// Anyone: signed in or not (public pages show the signed-in header).

@@ -17,7 +17,7 @@ use crate::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct NextQuery {
-    next: Option<String>,
+    pub next: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -47,6 +47,12 @@ fn render_login(
 ) -> Response {
     let (csrf, jar) = session::issue_login_csrf(jar, state.secure_cookies);
     let next = session::safe_next(next);
+    // Where they were going survives choosing to sign up instead.
+    let sign_up = if next == "/" {
+        "/signup".to_owned()
+    } else {
+        format!("/signup?next={}", session::encode_next(&next))
+    };
     let body = html! {
         h1 { "Log in" }
         @if let Some(error) = error { p.error role="alert" { (error) } }
@@ -59,7 +65,7 @@ fn render_login(
             input id="password" name="password" type="password" autocomplete="current-password" required;
             button type="submit" { "Log in" }
         }
-        p.muted { "New here? " a href="/signup" { "Create an account" } "." }
+        p.muted { "New here? " a href=(sign_up) { "Create an account" } "." }
     };
     (status, jar, page("Log in", body)).into_response()
 }

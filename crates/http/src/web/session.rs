@@ -95,6 +95,12 @@ pub fn login_csrf_ok(jar: &CookieJar, presented: &str) -> bool {
         .is_some_and(|expected| !expected.is_empty() && csrf_matches(expected, presented))
 }
 
+/// `next` as a query value (`/login?next=…`), every reserved character
+/// escaped so that its own query survives.
+pub fn encode_next(next: &str) -> String {
+    url::form_urlencoded::byte_serialize(next.as_bytes()).collect()
+}
+
 /// Where to go after log-in: `next` when it is a path on this server, else `/`.
 ///
 /// A browser's idea of a URL is looser than ours: it drops tabs and newlines,

@@ -1,9 +1,9 @@
 //! `GET/POST /signup`: a new account, logged in at once.
 
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use maecenas_services::ServiceError;
 use maecenas_services::accounts::NewAccount;
@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::kit::{ClientAddr, field_error, form_error};
 use super::layout::page;
+use super::login::NextQuery;
 use super::session::{self, LOGIN_CSRF_COOKIE};
 use crate::AppState;
 
@@ -31,19 +32,31 @@ pub struct SignupForm {
     creator: Option<String>,
     #[serde(default)]
     csrf: String,
+    /// Where the person was going (a pledge form, say) when they were
+    /// asked to log in and chose to create an account instead.
+    next: Option<String>,
 }
 maecenas_domain::debug_showing!(SignupForm {
     email,
     username,
     first_name,
     last_name,
-    creator
+    creator,
+    next
 });
 
 const FIELDS: &[&str] = &["email", "password", "username", "first_name", "last_name"];
 
-pub async fn show(State(state): State<AppState>, jar: CookieJar) -> Response {
-    render(&state, jar, &SignupForm::default(), None, StatusCode::OK)
+pub async fn show(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(query): Query<NextQuery>,
+) -> Response {
+    let form = SignupForm {
+        next: query.next,
+        ..SignupForm::default()
+    };
+    render(&state, jar, &form, None, StatusCode::OK)
 }
 
 fn render(
@@ -54,11 +67,20 @@ fn render(
     status: StatusCode,
 ) -> Response {
     let (csrf, jar) = session::issue_login_csrf(jar, state.secure_cookies);
+    let next = form.next.as_deref().map(|n| session::safe_next(Some(n)));
+    let log_in = match next.as_deref() {
+        Some(next) if next != "/" => format!("/login?next={}", session::encode_next(next)),
+        _ => "/login".to_owned(),
+    };
     let body = html! {
         h1 { "Create your account" }
+        @if next.as_deref().is_some_and(|n| n != "/") {
+            p.muted { "After this you go straight back to where you were." }
+        }
         (form_error(error, FIELDS))
         form method="post" action="/signup" novalidate {
             input type="hidden" name="csrf" value=(csrf);
+            @if let Some(next) = &next { input type="hidden" name="next" value=(next); }
             label for="email" { "Email" }
             input id="email" name="email" type="email" autocomplete="email" required value=(form.email);
             (field_error(error, "email"))
@@ -82,7 +104,7 @@ fn render(
             }
             button type="submit" { "Create account" }
         }
-        p.muted { "Already have an account? " a href="/login" { "Log in" } "." }
+        p.muted { "Already have an account? " a href=(log_in) { "Log in" } "." }
     };
     (status, jar, page("Sign up", body)).into_response()
 }
@@ -128,8 +150,12 @@ pub async fn submit(
             let jar = jar
                 .remove(LOGIN_CSRF_COOKIE)
                 .add(session::session_cookie(token, state.secure_cookies));
-            let next = if user.is_creator { "/dashboard" } else { "/" };
-            (jar, Redirect::to(next)).into_response()
+            let next = match form.next.as_deref().map(|n| session::safe_next(Some(n))) {
+                Some(next) if next != "/" => next,
+                _ if user.is_creator => "/dashboard".to_owned(),
+                _ => "/".to_owned(),
+            };
+            (jar, crate::redirect::see_other(&next)).into_response()
         }
         Err(err) => {
             let err = match err {

@@ -1156,3 +1156,78 @@ fn hidden_href(page: &str, testid: &str) -> String {
     let end = start + page[start..].find('"').unwrap();
     page[start..end].replace("&amp;", "&")
 }
+
+/// "Join <tier>" → log in → "Create an account" keeps where the visitor was
+/// going: after sign-up they land on the pledge form they asked for, not on
+/// the home page. A `next` that leaves the site is dropped at every step.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pledge_started_before_signing_up_continues_after_it(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    creator_with_patron(&app).await;
+    let setup = app.services.creator_page("ada-studio").await.unwrap();
+    let wanted = format!("/ada-studio/pledge?tier={}", setup.tiers[0].id.get());
+    let visitor = browser();
+
+    let asked = visitor.get(app.url(&wanted)).send().await.unwrap();
+    assert_eq!(asked.status(), 303);
+    let login = asked.headers()["location"].to_str().unwrap().to_owned();
+    assert!(login.starts_with("/login?next="), "{login}");
+    let (_, login_page) = get(&visitor, app.url(&login)).await;
+    let sign_up = hidden_href_of(&login_page, "Create an account");
+    assert!(sign_up.starts_with("/signup?next="), "{sign_up}");
+    let (_, signup_page) = get(&visitor, app.url(&sign_up)).await;
+    assert_eq!(
+        hidden(&signup_page, "next").as_deref(),
+        Some(wanted.as_str())
+    );
+
+    let created = visitor
+        .post(app.url("/signup"))
+        .form(&[
+            ("csrf", hidden(&signup_page, "csrf").unwrap()),
+            ("next", wanted.clone()),
+            ("email", "new@example.com".into()),
+            ("password", "a long enough password".into()),
+            ("username", "newcomer".into()),
+            ("first_name", "Nia".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 303);
+    assert_eq!(created.headers()["location"], wanted.as_str());
+    let (status, pledge_form) = get(&visitor, app.url(&wanted)).await;
+    assert_eq!(status, 200, "signed in, on the pledge form: {pledge_form}");
+    assert!(pledge_form.contains("Supporter"));
+
+    // Somewhere else is never where a sign-up sends anyone.
+    let stranger = browser();
+    let (_, page) = get(&stranger, app.url("/signup?next=//evil.example/")).await;
+    assert_ne!(hidden(&page, "next").as_deref(), Some("//evil.example/"));
+    let created = stranger
+        .post(app.url("/signup"))
+        .form(&[
+            ("csrf", hidden(&page, "csrf").unwrap()),
+            ("next", "//evil.example/".into()),
+            ("email", "other@example.com".into()),
+            ("password", "a long enough password".into()),
+            ("username", "other-one".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 303);
+    assert_eq!(created.headers()["location"], "/");
+}
+
+/// The address of the link whose text is `text`, unescaped.
+fn hidden_href_of(page: &str, text: &str) -> String {
+    let end = page
+        .find(&format!("\">{text}</a>"))
+        .unwrap_or_else(|| panic!("no link {text:?} in {page}"));
+    let start = page[..end].rfind("href=\"").unwrap() + "href=\"".len();
+    page[start..end].replace("&amp;", "&")
+}
