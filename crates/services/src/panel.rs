@@ -87,7 +87,7 @@ impl Services {
             let creator = users::user_by_id(&mut tx, campaign.creator_id)
                 .await?
                 .ok_or(ServiceError::NotFound("creator"))?;
-            names.insert(campaign.id, display_name(&creator));
+            names.insert(campaign.id, page_name(&campaign, &creator));
             if pledge.ended_at.is_some() {
                 continue;
             }
@@ -132,7 +132,7 @@ impl Services {
             if let Some(c) = campaigns::campaign_by_id(&mut tx, campaign_id).await?
                 && let Some(creator) = users::user_by_id(&mut tx, c.creator_id).await?
             {
-                names.insert(campaign_id, display_name(&creator));
+                names.insert(campaign_id, page_name(&c, &creator));
             }
         }
         Ok(PatronPanel {
@@ -225,16 +225,10 @@ impl Services {
     }
 }
 
-/// How a person is named on pages: their username, else their name, else "someone".
-pub fn display_name(user: &UserRow) -> String {
-    if let Some(name) = &user.username {
-        return name.clone();
-    }
-    let full = format!("{} {}", user.first_name, user.last_name);
-    let full = full.trim();
-    if full.is_empty() {
-        "someone".to_owned()
-    } else {
-        full.to_owned()
-    }
+/// What a patron knows a creator by: their page's name, else theirs.
+pub fn page_name(campaign: &CampaignRow, creator: &UserRow) -> String {
+    campaign
+        .page_name
+        .clone()
+        .unwrap_or_else(|| creator.public_name())
 }

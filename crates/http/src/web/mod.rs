@@ -92,7 +92,10 @@ pub fn routes() -> Router<AppState> {
         .route("/panel", get(panel::show))
         .route("/panel/card", post(panel::update_card))
         .route("/panel/{campaign}/change", post(panel::change))
-        .route("/panel/{campaign}/cancel", post(panel::cancel))
+        .route(
+            "/panel/{campaign}/cancel",
+            get(panel::confirm_cancel).post(panel::cancel),
+        )
         // A form's log-in trip returns to its section (see `guard`): each is a page.
         .route(
             "/admin",

@@ -135,7 +135,7 @@ async fn render(
                 (sponsorship(csrf, s, error))
             }
         }
-        section.card {
+        section.card #card {
             h2 { "Card" }
             p.muted { "A new card is used for all your sponsorships, and for any payment that failed." }
             (form_error(card_error, &["card", "card_exp"]))
@@ -187,7 +187,7 @@ fn sponsorship(csrf: &str, s: &Sponsorship, error: Option<&ServiceError>) -> Mar
     };
     html! {
         article.tier style="margin-bottom:1rem" data-campaign=(s.campaign.id.get()) {
-            h2 style="margin-top:0" { a href=(format!("/{creator}")) { (creator) } }
+            h2 style="margin-top:0" { a href=(format!("/{creator}")) { (maecenas_services::panel::page_name(&s.campaign, &s.creator)) } }
             dl {
                 dt { "Tier" } dd data-testid="tier" { @match &s.tier { Some(t) => (t.title), None => "No tier" } }
                 dt { "Amount" } dd data-testid="amount" { (money(s.pledge.amount_minor, currency)) " per " (per)
@@ -197,7 +197,11 @@ fn sponsorship(csrf: &str, s: &Sponsorship, error: Option<&ServiceError>) -> Mar
                     @if cancelled {
                         span.badge { "cancelled" } " — active until " (s.active_until.map(date).unwrap_or_default())
                     } @else if s.pledge.status == PledgeStatus::Declined {
-                        span.badge.bad { "declined" } " — update your card to keep it"
+                        span.badge.bad { "declined" } " — " a href="#card" { "use another card" } " to keep it"
+                    } @else if let Some(retry) = s.last_charge.as_ref().filter(|c| c.status == ChargeStatus::Retrying) {
+                        span.badge.bad { "payment failed" }
+                        " — retrying on " (date(retry.next_attempt_at)) ". "
+                        a href="#card" { "Use another card" }
                     } @else {
                         span.badge.good { "active" }
                     }
@@ -232,10 +236,7 @@ fn sponsorship(csrf: &str, s: &Sponsorship, error: Option<&ServiceError>) -> Mar
                         button type="submit" { "Save changes" }
                     }
                 }
-                form.inline method="post" action=(format!("{base}/cancel")) {
-                    input type="hidden" name="csrf" value=(csrf);
-                    button.danger type="submit" { "Cancel pledge" }
-                }
+                p { a.button.secondary href=(format!("{base}/cancel")) { "Cancel pledge…" } }
             }
         }
     }
@@ -353,6 +354,49 @@ pub async fn change(
             .await
         }
     }
+}
+
+/// `GET /panel/{campaign}/cancel`: what cancelling does, and a button to do it.
+pub async fn confirm_cancel(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(campaign): Path<i64>,
+) -> Response {
+    let panel = match state.services.patron_panel(signed.user.id).await {
+        Ok(panel) => panel,
+        Err(err) => return refusal(&signed.user, &signed.csrf, err),
+    };
+    let Some(s) = panel
+        .sponsorships
+        .iter()
+        .find(|s| s.campaign.id.get() == campaign && s.pledge.cancelled_at.is_none())
+    else {
+        return refusal(&signed.user, &signed.csrf, ServiceError::NotFound("pledge"));
+    };
+    let name = panel
+        .campaign_names
+        .get(&s.campaign.id)
+        .cloned()
+        .unwrap_or_else(|| "this creator".to_owned());
+    let viewer = Viewer {
+        user: &signed.user,
+        csrf: &signed.csrf,
+    };
+    let body = html! {
+        section.card {
+            h1 { "Cancel your pledge to " (name) "?" }
+            p {
+                "No further charge is made. The pledge stays active until the end of the month you paid for, "
+                "and what your tier unlocks stays yours until then. You can pledge again whenever you like."
+            }
+            form method="post" action=(format!("/panel/{campaign}/cancel")) style="display:inline;margin-right:.5rem" {
+                input type="hidden" name="csrf" value=(signed.csrf);
+                button.danger type="submit" { "Cancel the pledge" }
+            }
+            a.button.secondary href="/panel" { "Keep it" }
+        }
+    };
+    wide_page(Some(&viewer), "Cancel pledge", body).into_response()
 }
 
 pub async fn cancel(

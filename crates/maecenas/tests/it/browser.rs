@@ -387,7 +387,7 @@ async fn a_creator_and_a_patron_go_through_the_pages_in_chromium(#[case] backend
     assert!(
         b.text("p.notice")
             .await
-            .contains("You now sponsor ada-studio")
+            .contains("You now sponsor Ada's Synth Lab")
     );
     assert_eq!(b.text("[data-testid=tier]").await, "Supporter");
     assert!(b.text("[data-testid=status]").await.contains("active"));
@@ -433,6 +433,11 @@ async fn a_creator_and_a_patron_go_through_the_pages_in_chromium(#[case] backend
     // The patron cancels: active until the paid month ends.
     b.log_in("grace@example.com").await;
     b.go("/panel").await;
+    // Cancelling asks first, and says what it does.
+    b.follow("a[href$='/cancel']").await;
+    assert!(b.text("h1").await.starts_with("Cancel your pledge to"));
+    assert!(b.page().await.contains("end of the month you paid for"));
+    b.shot("08-cancel-confirmation").await;
     b.follow("form[action$='/cancel'] button").await;
     assert!(b.text("p.notice").await.contains("cancelled"));
     assert!(

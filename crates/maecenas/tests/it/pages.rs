@@ -1231,3 +1231,68 @@ fn hidden_href_of(page: &str, text: &str) -> String {
     let start = page[..end].rfind("href=\"").unwrap() + "href=\"".len();
     page[start..end].replace("&amp;", "&")
 }
+
+/// A pledge whose payment failed says so where its status is, with the date
+/// of the next try and the way to another card, instead of "active"; and
+/// cancelling it asks first.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_payment_shows_on_the_pledge_and_cancelling_asks_first(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (creator, _) = creator_with_patron(&app).await;
+    let setup = app.services.campaign_setup(creator.id).await.unwrap();
+    let patron = account(&app, "lin@example.com", "lin", false, false).await;
+    app.services
+        .create_pledge(NewPledgeRequest {
+            patron: patron.id,
+            campaign: setup.campaign.id,
+            amount_minor: 500,
+            tier: Some(setup.tiers[0].id),
+            card: Some(CardInput {
+                // Attaches, then is declined when charged.
+                number: "4000000000000341".into(),
+                exp_month: 12,
+                exp_year: 2034,
+                cvc: "123".into(),
+            }),
+            patron_pays_fees: false,
+            pledge_cap_minor: None,
+            vat_country: None,
+            shipping: None,
+        })
+        .await
+        .unwrap();
+    let lin = signed_in(&app, "lin@example.com").await;
+    let (_, panel) = get(&lin, app.url("/panel")).await;
+    let status = panel
+        .split("data-testid=\"status\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</dd>").next())
+        .unwrap_or_else(|| panic!("no status in {panel}"));
+    assert!(
+        status.contains("payment failed") && status.contains("retrying on"),
+        "{status}"
+    );
+    assert!(status.contains("href=\"#card\""), "{status}");
+    assert!(!status.contains(">active<"), "{status}");
+
+    let campaign = setup.campaign.id.get();
+    let (code, confirm) = get(&lin, app.url(&format!("/panel/{campaign}/cancel"))).await;
+    assert_eq!(code, 200);
+    assert!(confirm.contains("Cancel your pledge to"), "{confirm}");
+    assert_eq!(
+        app.services
+            .patron_panel(patron.id)
+            .await
+            .unwrap()
+            .sponsorships[0]
+            .pledge
+            .cancelled_at,
+        None,
+        "asking cancels nothing"
+    );
+    let (code, _) = get(&lin, app.url("/panel/99/cancel")).await;
+    assert_eq!(code, 404, "no pledge there: a page that says so");
+}
