@@ -450,8 +450,9 @@ def read_api(server: Server, data: DataSet, args, workdir: Path, backend: str) -
     pledges = f"/api/oauth2/api/campaigns/{data.large_campaign}/pledges?page%5Bcount%5D=20"
     cases = [
         ("ceiling: `GET /healthz` (static JSON)", "/healthz", {}, ""),
+        # The targets: 16 % of the ceiling on SQLite, 10 % on PostgreSQL.
         ("Patreon `current_user` (default includes)", "/api/oauth2/api/current_user", bearer,
-         ">= 16 %, p99 <= 8 ms"),
+         (">= 16 %" if backend == "sqlite" else ">= 10 %") + ", p99 <= 8 ms"),
         ("Patreon `current_user/campaigns`", "/api/oauth2/api/current_user/campaigns", bearer, ""),
         (f"Patreon pledges of the {data.large_pledges:,} campaign, first page", pledges, bearer, ""),
         (f"Patreon pledges of the {data.large_pledges:,} campaign, last page",
@@ -459,7 +460,7 @@ def read_api(server: Server, data: DataSet, args, workdir: Path, backend: str) -
         ("Sponsus `profiles/{id}` (one resource by id)", f"/v1/profiles/{data.creator_large}", key,
          ">= 25 %"),
         ("Sponsus `payments/{id}/sponsoring`", f"/v1/payments/{data.patron_of_large}/sponsoring",
-         key, ">= 25 %"),
+         key, ">= 20 %"),
     ]
     for label, path, headers, target in cases:
         check = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
@@ -714,10 +715,11 @@ def render(results: list[BackendResult], peer_rows: list[Row], args, started: dt
             if row.ratio_to == "ceiling":
                 ratio = f"{100 * m.rps / ceiling:.1f} %" if row is not rows[0] else "100 %"
                 ok: bool | None = None
-                if row.target.startswith(">= 16"):
-                    ok = m.rps >= 0.16 * ceiling and m.p99_ms <= 8
-                elif row.target.startswith(">= 25"):
-                    ok = m.rps >= 0.25 * ceiling
+                if row.target.startswith(">= ") and "%" in row.target:
+                    share = float(row.target[3:row.target.index("%")]) / 100
+                    ok = m.rps >= share * ceiling
+                    if "p99 <= 8 ms" in row.target:
+                        ok = ok and m.p99_ms <= 8
                 elif row.target.startswith("last p50"):
                     ok = m.p50_ms <= 1.2 * first_page.p50_ms
                     ratio += f" (p50 {m.p50_ms / first_page.p50_ms:.2f} x first)"

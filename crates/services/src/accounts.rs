@@ -28,6 +28,32 @@ maecenas_domain::debug_showing!(NewAccount {
 });
 
 impl Services {
+    /// A patron who starts creating: the account becomes a creator's, kept
+    /// as it is (pledges, history, log-ins), and may set up a campaign. Its
+    /// username is the page's address, so one is needed first.
+    pub async fn become_creator(&self, user: UserId) -> Result<UserRow, ServiceError> {
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let row = users::user_by_id(&mut tx, user)
+            .await?
+            .filter(|u| u.standing().is_active())
+            .ok_or(ServiceError::NotFound("user"))?;
+        if row.username.is_none() {
+            return Err(ServiceError::invalid(
+                "username",
+                "Choose a username in your profile first: it is your page's address.",
+            ));
+        }
+        if !row.is_creator {
+            users::make_creator(&mut tx, user, now).await?;
+        }
+        let row = users::user_by_id(&mut tx, user)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
     /// Creates a user. The email is normalised; the username, if any, must be free.
     pub async fn create_user(&self, account: NewAccount) -> Result<UserRow, ServiceError> {
         self.new_account(account, false).await.map(|(row, _)| row)

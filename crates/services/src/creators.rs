@@ -3,7 +3,7 @@
 
 use maecenas_domain::{CampaignId, Currency, GoalId, ProfileStatus, TierId, UserId};
 use maecenas_store::campaigns::{
-    self, CampaignFields, CampaignRow, GoalRow, NewTier, TierFields, TierRow,
+    self, CampaignFields, CampaignRow, DirectoryEntry, GoalRow, NewTier, TierFields, TierRow,
 };
 use maecenas_store::posts::{self, CreationRow};
 use maecenas_store::users::UserRow;
@@ -20,8 +20,6 @@ pub struct NewTierRequest {
     pub patron_limit: Option<i32>,
     pub requires_shipping: bool,
 }
-
-pub use maecenas_store::campaigns::DirectoryEntry;
 
 /// Creators on one page of the home page's directory.
 pub const DIRECTORY_PAGE: usize = 24;

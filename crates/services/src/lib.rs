@@ -105,7 +105,9 @@ impl Services {
 /// them without depending on the store (and so without a way to write SQL).
 pub mod records {
     pub use maecenas_store::api_keys::ApiKeyRow;
-    pub use maecenas_store::campaigns::{CampaignFields, CampaignRow, GoalRow, TierRow};
+    pub use maecenas_store::campaigns::{
+        CampaignFields, CampaignRow, DirectoryEntry, GoalRow, TierRow,
+    };
     pub use maecenas_store::cards::PaymentMethodRow;
     pub use maecenas_store::charges::{ChargeRow, PeriodTotals};
     pub use maecenas_store::dashboard::{MonthIncome, PatronLine, PayoutPosting, RetryLine};

@@ -11,6 +11,7 @@ use maecenas_domain::{
     BillingPeriod, CampaignId, CreationId, PostImageId, TierId, Trigger, UserId,
 };
 use maecenas_store::campaigns::{self, CampaignRow};
+use maecenas_store::pledges::PledgeRow;
 use maecenas_store::posts::{self as store, CreationRow, FeedRow, PostImageMeta, PostImageRow};
 use maecenas_store::users::UserRow;
 use maecenas_store::{Tx, pledges, users};
@@ -83,6 +84,8 @@ pub struct PostList {
     pub next: Option<PostCursor>,
     /// The reader is this campaign's creator.
     pub own: bool,
+    /// The reader's pledge to this campaign, while it still counts.
+    pub your_pledge: Option<PledgeRow>,
 }
 
 /// One post on its own page.
@@ -375,7 +378,7 @@ impl Services {
         let mut tx = self.store.read().await?;
         // Its creator also sees a page not published yet: the preview.
         let (creator, campaign) = creator_for(&mut tx, username, reader).await?;
-        let who = reader_of(&mut tx, &campaign, reader).await?;
+        let (who, your_pledge) = reader_and_pledge(&mut tx, &campaign, reader).await?;
         let mut rows =
             store::published_creations(&mut tx, campaign.id, after, PAGE_SIZE + 1).await?;
         let next = page_end(&mut rows, PAGE_SIZE, |r| r);
@@ -389,6 +392,7 @@ impl Services {
             posts,
             next,
             own: who == Reader::Owner,
+            your_pledge,
         })
     }
 
@@ -686,14 +690,26 @@ async fn reader_of(
     campaign: &CampaignRow,
     reader: Option<UserId>,
 ) -> Result<Reader, ServiceError> {
+    Ok(reader_and_pledge(tx, campaign, reader).await?.0)
+}
+
+/// Who `reader` is to `campaign`, and their pledge to it when they are a patron.
+async fn reader_and_pledge(
+    tx: &mut Tx,
+    campaign: &CampaignRow,
+    reader: Option<UserId>,
+) -> Result<(Reader, Option<PledgeRow>), ServiceError> {
     Ok(match reader {
-        None => Reader::Other,
-        Some(id) if id == campaign.creator_id => Reader::Owner,
+        None => (Reader::Other, None),
+        Some(id) if id == campaign.creator_id => (Reader::Owner, None),
         Some(id) => match pledges::current_pledge(tx, id, campaign.id).await? {
-            Some(pledge) => Reader::Patron {
-                amount_minor: pledge.amount_minor,
-            },
-            None => Reader::Other,
+            Some(pledge) => (
+                Reader::Patron {
+                    amount_minor: pledge.amount_minor,
+                },
+                Some(pledge),
+            ),
+            None => (Reader::Other, None),
         },
     })
 }

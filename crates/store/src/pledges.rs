@@ -227,6 +227,24 @@ pub async fn cancel_pledge(
     Ok(n == 1)
 }
 
+/// Takes back a cancellation while the pledge still counts (its paid month
+/// not over): the same pledge, active again. Whether it was cancelled.
+pub async fn resume_pledge(
+    tx: &mut Tx,
+    id: PledgeId,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "UPDATE pledges SET status = 'active', cancelled_at = NULL, updated_at = $2 \
+         WHERE id = $1 AND status = 'cancelled' AND ended_at IS NULL";
+    let n = on_backend!(tx, |conn| sqlx::query(SQL)
+        .bind(id.get())
+        .bind(db(now))
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
 /// Cancels every current pledge to a campaign (its creator's account
 /// closed), declined ones included: each keeps the month it paid for.
 pub async fn cancel_pledges_to_campaign(

@@ -293,6 +293,20 @@ pub async fn set_password_hash(
     Ok(())
 }
 
+/// Makes an account a creator's (it may then set up a campaign).
+pub async fn make_creator(tx: &mut Tx, id: UserId, now: OffsetDateTime) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(
+        "UPDATE users SET is_creator = $2, updated_at = $3 WHERE id = $1"
+    )
+    .bind(id.get())
+    .bind(true)
+    .bind(db(now))
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 /// The moderation flags of the seed: `is_suspended`, `is_deleted`, `is_nuked`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Moderation {

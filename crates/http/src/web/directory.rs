@@ -6,7 +6,8 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maecenas_domain::CampaignId;
-use maecenas_services::creators::{DirectoryEntry, DirectoryPage};
+use maecenas_services::creators::DirectoryPage;
+use maecenas_services::records::DirectoryEntry;
 use maud::{Markup, html};
 use serde::Deserialize;
 

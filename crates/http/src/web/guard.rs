@@ -127,10 +127,7 @@ impl FromRequestParts<AppState> for Creator {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let signed = SignedIn::from_request_parts(parts, state).await?;
         if !signed.user.is_creator {
-            return Err(signed.refusal(ServiceError::invalid(
-                "account",
-                "only creator accounts have a campaign and a dashboard",
-            )));
+            return Err(not_a_creator(&signed));
         }
         Ok(Creator(signed))
     }
@@ -240,6 +237,26 @@ fn forged() -> Response {
             "Forbidden",
             html! { p.error { "This form did not come from this site. Please reload the page and try again." } },
         ),
+    )
+        .into_response()
+}
+
+/// A creator's page opened by a patron: what it is for, and the way to
+/// become a creator (not a bare error).
+fn not_a_creator(signed: &SignedIn) -> Response {
+    let body = html! {
+        h1 { "This page is for creators" }
+        p { "Only creator accounts have a campaign and a dashboard. Yours is a patron's: "
+            "you can become a creator and keep everything you have (pledges, history, log-in)." }
+        form method="post" action="/settings/creator" {
+            input type="hidden" name="csrf" value=(signed.csrf);
+            button type="submit" { "Become a creator" }
+        }
+        p.muted { a href="/panel" { "Back to my sponsorships" } }
+    };
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        user_page(&signed.viewer(), "For creators", body),
     )
         .into_response()
 }

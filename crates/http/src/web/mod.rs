@@ -47,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/avatar", post(settings::upload_avatar))
         .route("/settings/password", post(settings::change_password))
         .route("/settings/delete", post(settings::delete_account))
+        .route("/settings/creator", post(settings::become_creator))
         .route("/settings/apps", get(apps::show))
         .route("/settings/apps/{client}/revoke", post(apps::revoke))
         .route("/dashboard", get(dashboard::show))
@@ -96,6 +97,7 @@ pub fn routes() -> Router<AppState> {
             "/panel/{campaign}/cancel",
             get(panel::confirm_cancel).post(panel::cancel),
         )
+        .route("/panel/{campaign}/resume", post(panel::resume))
         // A form's log-in trip returns to its section (see `guard`): each is a page.
         .route(
             "/admin",

@@ -27,6 +27,7 @@ pub struct PanelQuery {
     gave: Option<i64>,
     changed: Option<i64>,
     cancelled: Option<i64>,
+    resumed: Option<i64>,
     card: Option<String>,
 }
 
@@ -72,6 +73,11 @@ async fn render(
         ))
     } else if query.changed.is_some() {
         Some("Your pledge was changed. The new amount applies from the next charge.".to_owned())
+    } else if query.resumed.is_some() {
+        Some(format!(
+            "Welcome back: your pledge to {} is active again, on the same terms.",
+            name_of(query.resumed)
+        ))
     } else if query.cancelled.is_some() {
         Some(
             "Your pledge was cancelled. It stays active until the end of the month you paid for."
@@ -82,11 +88,22 @@ async fn render(
             "Your card was updated. Payments that failed are being tried again with it.".to_owned(),
         )
     } else {
-        query.already.map(|_| {
-            format!(
-                "You already sponsor {}: change your pledge below.",
-                name_of(query.already)
-            )
+        query.already.map(|id| {
+            let cancelled = panel
+                .sponsorships
+                .iter()
+                .any(|s| s.campaign.id.get() == id && s.pledge.cancelled_at.is_some());
+            if cancelled {
+                format!(
+                    "Your pledge to {} is cancelled, and counts until the end of the month you paid for: resume it below, on the same terms.",
+                    name_of(query.already)
+                )
+            } else {
+                format!(
+                    "You already sponsor {}: change your pledge below.",
+                    name_of(query.already)
+                )
+            }
         })
     };
     let warning = query.declined.map(|_| {
@@ -196,6 +213,11 @@ fn sponsorship(csrf: &str, s: &Sponsorship, error: Option<&ServiceError>) -> Mar
                 dt { "Status" } dd data-testid="status" {
                     @if cancelled {
                         span.badge { "cancelled" } " — active until " (s.active_until.map(date).unwrap_or_default())
+                        form.inline method="post" action=(format!("{base}/resume")) {
+                            input type="hidden" name="csrf" value=(csrf);
+                            " "
+                            button type="submit" { "Resume my pledge" }
+                        }
                     } @else if s.pledge.status == PledgeStatus::Declined {
                         span.badge.bad { "declined" } " — " a href="#card" { "use another card" } " to keep it"
                     } @else if let Some(retry) = s.last_charge.as_ref().filter(|c| c.status == ChargeStatus::Retrying) {
@@ -397,6 +419,25 @@ pub async fn confirm_cancel(
         }
     };
     wide_page(Some(&viewer), "Cancel pledge", body).into_response()
+}
+
+/// `POST /panel/{campaign}/resume`: takes back a cancellation.
+pub async fn resume(
+    State(state): State<AppState>,
+    Path(campaign): Path<i64>,
+    SignedForm {
+        who: SignedIn { user, csrf },
+        form: _,
+    }: SignedForm<Button>,
+) -> Response {
+    match state
+        .services
+        .resume_pledge(user.id, CampaignId::from(campaign))
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/panel?resumed={campaign}")).into_response(),
+        Err(err) => refusal(&user, &csrf, err),
+    }
 }
 
 pub async fn cancel(

@@ -134,6 +134,22 @@ pub async fn choose(
         Ok(found) => found,
         Err(response) => return response,
     };
+    // Someone who already sponsors (or cancelled, and may resume) changes
+    // that pledge on the panel: say so before asking for anything.
+    match state
+        .services
+        .current_pledge_of(user.id, view.campaign.id)
+        .await
+    {
+        Ok(Some(_)) => {
+            return crate::redirect::see_other(&format!(
+                "/panel?already={}",
+                view.campaign.id.get()
+            ));
+        }
+        Ok(None) => {}
+        Err(err) => return refusal(&user, &csrf, err),
+    }
     let tier = query.tier.and_then(|id| {
         view.tiers
             .iter()

@@ -8,6 +8,7 @@ use maecenas_domain::{CreationId, PostImageId};
 use maecenas_services::ServiceError;
 use maecenas_services::patreon::CampaignView;
 use maecenas_services::posts::PostList;
+use maecenas_services::records::PledgeRow;
 use maud::html;
 
 use super::guard::{Visitor, failure};
@@ -49,7 +50,7 @@ pub async fn show(
     };
     let name = creator_name(&list.view);
     let body = html! {
-        (render(&list.view, &name, list.own))
+        (render(&list.view, &name, list.own, list.your_pledge.as_ref()))
         (posts(&list))
     };
     wide_page(visitor.viewer().as_ref(), &name, body).into_response()
@@ -92,7 +93,12 @@ pub fn creator_name(view: &CampaignView) -> String {
         .unwrap_or_else(|| view.creator.public_name())
 }
 
-fn render(view: &CampaignView, name: &str, own: bool) -> maud::Markup {
+fn render(
+    view: &CampaignView,
+    name: &str,
+    own: bool,
+    your_pledge: Option<&PledgeRow>,
+) -> maud::Markup {
     let campaign = &view.campaign;
     let currency = campaign.currency.as_str();
     let username = view.creator.username.clone().unwrap_or_default();
@@ -151,15 +157,27 @@ fn render(view: &CampaignView, name: &str, own: bool) -> maud::Markup {
                         @if let Some(remaining) = remaining {
                             p.muted { (remaining) " of " (tier.patron_limit.unwrap_or_default()) " left" }
                         }
-                        @if remaining == Some(0) {
+                        @if your_pledge.is_some_and(|p| p.tier_id == Some(tier.id.get())) {
+                            p { span.badge.good data-testid="your-tier" { "Your tier" } }
+                            a.button.secondary href="/panel" { "Change my pledge" }
+                        } @else if remaining == Some(0) {
                             p { span.badge { "Sold out" } }
+                        } @else if your_pledge.is_some() {
+                            // A patron changes tier on their pledge, not with a second one.
+                            a.button.secondary href="/panel" { "Switch to " (tier.title) }
                         } @else if !own {
                             a.button href=(format!("/{username}/pledge?tier={}", tier.id.get())) { "Join " (tier.title) }
                         }
                     }
                 }
             }
-            @if !own {
+            @if let Some(pledge) = your_pledge {
+                p data-testid="your-pledge" {
+                    "You sponsor " (name) ": " (money(pledge.amount_minor, currency)) " per " (per)
+                    @if pledge.cancelled_at.is_some() { " (cancelled, until the end of the month you paid for)" }
+                    ". " a href="/panel" { "Manage it" } " · " a href=(format!("/{username}/donate")) { "Give once" }
+                }
+            } @else if !own {
                 p { a href=(format!("/{username}/pledge")) { "Pledge a custom amount" } " · " a href=(format!("/{username}/donate")) { "Give once" } }
             }
         }

@@ -60,6 +60,7 @@ enum Failed<'a> {
     Avatar(&'a ServiceError),
     Password(&'a ServiceError),
     Delete(&'a ServiceError),
+    Creator(&'a ServiceError),
 }
 
 pub async fn show(SignedIn { user, csrf }: SignedIn) -> Response {
@@ -89,6 +90,10 @@ fn render(
     };
     let delete_error = match &failed {
         Some(Failed::Delete(e)) => Some(*e),
+        _ => None,
+    };
+    let creator_error = match &failed {
+        Some(Failed::Creator(e)) => Some(*e),
         _ => None,
     };
     let profile_fields = [
@@ -142,6 +147,17 @@ fn render(
                 (field_error(avatar_error, "avatar"))
                 (form_error(avatar_error, &["avatar"]))
                 button type="submit" { "Upload picture" }
+            }
+        }
+        @if !user.is_creator {
+            section.card #creator {
+                h2 { "Become a creator" }
+                p { "Publish a page with tiers and posts that patrons sponsor. Your account stays as it is: what you sponsor, your history and your log-in." }
+                (form_error(creator_error, &[]))
+                form method="post" action="/settings/creator" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button type="submit" { "Become a creator" }
+                }
             }
         }
         section.card {
@@ -393,6 +409,28 @@ pub struct DeleteForm {
     password: String,
 }
 maecenas_domain::debug_showing!(DeleteForm {});
+
+/// `POST /settings/creator`: a patron's account becomes a creator's, and
+/// goes on to set up its campaign.
+pub async fn become_creator(
+    State(state): State<AppState>,
+    SignedForm {
+        who: SignedIn { user, csrf },
+        form: _,
+    }: SignedForm<super::guard::Button>,
+) -> Response {
+    match state.services.become_creator(user.id).await {
+        Ok(_) => crate::redirect::see_other("/dashboard/campaign"),
+        Err(err) => render(
+            &user,
+            &csrf,
+            &ProfileForm::of(&user),
+            Some(Failed::Creator(&err)),
+            None,
+            status_of(&err),
+        ),
+    }
+}
 
 pub async fn delete_account(
     State(state): State<AppState>,

@@ -158,8 +158,8 @@ async fn pages_behind_a_log_in_send_visitors_there_and_back(#[case] backend: Bac
     let (_, _) = creator_with_patron(&app).await;
     let patron = signed_in(&app, "grace@example.com").await;
     for (page, status, says) in [
-        ("/dashboard", 422, "only creator accounts"),
-        ("/dashboard/campaign", 422, "only creator accounts"),
+        ("/dashboard", 422, "Only creator accounts"),
+        ("/dashboard/campaign", 422, "Only creator accounts"),
         ("/admin/users", 403, "not open to your account"),
     ] {
         let (got, body) = get(&patron, app.url(page)).await;
@@ -1295,4 +1295,147 @@ async fn a_failed_payment_shows_on_the_pledge_and_cancelling_asks_first(#[case] 
     );
     let (code, _) = get(&lin, app.url("/panel/99/cancel")).await;
     assert_eq!(code, 404, "no pledge there: a page that says so");
+}
+
+/// A patron sees their own tier on the creator's page, and the way to
+/// change it, instead of "Join" buttons that would start a second pledge.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patron_sees_their_tier_on_the_creators_page(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    creator_with_patron(&app).await;
+    let grace = signed_in(&app, "grace@example.com").await;
+    let (status, page) = get(&grace, app.url("/ada-studio")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("data-testid=\"your-tier\""), "{page}");
+    assert!(page.contains("data-testid=\"your-pledge\""), "{page}");
+    assert!(page.contains("$5.00 per month"), "{page}");
+    assert!(
+        !page.contains("pledge?tier="),
+        "no button starts a second pledge: {page}"
+    );
+
+    let (_, stranger_sees) = get(&browser(), app.url("/ada-studio")).await;
+    assert!(!stranger_sees.contains("your-tier"));
+    assert!(stranger_sees.contains("pledge?tier="));
+}
+
+/// A cancelled pledge is resumed from the panel, the same pledge on the same
+/// terms; starting a pledge to someone one already sponsors (or cancelled)
+/// goes to that pledge before any card is asked for.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_pledge_is_resumed_on_the_same_terms(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (creator, patron) = creator_with_patron(&app).await;
+    let setup = app.services.campaign_setup(creator.id).await.unwrap();
+    let campaign = setup.campaign.id.get();
+    let grace = signed_in(&app, "grace@example.com").await;
+    let before = app
+        .services
+        .patron_panel(patron.id)
+        .await
+        .unwrap()
+        .sponsorships[0]
+        .pledge
+        .clone();
+
+    let (_, panel) = get(&grace, app.url("/panel")).await;
+    let csrf = hidden(&panel, "csrf").unwrap();
+    let post = |path: String| {
+        grace
+            .post(app.url(&path))
+            .form(&[("csrf", csrf.clone())])
+            .send()
+    };
+    assert_eq!(
+        post(format!("/panel/{campaign}/cancel"))
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+
+    // Pledging again goes to the pledge there is, which offers to resume.
+    let again = grace
+        .get(app.url(&format!(
+            "/ada-studio/pledge?tier={}",
+            setup.tiers[0].id.get()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 303);
+    let to = again.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, format!("/panel?already={campaign}"));
+    let (_, offered) = get(&grace, app.url(&to)).await;
+    assert!(offered.contains("resume it below"), "{offered}");
+    assert!(offered.contains(&format!("action=\"/panel/{campaign}/resume\"")));
+
+    let resumed = post(format!("/panel/{campaign}/resume")).await.unwrap();
+    assert_eq!(resumed.status(), 303);
+    assert_eq!(
+        resumed.headers()["location"],
+        format!("/panel?resumed={campaign}").as_str()
+    );
+    let after = app
+        .services
+        .patron_panel(patron.id)
+        .await
+        .unwrap()
+        .sponsorships[0]
+        .pledge
+        .clone();
+    assert_eq!(after.id, before.id, "the same pledge, its history kept");
+    assert_eq!(after.cancelled_at, None);
+    assert_eq!(after.amount_minor, before.amount_minor);
+    let (_, panel) = get(&grace, app.url(&format!("/panel?resumed={campaign}"))).await;
+    assert!(panel.contains("active again"), "{panel}");
+    assert!(!panel.contains(&format!("action=\"/panel/{campaign}/resume\"")));
+
+    // Resuming what is not cancelled is refused with a page, and changes nothing.
+    let twice = post(format!("/panel/{campaign}/resume")).await.unwrap();
+    assert_eq!(twice.status(), 400);
+    assert!(twice.text().await.unwrap().contains("not cancelled"));
+}
+
+/// A patron who opens a creator's page is offered to become one, and does,
+/// keeping their pledge; then sets up a campaign.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patron_becomes_a_creator_and_keeps_their_pledge(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, patron) = creator_with_patron(&app).await;
+    let grace = signed_in(&app, "grace@example.com").await;
+    let (status, page) = get(&grace, app.url("/dashboard")).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("This page is for creators"), "{page}");
+    assert!(page.contains("action=\"/settings/creator\""), "{page}");
+    let (_, settings) = get(&grace, app.url("/settings")).await;
+    assert!(settings.contains("Become a creator"));
+
+    let became = grace
+        .post(app.url("/settings/creator"))
+        .form(&[("csrf", hidden(&page, "csrf").unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(became.status(), 303);
+    assert_eq!(became.headers()["location"], "/dashboard/campaign");
+    let (status, setup) = get(&grace, app.url("/dashboard/campaign")).await;
+    assert_eq!(status, 200, "{setup}");
+    assert!(
+        setup.contains("/dashboard/campaign/new"),
+        "the campaign set-up: {setup}"
+    );
+    let panel = app.services.patron_panel(patron.id).await.unwrap();
+    assert_eq!(panel.sponsorships.len(), 1, "the pledge is kept");
+    let (_, settings) = get(&grace, app.url("/settings")).await;
+    assert!(!settings.contains("action=\"/settings/creator\""));
 }

@@ -604,6 +604,48 @@ impl Services {
         Ok(row)
     }
 
+    /// The patron's pledge to the campaign while it still counts (active,
+    /// being retried, or cancelled with its paid month not over).
+    pub async fn current_pledge_of(
+        &self,
+        patron: UserId,
+        campaign: CampaignId,
+    ) -> Result<Option<PledgeRow>, ServiceError> {
+        let mut tx = self.store.read().await?;
+        Ok(pledges::current_pledge(&mut tx, patron, campaign).await?)
+    }
+
+    /// Takes back a cancellation before the paid month is over: the same
+    /// pledge, with its terms and its history, active again and charged as
+    /// usual from the next month. A pledge that has ended is pledged anew.
+    pub async fn resume_pledge(
+        &self,
+        patron: UserId,
+        campaign: CampaignId,
+    ) -> Result<PledgeRow, ServiceError> {
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let pledge = pledges::current_pledge(&mut tx, patron, campaign)
+            .await?
+            .ok_or(ServiceError::NotFound("pledge"))?;
+        if !pledges::resume_pledge(&mut tx, pledge.id, now).await? {
+            return Err(ServiceError::Conflict("this pledge is not cancelled"));
+        }
+        let row = pledges::pledge_by_id(&mut tx, pledge.id)
+            .await?
+            .ok_or(ServiceError::NotFound("pledge"))?;
+        let event = PendingEvent {
+            pledge: pledge.id,
+            campaign: pledge.campaign_id,
+            triggers: Trigger::ON_PLEDGE_UPDATED.to_vec(),
+            charge: None,
+        };
+        let deliveries = self.write_events(&mut tx, &[event], now).await?;
+        tx.commit().await?;
+        self.webhooks_written(deliveries);
+        Ok(row)
+    }
+
     /// Cancels `pledge` in the caller's transaction: its open retries stop
     /// and its cancellation events are written. Returns the pledge as it is
     /// now and the deliveries written (for [`Services::webhooks_written`]
