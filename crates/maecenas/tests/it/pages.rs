@@ -6,7 +6,7 @@
 use maecenas_services::accounts::NewAccount;
 use maecenas_services::billing::{CardInput, NewPledgeRequest};
 use maecenas_services::creators::NewTierRequest;
-use maecenas_services::records::UserRow;
+use maecenas_services::records::{TierRow, UserRow};
 use rstest::rstest;
 
 use crate::support::{self, Backend, TestApp, browser, get, hidden};
@@ -64,14 +64,20 @@ async fn creator_with_patron(app: &TestApp) -> (UserRow, UserRow) {
         .await
         .unwrap();
     let patron = account(app, "grace@example.com", "grace", false, false).await;
+    pledge_to_tier(app, &patron, &tier, "4242424242424242").await;
+    (creator, patron)
+}
+
+/// `patron` pledges `tier`'s amount to it with the test card `card_number`.
+async fn pledge_to_tier(app: &TestApp, patron: &UserRow, tier: &TierRow, card_number: &str) {
     app.services
         .create_pledge(NewPledgeRequest {
             patron: patron.id,
-            campaign: campaign.id,
-            amount_minor: 500,
+            campaign: tier.campaign_id,
+            amount_minor: tier.amount_minor,
             tier: Some(tier.id),
             card: Some(CardInput {
-                number: "4242424242424242".into(),
+                number: card_number.into(),
                 exp_month: 12,
                 exp_year: 2034,
                 cvc: "123".into(),
@@ -83,7 +89,6 @@ async fn creator_with_patron(app: &TestApp) -> (UserRow, UserRow) {
         })
         .await
         .unwrap();
-    (creator, patron)
 }
 
 /// Every page behind a log-in sends a visitor without a session to log in
@@ -1099,7 +1104,7 @@ async fn visitors_find_creators_on_the_home_page(#[case] backend: Backend) {
         !first.contains("drafting"),
         "an unpublished page is not listed"
     );
-    let more = hidden_href(&first, "more-creators");
+    let more = href_of_testid(&first, "more-creators");
     let (_, second) = get(&visitor, app.url(&more)).await;
     assert_eq!(
         second.matches("data-testid=\"creator\"").count(),
@@ -1147,7 +1152,7 @@ async fn visitors_find_creators_on_the_home_page(#[case] backend: Backend) {
 }
 
 /// The address of the link marked `data-testid="{testid}"`.
-fn hidden_href(page: &str, testid: &str) -> String {
+fn href_of_testid(page: &str, testid: &str) -> String {
     let marker = format!("data-testid=\"{testid}\" href=\"");
     let start = page
         .find(&marker)
@@ -1176,7 +1181,7 @@ async fn a_pledge_started_before_signing_up_continues_after_it(#[case] backend: 
     let login = asked.headers()["location"].to_str().unwrap().to_owned();
     assert!(login.starts_with("/login?next="), "{login}");
     let (_, login_page) = get(&visitor, app.url(&login)).await;
-    let sign_up = hidden_href_of(&login_page, "Create an account");
+    let sign_up = href_of_link(&login_page, "Create an account");
     assert!(sign_up.starts_with("/signup?next="), "{sign_up}");
     let (_, signup_page) = get(&visitor, app.url(&sign_up)).await;
     assert_eq!(
@@ -1224,7 +1229,7 @@ async fn a_pledge_started_before_signing_up_continues_after_it(#[case] backend: 
 }
 
 /// The address of the link whose text is `text`, unescaped.
-fn hidden_href_of(page: &str, text: &str) -> String {
+fn href_of_link(page: &str, text: &str) -> String {
     let end = page
         .find(&format!("\">{text}</a>"))
         .unwrap_or_else(|| panic!("no link {text:?} in {page}"));
@@ -1244,26 +1249,8 @@ async fn a_failed_payment_shows_on_the_pledge_and_cancelling_asks_first(#[case] 
     let (creator, _) = creator_with_patron(&app).await;
     let setup = app.services.campaign_setup(creator.id).await.unwrap();
     let patron = account(&app, "lin@example.com", "lin", false, false).await;
-    app.services
-        .create_pledge(NewPledgeRequest {
-            patron: patron.id,
-            campaign: setup.campaign.id,
-            amount_minor: 500,
-            tier: Some(setup.tiers[0].id),
-            card: Some(CardInput {
-                // Attaches, then is declined when charged.
-                number: "4000000000000341".into(),
-                exp_month: 12,
-                exp_year: 2034,
-                cvc: "123".into(),
-            }),
-            patron_pays_fees: false,
-            pledge_cap_minor: None,
-            vat_country: None,
-            shipping: None,
-        })
-        .await
-        .unwrap();
+    // A card that attaches, then is declined when charged.
+    pledge_to_tier(&app, &patron, &setup.tiers[0], "4000000000000341").await;
     let lin = signed_in(&app, "lin@example.com").await;
     let (_, panel) = get(&lin, app.url("/panel")).await;
     let status = panel
