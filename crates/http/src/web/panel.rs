@@ -200,7 +200,7 @@ fn sponsorship(csrf: &str, s: &Sponsorship, error: Option<&ServiceError>) -> Mar
     let per = if s.campaign.is_monthly {
         "month"
     } else {
-        "creation"
+        s.campaign.pay_per_name.as_deref().unwrap_or("creation")
     };
     html! {
         article.tier style="margin-bottom:1rem" data-campaign=(s.campaign.id.get()) {
