@@ -232,8 +232,35 @@ pub fn next_retry_at(first_failure: OffsetDateTime, attempts: u32) -> Option<Off
 /// The most attempts a charge gets: the first and one per retry day.
 pub const MAX_ATTEMPTS: u32 = RETRY_DAYS.len() as u32 + 1;
 
+/// A card as people name it: "Visa ending 4242" (the brand is stored in
+/// Patreon's `card_type` words: `visa`, `mastercard`, `amex`, …).
+pub fn card_label(brand: &str, last4: &str) -> String {
+    let brand = match brand {
+        "visa" => "Visa",
+        "mastercard" => "Mastercard",
+        "amex" => "American Express",
+        "discover" => "Discover",
+        "diners" => "Diners Club",
+        "jcb" => "JCB",
+        "unionpay" => "UnionPay",
+        "" | "unknown" => "Card",
+        other => other,
+    };
+    format!("{brand} ending {last4}")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cards_are_named_as_people_name_them() {
+        assert_eq!(super::card_label("visa", "4242"), "Visa ending 4242");
+        assert_eq!(
+            super::card_label("amex", "0005"),
+            "American Express ending 0005"
+        );
+        assert_eq!(super::card_label("", "1111"), "Card ending 1111");
+    }
+
     use super::*;
     use proptest::prelude::*;
     use time::macros::datetime;

@@ -6,6 +6,7 @@
 
 pub mod avatar;
 pub mod billing;
+pub mod email;
 pub mod ids;
 pub mod money;
 pub mod oauth;
@@ -17,6 +18,7 @@ pub mod user;
 pub mod webhooks;
 
 pub use billing::{BillingPeriod, FeeBreakdown, FeePolicy, RETRY_DAYS};
+pub use email::EmailKind;
 pub use ids::*;
 pub use money::{Currency, Money, MoneyError};
 pub use oauth::{
@@ -25,7 +27,8 @@ pub use oauth::{
 };
 pub use scope::{Scope, ScopeError, ScopeSet};
 pub use status::{
-    AccountStanding, ChargeStatus, DeliveryStatus, DonationStatus, PayoutStatus, PledgeStatus,
+    AccountStanding, ChargeStatus, DeliveryStatus, DonationStatus, EmailStatus, PayoutStatus,
+    PledgeStatus,
 };
 pub use user::{Email, ProfileStatus, Username, ValidationError};
 pub use webhooks::{TargetPolicy, Trigger};

@@ -69,6 +69,7 @@ macro_rules! stored_enum {
         }
     };
 }
+pub(crate) use stored_enum;
 
 stored_enum!(
     /// A pledge's standing.
@@ -165,6 +166,18 @@ impl AccountStanding {
         matches!(self, AccountStanding::Closed | AccountStanding::Nuked)
     }
 }
+
+stored_enum!(
+    /// An e-mail in the outbox.
+    EmailStatus {
+        /// Due, or being sent while a worker holds it.
+        Pending => "pending",
+        /// Handed to the mail server (or written to the mail folder).
+        Sent => "sent",
+        /// Given up on after a day of attempts.
+        Failed => "failed",
+    }
+);
 
 #[cfg(test)]
 mod tests {

@@ -12,11 +12,13 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use maecenas_domain::{FeePolicy, TargetPolicy};
 use maecenas_services::billing::{BillingSettings, GatewayChoice, TestGatewayFault};
+use maecenas_services::email::MailSettings;
 use maecenas_services::webhooks::WebhookSettings;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_MAIL_FROM: &str = "Maecenas <no-reply@localhost>";
 pub const DEFAULT_CONFIG_FILE: &str = "maecenas.toml";
 /// sqlx logs PostgreSQL notices ("relation already exists, skipping") at info.
 pub const DEFAULT_LOG_LEVEL: &str = "info,sqlx=warn";
@@ -257,6 +259,17 @@ pub struct ServeArgs {
     /// Prefix of the keys Maecenas writes in Redis [default: maecenas]
     #[arg(long, env = "MAECENAS_REDIS_PREFIX", value_name = "PREFIX")]
     pub redis_prefix: Option<String>,
+    /// Mail server for the e-mail Maecenas sends (receipts, password resets, new posts), e.g. smtp://127.0.0.1:25 or smtps://user:password@mail.example.org [default: none: each message is written to DATA_DIR/mail and shown at /admin/emails]
+    #[arg(
+        long,
+        env = "MAECENAS_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub smtp_url: Option<String>,
+    /// The From: of every e-mail, e.g. "Maecenas <no-reply@example.org>" [default: Maecenas <no-reply@localhost>]
+    #[arg(long, env = "MAECENAS_MAIL_FROM", value_name = "ADDRESS")]
+    pub mail_from: Option<String>,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT [default: 30]
     #[arg(long, env = "MAECENAS_SHUTDOWN_GRACE", value_name = "SECONDS")]
     pub shutdown_grace: Option<u64>,
@@ -378,6 +391,8 @@ pub struct Config {
     pub webhook_delivery: bool,
     pub login_limits: LoginLimits,
     pub rate_limits: RateLimitSettings,
+    /// How `serve` sends e-mail (its links start with the public URL).
+    pub mail: MailSettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -405,6 +420,7 @@ impl std::fmt::Debug for Config {
             .field("webhook_delivery", &self.webhook_delivery)
             .field("login_limits", &self.login_limits)
             .field("rate_limits", &self.rate_limits)
+            .field("mail", &self.mail)
             .finish()
     }
 }
@@ -483,7 +499,7 @@ impl Config {
         let billing = billing_settings(common)?;
         let webhook_delivery = serve.webhook_delivery.unwrap_or(Switch::On) == Switch::On;
         Ok(Config {
-            data_dir,
+            data_dir: data_dir.clone(),
             database_url,
             node_id,
             log_format: common.log_format.unwrap_or(LogFormat::Text),
@@ -547,6 +563,16 @@ impl Config {
                 token_per_minute: serve
                     .token_requests_per_minute
                     .unwrap_or(RateLimitSettings::default().token_per_minute),
+            },
+            mail: MailSettings {
+                smtp_url: serve.smtp_url.clone().filter(|url| !url.trim().is_empty()),
+                from: serve
+                    .mail_from
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_MAIL_FROM.to_owned()),
+                mail_dir: data_dir.join("mail"),
+                // `serve` replaces it with the address it really listens on.
+                base_url: format!("http://{listen}"),
             },
         })
     }

@@ -64,7 +64,17 @@ impl App {
             ),
             None => None,
         };
-        let services = open_services_with_clock(&config, clock).await?;
+        let base_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local_addr}"));
+        let services = open_services_with_clock(&config, clock)
+            .await?
+            .with_mail(&maecenas_services::email::MailSettings {
+                base_url,
+                ..config.mail.clone()
+            })
+            .context("setting up e-mail (--smtp-url, --mail-from)")?;
         tracing::info!(
             backend = services.store().backend().name(),
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -153,6 +163,11 @@ impl App {
             let services = self.services.clone();
             tokio::spawn(async move { services.run_webhook_worker(webhook_stop).await })
         });
+        let (stop_mail, mail_stop) = tokio::sync::watch::channel(false);
+        let mail = {
+            let services = self.services.clone();
+            tokio::spawn(async move { services.run_mail_worker(mail_stop).await })
+        };
         let billing = (!self.config.billing_interval.is_zero()).then(|| {
             spawn_billing_schedule(
                 self.services.clone(),
@@ -187,6 +202,8 @@ impl App {
         if let Some(webhooks) = webhooks {
             let _ = webhooks.await;
         }
+        let _ = stop_mail.send(true);
+        let _ = mail.await;
         if let Some(metrics) = metrics {
             metrics.abort();
         }
@@ -276,6 +293,7 @@ async fn open_services_with_clock(
         base: public_base(config),
     });
     Ok(Services::new(store, ids, clock)
+        .with_mail_links(&public_base(config))
         .with_billing(config.billing.clone())?
         .with_webhooks(config.webhooks.clone(), renderer)?)
 }

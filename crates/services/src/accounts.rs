@@ -27,6 +27,11 @@ maecenas_domain::debug_showing!(NewAccount {
     is_admin
 });
 
+/// A person making their own account (not an operator making one).
+struct SignUp<'a> {
+    next: Option<&'a str>,
+}
+
 impl Services {
     /// A patron who starts creating: the account becomes a creator's, kept
     /// as it is (pledges, history, log-ins), and may set up a campaign. Its
@@ -54,22 +59,29 @@ impl Services {
         Ok(row)
     }
 
-    /// Creates a user. The email is normalised; the username, if any, must be free.
+    /// Creates a user. The email is normalised; the username, if any, must
+    /// be free. An operator makes it, so no verification message is sent.
     pub async fn create_user(&self, account: NewAccount) -> Result<UserRow, ServiceError> {
-        self.new_account(account, false).await.map(|(row, _)| row)
+        self.new_account(account, None).await.map(|(row, _)| row)
     }
 
-    /// Sign-up: the account and its first session, in one transaction with
-    /// one password hash (logging in afterwards would hash it again).
-    pub async fn sign_up(&self, account: NewAccount) -> Result<(UserRow, String), ServiceError> {
-        let (row, session) = self.new_account(account, true).await?;
+    /// Sign-up: the account, its first session and the message that
+    /// verifies its address (whose link leads on to `next`), in one
+    /// transaction with one password hash (logging in afterwards would hash
+    /// it again).
+    pub async fn sign_up(
+        &self,
+        account: NewAccount,
+        next: Option<&str>,
+    ) -> Result<(UserRow, String), ServiceError> {
+        let (row, session) = self.new_account(account, Some(SignUp { next })).await?;
         Ok((row, session.unwrap_or_default()))
     }
 
     async fn new_account(
         &self,
         account: NewAccount,
-        with_session: bool,
+        signing_up: Option<SignUp<'_>>,
     ) -> Result<(UserRow, Option<String>), ServiceError> {
         let email = Email::parse(&account.email)?;
         let username = account
@@ -114,10 +126,12 @@ impl Services {
         let row = users::user_by_id(&mut tx, user.id)
             .await?
             .ok_or(ServiceError::NotFound("user"))?;
-        let session = if with_session {
-            Some(crate::sessions::start_session(&mut tx, user.id, user.created_at).await?)
-        } else {
-            None
+        let session = match signing_up {
+            Some(SignUp { next }) => {
+                self.send_verification_in(&mut tx, &row, next).await?;
+                Some(crate::sessions::start_session(&mut tx, user.id, user.created_at).await?)
+            }
+            None => None,
         };
         tx.commit().await?;
         Ok((row, session))

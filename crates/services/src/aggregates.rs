@@ -1,8 +1,9 @@
 //! Campaign totals, derived from the pledge records and kept for one second,
 //! with the campaign's tiers and goals read in the same pass.
 //!
-//! The tiers and goals ride along because every API read of a campaign
-//! shows them: keeping them saves two queries per request. A write through
+//! The campaign row, its tiers and goals ride along because every API read
+//! of a campaign shows them: keeping them saves up to three queries per
+//! request. A write through
 //! this process that changes them ([`CampaignAggregates::forget`]) drops the
 //! entry at once; another process's write (the CLI, a second server on the
 //! same PostgreSQL) shows within the second, as the totals do.
@@ -40,7 +41,7 @@ use futures_util::future::{BoxFuture, Shared};
 use tracing::Instrument;
 
 use maecenas_domain::CampaignId;
-use maecenas_store::campaigns::{self, CampaignTotals, GoalRow, TierRow};
+use maecenas_store::campaigns::{self, CampaignRow, CampaignTotals, GoalRow, TierRow};
 use maecenas_store::{Store, StoreError, Tx};
 
 const FRESH_FOR: Duration = Duration::from_secs(1);
@@ -52,9 +53,12 @@ const RECOMPUTE_ABANDONED_AFTER: Duration = Duration::from_secs(5);
 /// Campaigns remembered before stale ones are dropped.
 const REMEMBERED: usize = 10_000;
 
-/// What every read of a campaign shows besides the campaign row.
+/// What every read of a campaign shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CampaignNumbers {
+    /// The campaign row itself, for the reads that know only its id
+    /// (`current_user` finds it with the token): `None` once it is gone.
+    pub campaign: Option<CampaignRow>,
     pub totals: CampaignTotals,
     /// (tier id, current patrons).
     pub tier_patrons: Vec<(i64, i64)>,
@@ -66,6 +70,7 @@ impl CampaignNumbers {
     /// Totals and patrons per tier must agree: `tx` is one snapshot.
     async fn read(tx: &mut Tx, campaign: CampaignId) -> Result<CampaignNumbers, StoreError> {
         Ok(CampaignNumbers {
+            campaign: campaigns::campaign_by_id(tx, campaign).await?,
             totals: campaigns::campaign_totals(tx, campaign).await?,
             tier_patrons: campaigns::patrons_per_tier(tx, campaign).await?,
             tiers: campaigns::tiers_of_campaign(tx, campaign).await?,
@@ -264,6 +269,7 @@ mod tests {
 
     fn made_up(patrons: i64) -> Arc<CampaignNumbers> {
         Arc::new(CampaignNumbers {
+            campaign: None,
             totals: CampaignTotals {
                 patron_count: patrons,
                 pledge_sum_minor: patrons * 500,

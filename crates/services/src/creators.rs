@@ -261,6 +261,7 @@ impl Services {
         campaigns::update_campaign(&mut tx, campaign.id, &fields, now).await?;
         let row = own_campaign(&mut tx, creator).await?;
         tx.commit().await?;
+        self.aggregates.forget(campaign.id);
         Ok(row)
     }
 
@@ -290,6 +291,7 @@ impl Services {
         campaigns::set_published(&mut tx, campaign.id, at, now).await?;
         let row = own_campaign(&mut tx, creator).await?;
         tx.commit().await?;
+        self.aggregates.forget(campaign.id);
         Ok(row)
     }
 

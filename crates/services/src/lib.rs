@@ -9,6 +9,7 @@ pub mod clock;
 pub mod creators;
 pub mod demo;
 pub mod developers;
+pub mod email;
 mod error;
 pub mod faults;
 pub mod gauges;
@@ -19,6 +20,7 @@ pub mod posts;
 pub mod secrets;
 pub mod sessions;
 pub mod sponsus;
+pub mod text;
 pub mod throttle;
 pub mod webhooks;
 
@@ -39,6 +41,7 @@ pub struct Services {
     aggregates: Arc<aggregates::CampaignAggregates>,
     billing: Arc<billing::Billing>,
     webhooks: Arc<webhooks::Webhooks>,
+    mail: Arc<email::Mail>,
 }
 
 impl Services {
@@ -55,7 +58,32 @@ impl Services {
             clock,
             billing: Arc::new(billing),
             webhooks: Arc::new(webhooks),
+            mail: Arc::new(email::Mail::unsent("http://localhost")),
         }
+    }
+
+    /// Sends e-mail as `settings` say (without this, messages wait in the outbox).
+    pub fn with_mail(mut self, settings: &email::MailSettings) -> Result<Self, ServiceError> {
+        let mail = email::Mail::new(settings)
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("e-mail: {e}")))?;
+        self.mail = Arc::new(mail);
+        Ok(self)
+    }
+
+    /// Links in e-mail start with `base_url`; nothing is sent from this process.
+    pub fn with_mail_links(mut self, base_url: &str) -> Self {
+        self.mail = Arc::new(email::Mail::unsent(base_url));
+        self
+    }
+
+    /// Where messages are written as files, when no mail server is set.
+    pub fn mail_folder(&self) -> Option<&std::path::Path> {
+        self.mail.mail_dir()
+    }
+
+    /// Whether this process sends e-mail (it has a transport).
+    pub fn sends_mail(&self) -> bool {
+        self.mail.transport.is_some()
     }
 
     /// The same use cases with webhooks as configured, their bodies written by `renderer`.
@@ -112,6 +140,7 @@ pub mod records {
     pub use maecenas_store::charges::{ChargeRow, PeriodTotals};
     pub use maecenas_store::dashboard::{MonthIncome, PatronLine, PayoutPosting, RetryLine};
     pub use maecenas_store::donations::{DonationRow, DonationTotals};
+    pub use maecenas_store::emails::EmailRow;
     pub use maecenas_store::ledger::Violation;
     pub use maecenas_store::oauth_clients::OAuthClientRow;
     pub use maecenas_store::payouts::PayoutRow;

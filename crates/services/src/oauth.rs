@@ -2,11 +2,11 @@
 //! RFC 7009 revocation), shared by the Patreon and Sponsus dialects, which
 //! differ only in paths, defaults and response shapes.
 
-use maecenas_domain::UserId;
 use maecenas_domain::{
     ACCESS_TOKEN_LIFETIME_SECS, CODE_LIFETIME_SECS, Email, OAuthClientId, Scope, ScopeSet,
     is_valid_s256_challenge,
 };
+use maecenas_domain::{CampaignId, UserId};
 use maecenas_store::oauth::{self as store, CodeRow, GrantRow, TokenRow};
 use maecenas_store::oauth_clients::{self, OAuthClientRow};
 use maecenas_store::users::{self, UserRow};
@@ -158,6 +158,8 @@ pub struct Bearer {
     pub user: UserRow,
     pub scopes: ScopeSet,
     pub client: OAuthClientId,
+    /// The user's campaign, if they are a creator.
+    pub campaign: Option<CampaignId>,
 }
 
 impl Services {
@@ -633,5 +635,6 @@ pub(crate) async fn bearer_in(
         user,
         scopes: live.scope.parse().unwrap_or_default(),
         client: live.client_row_id,
+        campaign: live.campaign_id.map(CampaignId::from),
     }))
 }

@@ -287,6 +287,7 @@ impl Services {
         let deliveries = self
             .post_event(&mut tx, Trigger::PostsPublish, &post, &campaign, now)
             .await?;
+        self.mail_new_post_in(&mut tx, &post, &campaign).await?;
         tx.commit().await?;
         self.webhooks_written(deliveries);
         self.aggregates.forget(campaign.id);

@@ -21,6 +21,7 @@ pub mod cards;
 pub mod charges;
 pub mod dashboard;
 pub mod donations;
+pub mod emails;
 pub mod ledger;
 pub mod oauth;
 pub mod oauth_clients;

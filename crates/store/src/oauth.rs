@@ -318,6 +318,9 @@ pub struct BearerRow {
     pub scope: String,
     #[sqlx(try_from = "i64")]
     pub client_row_id: OAuthClientId,
+    /// The user's campaign, if they are a creator: read here so that
+    /// `current_user` needs no second query to find it.
+    pub campaign_id: Option<i64>,
 }
 
 // The token and its grant are joined in a derived table, so that the user's
@@ -330,7 +333,9 @@ pub struct BearerRow {
 const BEARER: &str = concat!(
     "SELECT ",
     user_columns!(),
-    ", scope, client_row_id FROM users JOIN (SELECT g.user_id AS grant_user, g.scope, g.client_row_id \
+    ", scope, client_row_id, \
+     (SELECT c.id FROM campaigns c WHERE c.creator_id = users.id) AS campaign_id \
+     FROM users JOIN (SELECT g.user_id AS grant_user, g.scope, g.client_row_id \
      FROM (SELECT grant_id FROM oauth_tokens WHERE access_hash = $1 AND revoked_at IS NULL \
          AND refreshed_at IS NULL AND access_expires_at > $2 LIMIT 1) t \
      JOIN oauth_grants g ON g.id = t.grant_id \

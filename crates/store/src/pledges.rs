@@ -281,7 +281,8 @@ macro_rules! patrons_of_page {
         of_page!(
             "SELECT id, email, password_hash, username, first_name, last_name, about, description, \
              status, image_url, thumb_url, facebook_id, youtube, twitter, facebook, is_creator, \
-             is_admin, is_suspended, is_deleted, is_nuked, created_at, updated_at FROM users",
+             is_admin, is_suspended, is_deleted, is_nuked, created_at, updated_at, email_verified_at \
+             FROM users",
             "patron_id",
             $backend
         )

@@ -31,6 +31,8 @@ pub struct UserRow {
     pub is_nuked: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// When the current address was proven to reach its owner.
+    pub email_verified_at: Option<OffsetDateTime>,
 }
 impl UserRow {
     /// See [`maecenas_domain::user::public_name`].
@@ -68,14 +70,16 @@ maecenas_domain::debug_showing!(UserRow {
     is_deleted,
     is_nuked,
     created_at,
-    updated_at
+    updated_at,
+    email_verified_at
 });
 
 macro_rules! user_columns {
     () => {
         "id, email, password_hash, username, first_name, last_name, about, description, status, \
          image_url, thumb_url, facebook_id, youtube, twitter, facebook, \
-         is_creator, is_admin, is_suspended, is_deleted, is_nuked, created_at, updated_at"
+         is_creator, is_admin, is_suspended, is_deleted, is_nuked, created_at, updated_at, \
+         email_verified_at"
     };
 }
 pub(crate) use user_columns;
@@ -150,6 +154,26 @@ pub async fn user_by_id(tx: &mut Tx, id: UserId) -> Result<Option<UserRow>, Stor
         .bind(id.get())
         .fetch_optional(conn)
         .await)?)
+}
+
+/// Several accounts in one query, in no particular order; unknown ids are left out.
+pub async fn users_by_ids(tx: &mut Tx, ids: &[UserId]) -> Result<Vec<UserRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(on_backend!(tx, |conn| {
+        let mut qb = sqlx::QueryBuilder::new(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE id IN ("
+        ));
+        let mut list = qb.separated(", ");
+        for id in ids {
+            list.push_bind(id.get());
+        }
+        qb.push(")");
+        qb.build_query_as::<UserRow>().fetch_all(conn).await
+    })?)
 }
 
 pub async fn user_by_email(tx: &mut Tx, email: &str) -> Result<Option<UserRow>, StoreError> {
@@ -286,6 +310,47 @@ pub async fn set_password_hash(
     )
     .bind(id.get())
     .bind(password_hash)
+    .bind(db(now))
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Records that `email` reaches the owner of `id`, if it is still their
+/// address (a link to an address since changed proves nothing); `false` if not.
+pub async fn set_email_verified(
+    tx: &mut Tx,
+    id: UserId,
+    email: &str,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let changed = on_backend!(tx, |conn| {
+        sqlx::query(
+        "UPDATE users SET email_verified_at = coalesce(email_verified_at, $3) WHERE id = $1 AND email = $2"
+    )
+    .bind(id.get())
+    .bind(email)
+    .bind(db(now))
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(changed == 1)
+}
+
+/// A new address, not yet verified. `Conflict` if another account has it.
+pub async fn set_email(
+    tx: &mut Tx,
+    id: UserId,
+    email: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    on_backend!(tx, |conn| sqlx::query(
+        "UPDATE users SET email = $2, email_verified_at = NULL, updated_at = $3 WHERE id = $1"
+    )
+    .bind(id.get())
+    .bind(email)
     .bind(db(now))
     .execute(conn)
     .await

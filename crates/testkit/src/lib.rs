@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 pub mod localstripe;
 pub use localstripe::LocalStripe;
+pub mod smtp;
+pub use smtp::SmtpSink;
 
 pub use maecenas_store::Backend;
 use maecenas_store::{ConnectOptions, Store};

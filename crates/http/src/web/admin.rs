@@ -53,6 +53,7 @@ pub async fn list(
         @if let Some(done) = &query.done { p.notice role="status" { "Done: " (done) "." } }
         section.card {
             h1 { "Users" }
+            p.muted { "Also: " a href="/admin/emails" { "the e-mail outbox" } " (what was sent, what is waiting or failing)." }
             dl {
                 dt { "Suspend" } dd { "Cannot log in; sessions, OAuth tokens and API keys stop working. The profile stays. Can be undone." }
                 dt { "Delete" } dd { "As suspended, and gone from public pages and APIs; their pledges are cancelled. Can be undone (pledges stay cancelled)." }

@@ -18,6 +18,8 @@ use crate::AppState;
 #[derive(Debug, Deserialize)]
 pub struct NextQuery {
     pub next: Option<String>,
+    /// What sent the person here (`password_reset`), for a notice.
+    pub done: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -34,15 +36,38 @@ pub async fn show(
     Query(query): Query<NextQuery>,
     jar: CookieJar,
 ) -> Response {
-    render_login(&state, jar, query.next.as_deref(), None, "", StatusCode::OK)
+    let notice = (query.done.as_deref() == Some("password_reset")).then_some(
+        "Your new password is saved and every device was logged out. Log in with it now.",
+    );
+    render_login(
+        &state,
+        jar,
+        query.next.as_deref(),
+        Login {
+            notice,
+            ..Login::default()
+        },
+        StatusCode::OK,
+    )
+}
+
+/// What the log-in form says above itself, and the address it keeps.
+#[derive(Default)]
+struct Login<'a> {
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+    email: &'a str,
 }
 
 fn render_login(
     state: &AppState,
     jar: CookieJar,
     next: Option<&str>,
-    error: Option<&str>,
-    email: &str,
+    Login {
+        notice,
+        error,
+        email,
+    }: Login<'_>,
     status: StatusCode,
 ) -> Response {
     let (csrf, jar) = session::issue_login_csrf(jar, state.secure_cookies);
@@ -55,6 +80,7 @@ fn render_login(
     };
     let body = html! {
         h1 { "Log in" }
+        @if let Some(notice) = notice { p.notice role="status" { (notice) } }
         @if let Some(error) = error { p.error role="alert" { (error) } }
         form method="post" action="/login" {
             input type="hidden" name="csrf" value=(csrf);
@@ -65,6 +91,7 @@ fn render_login(
             input id="password" name="password" type="password" autocomplete="current-password" required;
             button type="submit" { "Log in" }
         }
+        p.muted { a href="/password/forgot" { "Forgot your password?" } }
         p.muted { "New here? " a href=(sign_up) { "Create an account" } "." }
     };
     (status, jar, page("Log in", body)).into_response()
@@ -81,8 +108,11 @@ pub async fn submit(
             &state,
             jar,
             form.next.as_deref(),
-            Some("The form expired. Please try again."),
-            &form.email,
+            Login {
+                error: Some("The form expired. Please try again."),
+                email: &form.email,
+                ..Login::default()
+            },
             StatusCode::FORBIDDEN,
         );
     }
@@ -92,10 +122,13 @@ pub async fn submit(
             &state,
             jar,
             form.next.as_deref(),
-            Some(&format!(
-                "Too many log-in attempts. Please wait {seconds} seconds and try again."
-            )),
-            &form.email,
+            Login {
+                error: Some(&format!(
+                    "Too many log-in attempts. Please wait {seconds} seconds and try again."
+                )),
+                email: &form.email,
+                ..Login::default()
+            },
             StatusCode::TOO_MANY_REQUESTS,
         );
         if let Ok(value) = seconds.to_string().parse() {
@@ -121,8 +154,11 @@ pub async fn submit(
             &state,
             jar,
             form.next.as_deref(),
-            Some(&reason),
-            &form.email,
+            Login {
+                error: Some(&reason),
+                email: &form.email,
+                ..Login::default()
+            },
             StatusCode::UNAUTHORIZED,
         ),
         Err(err) => {
@@ -131,8 +167,11 @@ pub async fn submit(
                 &state,
                 jar,
                 form.next.as_deref(),
-                Some("Something went wrong. Please try again."),
-                &form.email,
+                Login {
+                    error: Some("Something went wrong. Please try again."),
+                    email: &form.email,
+                    ..Login::default()
+                },
                 StatusCode::INTERNAL_SERVER_ERROR,
             )
         }

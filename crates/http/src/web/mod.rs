@@ -2,6 +2,7 @@
 //! carries a CSRF token; pages cannot be framed.
 
 pub mod admin;
+pub mod admin_emails;
 pub mod apps;
 pub mod avatars;
 pub mod creator;
@@ -9,6 +10,7 @@ pub mod dashboard;
 pub mod developers;
 pub mod directory;
 pub mod docs;
+pub mod email;
 pub mod feeds;
 pub mod guard;
 pub mod keys;
@@ -48,6 +50,23 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/password", post(settings::change_password))
         .route("/settings/delete", post(settings::delete_account))
         .route("/settings/creator", post(settings::become_creator))
+        .route(
+            "/settings/email",
+            get(email::settings).post(email::save_settings),
+        )
+        .route("/settings/email/resend", post(email::resend))
+        .route(
+            "/password/forgot",
+            get(email::forgot).post(email::request_reset),
+        )
+        .route("/password/reset", get(email::reset_form).post(email::reset))
+        .route("/email/verify", get(email::verify))
+        .route(
+            "/email/unsubscribe",
+            get(email::unsubscribe_page).post(email::unsubscribe),
+        )
+        .route("/admin/emails", get(admin_emails::list))
+        .route("/admin/emails/{id}", get(admin_emails::show))
         .route("/settings/apps", get(apps::show))
         .route("/settings/apps/{client}/revoke", post(apps::revoke))
         .route("/dashboard", get(dashboard::show))

@@ -230,7 +230,7 @@ fn sponsorship(csrf: &str, s: &Sponsorship, error: Option<&ServiceError>) -> Mar
                 }
                 @if let Some(next) = s.next_charge_at { dt { "Next charge" } dd { (date(next)) } }
                 dt { "Payment" } dd data-testid="payment" { (payment_state(s.last_charge.as_ref())) }
-                @if let Some(card) = &s.card { dt { "Card" } dd { (card.brand) " ending " (card.last4) } }
+                @if let Some(card) = &s.card { dt { "Card" } dd { (maecenas_domain::billing::card_label(&card.brand, &card.last4)) } }
             }
             @if !cancelled {
                 (form_error(error, &["amount", "tier", "pledge_cap"]))

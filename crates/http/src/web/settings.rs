@@ -160,6 +160,13 @@ fn render(
                 }
             }
         }
+        section.card #email {
+            h2 { "E-mail" }
+            p { (user.email) " "
+                @if user.email_verified_at.is_some() { span.badge.good { "verified" } }
+                @else { span.badge.bad { "not verified" } } }
+            p { a href="/settings/email" { "E-mail settings" } ": verify your address, and choose which messages you get." }
+        }
         section.card {
             h2 { "Apps" }
             p { a href="/settings/apps" { "Apps you authorized" } ": see what each may do, and revoke its access." }

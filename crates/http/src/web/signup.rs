@@ -145,15 +145,20 @@ pub async fn submit(
         is_creator: form.creator.is_some(),
         is_admin: false,
     };
-    match state.services.sign_up(account).await {
+    let going_to = form
+        .next
+        .as_deref()
+        .map(|n| session::safe_next(Some(n)))
+        .filter(|next| next != "/");
+    match state.services.sign_up(account, going_to.as_deref()).await {
         Ok((user, token)) => {
             let jar = jar
                 .remove(LOGIN_CSRF_COOKIE)
                 .add(session::session_cookie(token, state.secure_cookies));
-            let next = match form.next.as_deref().map(|n| session::safe_next(Some(n))) {
-                Some(next) if next != "/" => next,
-                _ if user.is_creator => "/dashboard".to_owned(),
-                _ => "/".to_owned(),
+            let next = match going_to {
+                Some(next) => next,
+                None if user.is_creator => "/dashboard".to_owned(),
+                None => "/".to_owned(),
             };
             (jar, crate::redirect::see_other(&next)).into_response()
         }

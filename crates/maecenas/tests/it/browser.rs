@@ -694,3 +694,74 @@ async fn a_creator_writes_and_publishes_a_post_that_only_its_tier_reads_in_chrom
     b.stop().await;
     app.stop().await;
 }
+
+/// A patron who forgot their password gets it back from the e-mailed link,
+/// in Chromium, over real SMTP; the pages on the way are screenshotted.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgotten_password_is_reset_from_the_emailed_link_in_chromium(#[case] backend: Backend) {
+    let sink = maecenas_testkit::SmtpSink::start();
+    let smtp = sink.url();
+    let app = TestApp::spawn_with(backend, move |config| {
+        config.mail.smtp_url = Some(smtp);
+    })
+    .await;
+    let b = Browser::start(app.url(""), backend).await;
+    b.sign_up("grace@example.com", "grace", "Grace", false)
+        .await;
+    let welcome = sink.wait_for("grace@example.com", 1).remove(0);
+    b.go("/settings/email").await;
+    assert_eq!(b.text("[data-testid=address-state]").await, "not verified");
+    b.shot("20-email-settings-unverified").await;
+    let verify = welcome
+        .link_starting(&app.url("/email/verify?token="))
+        .expect("a verification link");
+    b.client.goto(&verify).await.unwrap();
+    assert!(b.text("h1").await.contains("verified"));
+    b.shot("21-address-verified").await;
+    b.follow("a[data-testid=continue]").await;
+    b.log_out().await;
+
+    b.follow("a[href='/password/forgot']").await;
+    b.fill("#email", "grace@example.com").await;
+    b.follow("form[action='/password/forgot'] button[type=submit]")
+        .await;
+    assert!(b.text("p[role=status]").await.contains("on its way"));
+    b.shot("22-reset-link-sent").await;
+
+    let message = sink.wait_for("grace@example.com", 2).remove(1);
+    let link = message
+        .link_starting(&app.url("/password/reset?token="))
+        .expect("a reset link");
+    b.client.goto(&link).await.unwrap();
+    b.fill("#new_password", "short").await;
+    // The browser's own check (minlength) stops a short one before the server does.
+    b.client
+        .execute(
+            "document.getElementById('new_password').removeAttribute('minlength')",
+            vec![],
+        )
+        .await
+        .unwrap();
+    b.follow("form[action='/password/reset'] button[type=submit]")
+        .await;
+    assert!(b.text(".field-error").await.contains("at least 8"));
+    b.shot("23-reset-refused").await;
+    b.fill("#new_password", "my new long password").await;
+    b.follow("form[action='/password/reset'] button[type=submit]")
+        .await;
+    assert_eq!(b.path().await, "/login?done=password_reset");
+    assert!(b.text("p.notice").await.contains("new password is saved"));
+    b.shot("24-log-in-after-reset").await;
+    b.fill("#email", "grace@example.com").await;
+    b.fill("#password", "my new long password").await;
+    b.follow("form[action='/login'] button[type=submit]").await;
+    assert_eq!(b.path().await, "/");
+    b.go("/settings/email").await;
+    assert_eq!(b.text("[data-testid=address-state]").await, "verified");
+    b.shot("25-email-settings").await;
+    b.stop().await;
+    app.stop().await;
+}

@@ -10,6 +10,7 @@ mod browser;
 mod budgets;
 mod contract;
 mod docs;
+mod email;
 mod health;
 mod limits;
 mod metrics;

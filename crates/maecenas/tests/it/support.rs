@@ -24,6 +24,8 @@ pub struct TestApp {
     /// The server's clock: tests move it to expire things.
     pub clock: maecenas_services::ManualClock,
     pub http: reqwest::Client,
+    /// Where messages go when no SMTP server is configured (the default).
+    mail_dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -65,6 +67,11 @@ impl TestApp {
     ) -> TestApp {
         let mut config = Config::for_database(&database_url);
         config.node_id = Some(1);
+        let mail_dir = tempfile::Builder::new()
+            .prefix("maecenas-mail-")
+            .tempdir()
+            .expect("temp dir");
+        config.mail.mail_dir = mail_dir.path().to_owned();
         configure(&mut config);
         config.listen = "127.0.0.1:0".parse().unwrap();
         // Binding happens inside build, before it returns: no sleep needed.
@@ -85,6 +92,7 @@ impl TestApp {
             services,
             clock,
             http: reqwest::Client::new(),
+            mail_dir,
             shutdown: Some(shutdown),
             task: Some(task),
         }
@@ -92,6 +100,11 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// The folder the file transport writes `.eml` files to.
+    pub fn mail_dir(&self) -> &Path {
+        self.mail_dir.path()
     }
 
     /// The server's database, for arranging what no use case makes yet.

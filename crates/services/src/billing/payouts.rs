@@ -116,6 +116,7 @@ impl Services {
             Ok(reference) => {
                 payouts::finish_payout(&mut tx, payout.id, Ok(&reference), now).await?;
                 ledger::insert_ledger_lines(&mut tx, &payout_posting(&payout, now)).await?;
+                self.mail_payout_in(&mut tx, &payout).await?;
                 payout.status = PayoutStatus::Paid;
                 payout.gateway_ref = Some(reference);
                 payout.paid_at = Some(now);

@@ -182,9 +182,10 @@ impl Services {
         let mut tx = self.store.write().await?;
         let card = self.card_to_use(&mut tx, request.patron, new_card).await?;
         // Checked again inside the transaction: a slot may have gone meanwhile.
-        if let Some(tier) = request.tier {
-            check_tier(&mut tx, &campaign, tier, request.amount_minor).await?;
-        }
+        let tier = match request.tier {
+            Some(tier) => Some(check_tier(&mut tx, &campaign, tier, request.amount_minor).await?),
+            None => None,
+        };
         let address_id = match &request.shipping {
             Some(address) => {
                 let row = AddressRow {
@@ -273,6 +274,14 @@ impl Services {
             charge: None,
         };
         let deliveries = self.write_events(&mut tx, &[event], now).await?;
+        self.mail_new_patron_in(
+            &mut tx,
+            request.patron,
+            &campaign,
+            tier.as_ref().map(|t| t.title.as_str()),
+            request.amount_minor,
+        )
+        .await?;
         tx.commit().await?;
         self.webhooks_written(deliveries);
         let charge = claimed.first().map(|c| c.charge.id);
@@ -550,11 +559,12 @@ async fn check_tier(
     campaign: &CampaignRow,
     tier: TierId,
     amount: i64,
-) -> Result<(), ServiceError> {
+) -> Result<TierRow, ServiceError> {
     let row = campaigns::tier_by_id(tx, tier)
         .await?
         .ok_or(ServiceError::NotFound("tier"))?;
-    check_tier_row(tx, campaign, &row, amount).await
+    check_tier_row(tx, campaign, &row, amount).await?;
+    Ok(row)
 }
 
 /// A tier the pledge may take: of this campaign, not retired, at most its
@@ -671,6 +681,7 @@ impl Services {
             charge: None,
         };
         let deliveries = self.write_events(tx, &[event], now).await?;
+        self.mail_pledge_cancelled_in(tx, &row).await?;
         Ok((row, deliveries))
     }
 
