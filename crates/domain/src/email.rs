@@ -13,11 +13,13 @@ pub const RESET_LINK_LIFETIME_SECS: i64 = 60 * 60;
 pub const VERIFY_LINK_LIFETIME_SECS: i64 = 7 * 24 * 60 * 60;
 
 stored_enum!(
-    /// What an e-mail is about. Every kind but the two that carry a one-time
-    /// link can be turned off in settings and from its own unsubscribe link.
+    /// What an e-mail is about. Every kind but the three that guard the
+    /// account (two carry a one-time link, one tells the old address it was
+    /// replaced) can be turned off in settings and from its own unsubscribe link.
     EmailKind {
         VerifyAddress => "verify_address",
         PasswordReset => "password_reset",
+        AddressChanged => "address_changed",
         Receipt => "receipt",
         PaymentDeclined => "payment_declined",
         PledgeCancelled => "pledge_cancelled",
@@ -32,7 +34,10 @@ stored_enum!(
 impl EmailKind {
     /// A person asked for it (or it guards their account): it is always sent.
     pub fn can_be_turned_off(self) -> bool {
-        !matches!(self, EmailKind::VerifyAddress | EmailKind::PasswordReset)
+        !matches!(
+            self,
+            EmailKind::VerifyAddress | EmailKind::PasswordReset | EmailKind::AddressChanged
+        )
     }
 
     /// Whether the message is only for creators (settings show it to them only).
@@ -48,6 +53,7 @@ impl EmailKind {
         match self {
             EmailKind::VerifyAddress => "verifying your address",
             EmailKind::PasswordReset => "resetting your password",
+            EmailKind::AddressChanged => "changes to your address",
             EmailKind::Receipt => "receipts for your payments",
             EmailKind::PaymentDeclined => "declined payments",
             EmailKind::PledgeCancelled => "pledges you cancel",
@@ -84,6 +90,7 @@ mod tests {
     fn links_that_guard_the_account_cannot_be_turned_off() {
         assert!(!EmailKind::PasswordReset.can_be_turned_off());
         assert!(!EmailKind::VerifyAddress.can_be_turned_off());
-        assert_eq!(EmailKind::optional().count(), EmailKind::ALL.len() - 2);
+        assert!(!EmailKind::AddressChanged.can_be_turned_off());
+        assert_eq!(EmailKind::optional().count(), EmailKind::ALL.len() - 3);
     }
 }

@@ -537,7 +537,7 @@ pub async fn record_successes(
         qb.push_bind(db(now))
             .push(", updated_at = ")
             .push_bind(db(now))
-            .push(", claimed_until = NULL, failure_code = NULL, failure_message = NULL, gateway_ref = v.column2 FROM (");
+            .push(", claimed_until = NULL, failure_code = NULL, failure_message = NULL, mail_due = TRUE, gateway_ref = v.column2 FROM (");
         qb.push_values(succeeded, |mut b, (id, reference)| {
             b.push("CAST(")
                 .push_bind_unseparated(id.get())
@@ -609,7 +609,7 @@ pub async fn record_failure(
     } = declined;
     const SQL: &str = "UPDATE charges SET status = $2, failure_code = $3, failure_message = $4, \
          first_failed_at = coalesce(first_failed_at, $5), next_attempt_at = coalesce($6, next_attempt_at), \
-         claimed_until = NULL, updated_at = $7 WHERE id = $1 AND status = 'pending' AND claimed_by = $8";
+         claimed_until = NULL, mail_due = TRUE, updated_at = $7 WHERE id = $1 AND status = 'pending' AND claimed_by = $8";
     let status = if retry_at.is_some() {
         "retrying"
     } else {

@@ -1,7 +1,7 @@
 //! `emails` (the outbox of messages), `email_tokens` (one-time links, as
 //! hashes) and `email_opt_outs` (the kinds each person turned off).
 
-use maecenas_domain::{EmailKind, EmailStatus, UserId};
+use maecenas_domain::{ChargeStatus, EmailKind, EmailStatus, UserId};
 use time::OffsetDateTime;
 
 use crate::db_time::db;
@@ -231,17 +231,15 @@ pub async fn email_by_unsubscribe_hash(
         .await)?)
 }
 
-/// Messages waiting and the age of the oldest: the queue's lag, for `/metrics`.
-pub async fn pending_emails(tx: &mut Tx) -> Result<(i64, Option<OffsetDateTime>), StoreError> {
-    const COUNT: &str = "SELECT count(*) FROM emails WHERE status = 'pending'";
-    const OLDEST: &str = "SELECT min(created_at) FROM emails WHERE status = 'pending'";
-    let count: i64 = on_backend!(tx, |conn| sqlx::query_scalar(COUNT).fetch_one(conn).await)?;
-    let oldest: Option<OffsetDateTime> = if count == 0 {
-        None
-    } else {
-        on_backend!(tx, |conn| sqlx::query_scalar(OLDEST).fetch_one(conn).await)?
-    };
-    Ok((count, oldest))
+/// Whether at least `n` messages wait to be sent (counted no further).
+pub async fn backlog_reaches(tx: &mut Tx, n: i64) -> Result<bool, StoreError> {
+    const SQL: &str = "SELECT count(*) FROM \
+         (SELECT 1 FROM emails WHERE status = 'pending' LIMIT $1) AS waiting";
+    let count: i64 = on_backend!(tx, |conn| sqlx::query_scalar(SQL)
+        .bind(n)
+        .fetch_one(conn)
+        .await)?;
+    Ok(count >= n)
 }
 
 /// What a one-time link is for.
@@ -421,15 +419,26 @@ pub async fn insert_emails(tx: &mut Tx, all: &[NewEmail]) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Whom a charge's receipt or decline goes to, and what it says of the card
-/// and the creator.
+/// A charge whose payer is to hear of its outcome, with what the message
+/// says of it: the payer, the card, the creator (and what the payer turned off).
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ChargeRecipient {
+pub struct ChargeMail {
     pub charge_id: i64,
+    #[sqlx(try_from = "String")]
+    pub status: ChargeStatus,
+    pub period: Option<String>,
+    pub donation_id: Option<i64>,
+    pub currency: String,
+    pub amount_minor: i64,
+    pub next_attempt_at: OffsetDateTime,
+    pub succeeded_at: Option<OffsetDateTime>,
+    pub updated_at: OffsetDateTime,
+    /// The payer, and whether their account is gone (then nothing is sent).
     #[sqlx(try_from = "i64")]
     pub user_id: UserId,
     pub email: String,
     pub first_name: String,
+    pub payer_gone: bool,
     pub card_brand: Option<String>,
     pub card_last4: Option<String>,
     /// The campaign's page name, and its creator's names (what names the page without one).
@@ -443,36 +452,57 @@ pub struct ChargeRecipient {
     pub no_declines: bool,
 }
 
-/// The payers of `charges` whose accounts are not gone, in one query.
-pub async fn charge_recipients(
-    tx: &mut Tx,
-    charges: &[i64],
-) -> Result<Vec<ChargeRecipient>, StoreError> {
-    let mut found = Vec::with_capacity(charges.len());
+macro_rules! charge_mail_due {
+    ($lock:literal) => {
+        concat!(
+            "SELECT c.id AS charge_id, c.status, c.period, c.donation_id, c.currency, c.amount_minor, \
+             c.next_attempt_at, c.succeeded_at, c.updated_at, \
+             u.id AS user_id, u.email, u.first_name, (u.is_deleted OR u.is_nuked) AS payer_gone, \
+             pm.brand AS card_brand, pm.last4 AS card_last4, cp.page_name, \
+             cu.first_name AS creator_first_name, cu.last_name AS creator_last_name, \
+             cu.username AS creator_username, \
+             EXISTS (SELECT 1 FROM email_opt_outs o WHERE o.user_id = u.id AND o.kind = 'receipt') AS no_receipts, \
+             EXISTS (SELECT 1 FROM email_opt_outs o WHERE o.user_id = u.id AND o.kind = 'payment_declined') AS no_declines \
+             FROM charges c JOIN users u ON u.id = c.patron_id \
+             JOIN campaigns cp ON cp.id = c.campaign_id JOIN users cu ON cu.id = cp.creator_id \
+             LEFT JOIN payment_methods pm ON pm.id = c.payment_method_id \
+             WHERE c.mail_due ORDER BY c.id LIMIT $1",
+            $lock
+        )
+    };
+}
+
+/// Up to `limit` charges whose outcome is still to be written to their
+/// payers, oldest first. On PostgreSQL rows another worker holds are
+/// skipped, so two workers never write the same receipt.
+pub async fn charges_due_for_mail(tx: &mut Tx, limit: i64) -> Result<Vec<ChargeMail>, StoreError> {
+    let sql = match tx.backend() {
+        crate::Backend::Sqlite => charge_mail_due!(""),
+        crate::Backend::Postgres => charge_mail_due!(" FOR UPDATE OF c SKIP LOCKED"),
+    };
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, ChargeMail>(
+        sql
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await)?)
+}
+
+/// The payers of `charges` have been written to.
+pub async fn charges_mailed(tx: &mut Tx, charges: &[i64]) -> Result<(), StoreError> {
     for chunk in charges.chunks(1_000) {
-        let rows = on_backend!(tx, |conn| {
-            let mut qb = sqlx::QueryBuilder::new(
-                "SELECT c.id AS charge_id, u.id AS user_id, u.email, u.first_name, \
-                 pm.brand AS card_brand, pm.last4 AS card_last4, cp.page_name, \
-                 cu.first_name AS creator_first_name, cu.last_name AS creator_last_name, \
-                 cu.username AS creator_username, \
-                 EXISTS (SELECT 1 FROM email_opt_outs o WHERE o.user_id = u.id AND o.kind = 'receipt') AS no_receipts, \
-                 EXISTS (SELECT 1 FROM email_opt_outs o WHERE o.user_id = u.id AND o.kind = 'payment_declined') AS no_declines \
-                 FROM charges c JOIN users u ON u.id = c.patron_id \
-                 JOIN campaigns cp ON cp.id = c.campaign_id JOIN users cu ON cu.id = cp.creator_id \
-                 LEFT JOIN payment_methods pm ON pm.id = c.payment_method_id \
-                 WHERE NOT u.is_deleted AND NOT u.is_nuked AND c.id IN (",
-            );
+        on_backend!(tx, |conn| {
+            let mut qb =
+                sqlx::QueryBuilder::new("UPDATE charges SET mail_due = FALSE WHERE id IN (");
             let mut ids = qb.separated(", ");
             for id in chunk {
                 ids.push_bind(*id);
             }
             qb.push(")");
-            qb.build_query_as::<ChargeRecipient>().fetch_all(conn).await
+            qb.build().execute(conn).await.map(|r| r.rows_affected())
         })?;
-        found.extend(rows);
     }
-    Ok(found)
+    Ok(())
 }
 
 /// Someone a message to many goes to.

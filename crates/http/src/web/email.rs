@@ -324,6 +324,10 @@ const NOTICES: &[(&str, &str)] = &[
         "A new verification link is on its way. It works for a week.",
     ),
     ("verified", "Your address is already verified."),
+    (
+        "changed",
+        "Your address is changed. We sent a link to the new one to verify it, and told the old one.",
+    ),
 ];
 
 pub async fn settings(
@@ -331,21 +335,47 @@ pub async fn settings(
     SignedIn { user, csrf }: SignedIn,
     Query(done): Query<Done>,
 ) -> Response {
+    render_settings(
+        &state,
+        &user,
+        &csrf,
+        done.notice(NOTICES),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The page, with a refusal of the address form when there is one.
+async fn render_settings(
+    state: &AppState,
+    user: &maecenas_services::records::UserRow,
+    csrf: &str,
+    notice: Option<&str>,
+    change: Option<(&str, &ServiceError)>,
+    status: StatusCode,
+) -> Response {
     match state.services.email_choices(user.id).await {
         Ok(choices) => {
-            let viewer = Viewer {
-                user: &user,
-                csrf: &csrf,
-            };
-            let body = settings_body(&viewer, &choices, done.notice(NOTICES));
-            user_page(&viewer, "E-mail settings", body).into_response()
+            let viewer = Viewer { user, csrf };
+            let body = settings_body(&viewer, &choices, notice, change);
+            (status, user_page(&viewer, "E-mail settings", body)).into_response()
         }
-        Err(err) => refusal(&user, &csrf, err),
+        Err(err) => refusal(user, csrf, err),
     }
 }
 
-fn settings_body(viewer: &Viewer<'_>, choices: &[EmailChoice], notice: Option<&str>) -> Markup {
+fn settings_body(
+    viewer: &Viewer<'_>,
+    choices: &[EmailChoice],
+    notice: Option<&str>,
+    change: Option<(&str, &ServiceError)>,
+) -> Markup {
     let user = viewer.user;
+    let (typed, error) = match change {
+        Some((typed, error)) => (typed, Some(error)),
+        None => ("", None),
+    };
     html! {
         @if let Some(notice) = notice { p.notice role="status" { (notice) } }
         h1 { "E-mail" }
@@ -361,6 +391,21 @@ fn settings_body(viewer: &Viewer<'_>, choices: &[EmailChoice], notice: Option<&s
             form method="post" action="/settings/email/resend" {
                 input type="hidden" name="csrf" value=(viewer.csrf);
                 button type="submit" { "Send the link again" }
+            }
+        }
+        details #change open[error.is_some()] {
+            summary { "Change address" }
+            (form_error(error, &["email", "password"]))
+            form method="post" action="/settings/email/address" {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                label for="new_email" { "New address" }
+                input id="new_email" name="email" type="email" autocomplete="email" required value=(typed);
+                (field_error(error, "email"))
+                label for="change_password" { "Your password, to confirm" }
+                input id="change_password" name="password" type="password" autocomplete="current-password" required;
+                (field_error(error, "password"))
+                p.muted { "We send a link to the new address to verify it, and tell the old one." }
+                button type="submit" { "Change address" }
             }
         }
         h2 { "What we send" }
@@ -398,6 +443,43 @@ pub async fn save_settings(
         .collect();
     match state.services.set_email_choices(user.id, &on).await {
         Ok(()) => crate::redirect::see_other("/settings/email?done=saved"),
+        Err(err) => refusal(&user, &csrf, err),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AddressForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+maecenas_domain::debug_showing!(AddressForm { email });
+
+pub async fn change_address(
+    State(state): State<AppState>,
+    SignedForm {
+        who: SignedIn { user, csrf },
+        form,
+    }: SignedForm<AddressForm>,
+) -> Response {
+    match state
+        .services
+        .change_email(user.id, &form.password, &form.email)
+        .await
+    {
+        Ok(_) => crate::redirect::see_other("/settings/email?done=changed"),
+        Err(err @ ServiceError::Invalid { .. }) => {
+            render_settings(
+                &state,
+                &user,
+                &csrf,
+                None,
+                Some((&form.email, &err)),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
         Err(err) => refusal(&user, &csrf, err),
     }
 }

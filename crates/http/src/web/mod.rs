@@ -55,6 +55,7 @@ pub fn routes() -> Router<AppState> {
             get(email::settings).post(email::save_settings),
         )
         .route("/settings/email/resend", post(email::resend))
+        .route("/settings/email/address", post(email::change_address))
         .route(
             "/password/forgot",
             get(email::forgot).post(email::request_reset),

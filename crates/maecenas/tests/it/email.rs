@@ -492,6 +492,28 @@ async fn a_pledges_life_sends_its_messages_and_each_kind_can_be_turned_off(
         .expect("a payout message");
     assert!(payout.text.contains("We paid out"), "{}", payout.text);
 
+    // Next month's run: each renewal's receipt is written by the mail
+    // worker from the charge, after the run.
+    app.clock.advance(time::Duration::days(31));
+    let month = maecenas_domain::BillingPeriod::containing(app.clock.now());
+    let run = app
+        .services
+        .run_billing(None, &maecenas_services::billing::Quiet)
+        .await
+        .unwrap();
+    assert!(run.succeeded >= 1, "{run:?}");
+    let renewal = sink.wait_for("kim@example.com", 3).remove(2);
+    assert_eq!(renewal.subject, "Receipt: $5.00 to ada");
+    assert!(
+        renewal.text.contains(&format!(
+            "your pledge for {} {}",
+            month.month(),
+            month.year()
+        )),
+        "{}",
+        renewal.text
+    );
+
     app.stop().await;
     let subjects = |to: &str| {
         sink.received()
@@ -627,5 +649,88 @@ async fn a_mail_server_that_is_down_is_retried_then_given_up_on(#[case] backend:
             .contains("onnect"),
         "{last:?}"
     );
+    app.stop().await;
+}
+
+/// Changing one's address: the password is asked, an address another
+/// account has is refused next to its field, the old address is told and
+/// the new one gets a verification link; a reset link sent to the old one
+/// stops working.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_address_is_verified_anew_and_the_old_one_is_told(#[case] backend: Backend) {
+    let sink = SmtpSink::start();
+    let app = with_smtp(backend, &sink).await;
+    account(&app, "ada@example.com", "ada", false).await;
+    account(&app, "grace@example.com", "grace", false).await;
+    app.services
+        .request_password_reset("ada@example.com")
+        .await
+        .unwrap();
+    let reset = sink.wait_for("ada@example.com", 1).remove(0);
+    let reset_link = path_of(&reset, "/password/reset?token=", &app);
+
+    let ada = browser();
+    support::log_in(&ada, &app.url(""), "ada@example.com", PASSWORD).await;
+    let (_, page) = get(&ada, app.url("/settings/email")).await;
+    let csrf = hidden(&page, "csrf").unwrap();
+    let change = |email: &'static str, password: &'static str| {
+        let ada = ada.clone();
+        let url = app.url("/settings/email/address");
+        let csrf = csrf.clone();
+        async move {
+            let r = ada
+                .post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("email", email),
+                    ("password", password),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, page) = change("ada@new.example", "not my password").await;
+    assert_eq!(status, 422);
+    assert!(page.contains("That is not your password."), "{page}");
+    assert!(
+        page.contains("value=\"ada@new.example\""),
+        "what was typed stays"
+    );
+    let (status, page) = change("grace@example.com", PASSWORD).await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains("Another account uses this address."),
+        "{page}"
+    );
+    let (status, page) = change("not an address", PASSWORD).await;
+    assert_eq!(status, 422, "{page}");
+    let (status, _) = change("Ada@New.example", PASSWORD).await;
+    assert_eq!(status, 303);
+
+    let told = sink.wait_for("ada@example.com", 2).remove(1);
+    assert_eq!(told.subject, "Your Maecenas e-mail address was changed");
+    assert!(told.text.contains("ada@new.example"), "{}", told.text);
+    assert_eq!(told.header("List-Unsubscribe"), None);
+    let verify = sink.wait_for("ada@new.example", 1).remove(0);
+    let link = path_of(&verify, "/email/verify?token=", &app);
+    let (_, settings) = get(&ada, app.url("/settings/email?done=changed")).await;
+    assert!(settings.contains("ada@new.example") && settings.contains(">not verified<"));
+    assert!(settings.contains("Your address is changed."));
+    let (status, _) = get(&browser(), app.url(&link)).await;
+    assert_eq!(status, 200);
+    let (_, settings) = get(&ada, app.url("/settings/email")).await;
+    assert!(settings.contains(">verified<"), "{settings}");
+    let (status, _) = get(&browser(), app.url(&reset_link)).await;
+    assert_eq!(
+        status, 404,
+        "a reset link sent to the old address no longer works"
+    );
+    let again = support::log_in(&browser(), &app.url(""), "ada@new.example", PASSWORD).await;
+    assert_eq!(again.status(), 303, "the new address logs in");
     app.stop().await;
 }

@@ -13,7 +13,6 @@ use maecenas_store::{cards, charges, donations, ledger, pledges};
 use time::Duration;
 
 use super::gateway::{ChargeOutcome, ChargeRequest, Lookup};
-use crate::email::ChargeMail;
 use crate::webhooks::PendingEvent;
 use crate::{ServiceError, Services, faults, secrets};
 
@@ -515,7 +514,6 @@ impl Services {
         let mut lines = Vec::new();
         let mut tally = RunReport::default();
         let mut events = Vec::new();
-        let mut mail = Vec::new();
         let mut skipped = 0u64;
         for (charge, outcome) in &settled {
             let pledge_event = |triggers: &[Trigger], with_charge: bool| {
@@ -543,7 +541,6 @@ impl Services {
                         .await?;
                     }
                     events.extend(pledge_event(&[Trigger::ChargesSucceeded], true));
-                    mail.push((charge, ChargeMail::Paid));
                     if let Some(pledge) = charge.pledge_id
                         && charge.attempts > 1
                         && pledges::reactivate_pledge(&mut tx, PledgeId::from(pledge), now).await?
@@ -576,7 +573,6 @@ impl Services {
                         continue;
                     }
                     events.extend(pledge_event(&[Trigger::ChargesFailed], true));
-                    mail.push((charge, ChargeMail::Declined { retry_at }));
                     if retry_at.is_some() {
                         tally.retrying += 1;
                     } else {
@@ -616,7 +612,6 @@ impl Services {
         }
         ledger::insert_ledger_lines(&mut tx, &lines).await?;
         let deliveries = self.write_events(&mut tx, &events, now).await?;
-        self.mail_charges_in(&mut tx, &mail).await?;
         commit(tx).await?;
         self.webhooks_written(deliveries);
         report.succeeded += tally.succeeded;

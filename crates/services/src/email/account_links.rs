@@ -75,6 +75,62 @@ impl Services {
         Ok(true)
     }
 
+    /// A new address for `user`, after checking their password: the old
+    /// address is told (the last message it gets), the new one gets a link
+    /// to verify it, and reset links sent to the old one stop working.
+    pub async fn change_email(
+        &self,
+        user: UserId,
+        password: &str,
+        new_email: &str,
+    ) -> Result<UserRow, ServiceError> {
+        let email =
+            Email::parse(new_email).map_err(|e| ServiceError::invalid("email", e.to_string()))?;
+        let row = {
+            let mut tx = self.store.read().await?;
+            users::user_by_id(&mut tx, user)
+                .await?
+                .ok_or(ServiceError::NotFound("user"))?
+        };
+        let Some(stored) = row.password_hash.clone() else {
+            return Err(ServiceError::NotFound("user"));
+        };
+        if !secrets::verify_password(password.to_owned(), stored).await? {
+            return Err(ServiceError::invalid(
+                "password",
+                "That is not your password.",
+            ));
+        }
+        if row.email == email.as_str() {
+            return Err(ServiceError::invalid(
+                "email",
+                "This is already your address.",
+            ));
+        }
+        let taken = || ServiceError::invalid("email", "Another account uses this address.");
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        if users::user_by_email(&mut tx, email.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(taken());
+        }
+        match users::set_email(&mut tx, user, email.as_str(), now).await {
+            Err(maecenas_store::StoreError::Conflict) => return Err(taken()),
+            other => other?,
+        }
+        emails::expire_email_tokens(&mut tx, user, TokenPurpose::Reset, now).await?;
+        let letter = messages::address_changed(&row.first_name, email.as_str());
+        enqueue(self, &mut tx, &row, EmailKind::AddressChanged, &letter).await?;
+        let updated = users::user_by_id(&mut tx, user)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
+        self.send_verification_in(&mut tx, &updated, None).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
     /// Follows a verification link.
     pub async fn verify_address(&self, token: &str) -> Result<Verified, ServiceError> {
         let now = self.clock.now();

@@ -195,6 +195,19 @@ pub fn password_reset(name: &str, link: &str) -> Letter {
         .after("The link works once, for one hour. If you did not ask, ignore this e-mail: your password stays as it is.")
 }
 
+/// To the address an account had: it was replaced (by its owner, we hope).
+pub fn address_changed(name: &str, new_address: &str) -> Letter {
+    Letter::new(format!("Your {SITE} e-mail address was changed"), name)
+        .line(format!(
+            "The e-mail address of your account was changed to {new_address}. Receipts, \
+             notices and password resets go there from now on."
+        ))
+        .after(
+            "If you did not change it, someone else may be using your account: tell the people \
+             who run this site at once. This is the last message sent to this address.",
+        )
+}
+
 /// What a receipt tells of one payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payment {

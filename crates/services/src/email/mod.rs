@@ -31,7 +31,6 @@ use std::path::PathBuf;
 pub use account_links::Verified;
 pub use choices::{EmailChoice, OutboxMessage, Unsubscribe};
 pub(crate) use outbox::enqueue;
-pub(crate) use receipts::ChargeMail;
 pub use transport::{MailError, Transport};
 pub use worker::MailReport;
 

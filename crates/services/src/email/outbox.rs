@@ -69,7 +69,7 @@ pub(crate) async fn enqueue(
 
 pub(super) fn reason(kind: EmailKind) -> String {
     match kind {
-        EmailKind::VerifyAddress | EmailKind::PasswordReset => format!(
+        EmailKind::VerifyAddress | EmailKind::PasswordReset | EmailKind::AddressChanged => format!(
             "You get this because this address was given for an account on {}.",
             messages::SITE
         ),

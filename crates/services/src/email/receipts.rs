@@ -1,15 +1,12 @@
-//! Receipts and declined-payment messages, written in bulk inside the
-//! transaction that settles a batch of charges: one query finds every payer
-//! (and what they turned off), one statement per thousand writes the
-//! messages. A run of a million charges writes a million small rows
-//! (a few hundred bytes each: the text is written out when sent).
+//! Receipts and declined-payment messages. Billing only marks each charge
+//! whose outcome its payer should hear of (`charges.mail_due`, set in the
+//! statement that records the outcome); the mail worker writes the messages
+//! from those charges, a few hundred per transaction, before it sends. So a
+//! run of a million charges costs the run nothing more than a flag, and the
+//! outbox holds what the mail server can take, not a month's receipts at once.
 
-use std::collections::HashMap;
-
-use maecenas_domain::{BillingPeriod, EmailKind, UserId};
-use maecenas_store::Tx;
-use maecenas_store::charges::ChargeRow;
-use maecenas_store::emails::{self, ChargeRecipient, NewEmail};
+use maecenas_domain::{BillingPeriod, ChargeStatus, EmailKind, UserId};
+use maecenas_store::emails::{self, ChargeMail, NewEmail};
 use time::OffsetDateTime;
 
 use super::messages::{self, Footer, Letter, Payment};
@@ -17,16 +14,13 @@ use super::notices::money;
 use super::outbox::{TRY_FOR, reason};
 use crate::{ServiceError, Services, secrets};
 
-/// What became of a charge, as far as its payer's inbox is concerned.
-pub(crate) enum ChargeMail {
-    Paid,
-    /// Declined; tried again at `retry_at`, or never again (`None`).
-    Declined {
-        retry_at: Option<OffsetDateTime>,
-    },
-}
+/// Charges turned into messages per transaction.
+const BATCH: i64 = 500;
+/// No more are written while this many messages wait: the outbox holds
+/// what the mail server can take soon, and the charges keep the rest.
+const MAX_BACKLOG: i64 = 2_000;
 
-fn what_was_paid(charge: &ChargeRow) -> String {
+fn what_was_paid(charge: &ChargeMail) -> String {
     match charge
         .period
         .as_deref()
@@ -42,73 +36,90 @@ fn day(at: OffsetDateTime) -> String {
     format!("{} {} {}", at.day(), at.month(), at.year())
 }
 
-fn card_label(payer: &ChargeRecipient) -> String {
-    match (&payer.card_brand, &payer.card_last4) {
-        (Some(brand), Some(last4)) => maecenas_domain::billing::card_label(brand, last4),
-        _ => "no card on file".to_owned(),
-    }
-}
-
 impl Services {
-    /// Writes the receipt or decline of each charge in `settled` to its
-    /// payer, in `tx`.
-    pub(crate) async fn mail_charges_in(
-        &self,
-        tx: &mut Tx,
-        settled: &[(&ChargeRow, ChargeMail)],
-    ) -> Result<(), ServiceError> {
-        if settled.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<i64> = settled.iter().map(|(c, _)| c.id.get()).collect();
-        let payers: HashMap<i64, ChargeRecipient> = emails::charge_recipients(tx, &ids)
-            .await?
-            .into_iter()
-            .map(|p| (p.charge_id, p))
-            .collect();
+    /// Writes the receipt or decline of up to a batch of charges whose
+    /// payers have not heard of them; how many charges it handled.
+    pub(crate) async fn write_charge_mail(&self) -> Result<usize, ServiceError> {
         let now = self.clock.now();
-        let mut written = Vec::with_capacity(settled.len());
-        for (charge, outcome) in settled {
-            let Some(payer) = payers.get(&charge.id.get()) else {
-                continue;
-            };
-            let (kind, off) = match outcome {
-                ChargeMail::Paid => (EmailKind::Receipt, payer.no_receipts),
-                ChargeMail::Declined { .. } => (EmailKind::PaymentDeclined, payer.no_declines),
-            };
-            if off {
-                continue;
-            }
-            let creator = payer.page_name.clone().unwrap_or_else(|| {
-                maecenas_domain::user::public_name(
-                    &payer.creator_first_name,
-                    &payer.creator_last_name,
-                    payer.creator_username.as_deref(),
-                )
-            });
-            let payment = Payment {
-                creator,
-                amount: money(charge.amount_minor, &charge.currency),
-                what: what_was_paid(charge),
-                date: day(now),
-                card: card_label(payer),
-                reference: charge.id.to_string(),
-            };
-            let letter = match outcome {
-                ChargeMail::Paid => {
-                    messages::receipt(&payer.first_name, &payment, &self.mail.link("/panel"))
-                }
-                ChargeMail::Declined { retry_at } => messages::payment_declined(
-                    &payer.first_name,
-                    &payment,
-                    retry_at.map(day).as_deref(),
-                    &self.mail.link("/panel#card"),
-                ),
-            };
-            written.push(self.new_email(payer.user_id, &payer.email, kind, &letter, now)?);
+        let mut tx = self.store.write().await?;
+        if emails::backlog_reaches(&mut tx, MAX_BACKLOG).await? {
+            tx.rollback().await?;
+            return Ok(0);
         }
-        emails::insert_emails(tx, &written).await?;
-        Ok(())
+        let due = emails::charges_due_for_mail(&mut tx, BATCH).await?;
+        if due.is_empty() {
+            tx.rollback().await?;
+            return Ok(0);
+        }
+        let mut written = Vec::with_capacity(due.len());
+        for charge in &due {
+            if let Some(email) = self.charge_message(charge, now)? {
+                written.push(email);
+            }
+        }
+        emails::insert_emails(&mut tx, &written).await?;
+        let ids: Vec<i64> = due.iter().map(|c| c.charge_id).collect();
+        emails::charges_mailed(&mut tx, &ids).await?;
+        tx.commit().await?;
+        Ok(due.len())
+    }
+
+    /// What `charge`'s payer is told now, if anything: a charge settled
+    /// since it was marked says what it is now (a decline that a retry paid
+    /// since is a receipt).
+    fn charge_message(
+        &self,
+        charge: &ChargeMail,
+        now: OffsetDateTime,
+    ) -> Result<Option<NewEmail>, ServiceError> {
+        if charge.payer_gone {
+            return Ok(None);
+        }
+        let (kind, retry_on) = match charge.status {
+            ChargeStatus::Succeeded if !charge.no_receipts => (EmailKind::Receipt, None),
+            ChargeStatus::Retrying if !charge.no_declines => (
+                EmailKind::PaymentDeclined,
+                Some(day(charge.next_attempt_at)),
+            ),
+            ChargeStatus::Failed if !charge.no_declines => (EmailKind::PaymentDeclined, None),
+            _ => return Ok(None),
+        };
+        let creator = charge.page_name.clone().unwrap_or_else(|| {
+            maecenas_domain::user::public_name(
+                &charge.creator_first_name,
+                &charge.creator_last_name,
+                charge.creator_username.as_deref(),
+            )
+        });
+        let payment = Payment {
+            creator,
+            amount: money(charge.amount_minor, &charge.currency),
+            what: what_was_paid(charge),
+            date: day(charge.succeeded_at.unwrap_or(charge.updated_at)),
+            card: match (&charge.card_brand, &charge.card_last4) {
+                (Some(brand), Some(last4)) => maecenas_domain::billing::card_label(brand, last4),
+                _ => "no card on file".to_owned(),
+            },
+            reference: charge.charge_id.to_string(),
+        };
+        let letter = match kind {
+            EmailKind::Receipt => {
+                messages::receipt(&charge.first_name, &payment, &self.mail.link("/panel"))
+            }
+            _ => messages::payment_declined(
+                &charge.first_name,
+                &payment,
+                retry_on.as_deref(),
+                &self.mail.link("/panel#card"),
+            ),
+        };
+        Ok(Some(self.new_email(
+            charge.user_id,
+            &charge.email,
+            kind,
+            &letter,
+            now,
+        )?))
     }
 
     /// A message of a kind that can be turned off, for a bulk write (the

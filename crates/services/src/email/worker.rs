@@ -25,6 +25,8 @@ const LONGEST_RETRY: StdDuration = StdDuration::from_secs(60 * 60);
 /// What a worker did before it stopped.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct MailReport {
+    /// Charges whose receipt or decline was written to the outbox.
+    pub charges_written: u64,
     pub sent: u64,
     pub retrying: u64,
     pub given_up: u64,
@@ -42,6 +44,7 @@ impl Services {
         while !*stop.borrow() {
             let idle = match self.send_due_emails().await {
                 Ok(round) => {
+                    report.charges_written += round.charges_written;
                     report.sent += round.sent;
                     report.retrying += round.retrying;
                     report.given_up += round.given_up;
@@ -63,11 +66,13 @@ impl Services {
         report
     }
 
-    /// One round: claims what is due and sends it.
+    /// One round: writes the messages billing's outcomes call for, then
+    /// claims what is due and sends it.
     pub async fn send_due_emails(&self) -> Result<MailReport, ServiceError> {
         let Some(transport) = self.mail.transport.as_ref() else {
             return Ok(MailReport::default());
         };
+        let charges_written = self.write_charge_mail().await? as u64;
         let now = self.clock.now();
         let claimed = {
             let mut tx = self.store.write().await?;
@@ -80,7 +85,10 @@ impl Services {
             .buffer_unordered(SIDE_BY_SIDE)
             .collect()
             .await;
-        let mut report = MailReport::default();
+        let mut report = MailReport {
+            charges_written,
+            ..MailReport::default()
+        };
         for outcome in outcomes {
             match outcome? {
                 Outcome::Sent => report.sent += 1,

@@ -6,6 +6,13 @@
 -- When the account's current address was proven to reach its owner; NULL: not yet.
 ALTER TABLE users ADD COLUMN email_verified_at TEXT;
 
+-- A charge whose outcome its payer has not been written to yet (a receipt, or
+-- a declined payment). Billing sets it in the statement that records the
+-- outcome; the mail worker writes the messages later, at its own pace, so
+-- that a run of a million charges does not write a million messages too.
+ALTER TABLE charges ADD COLUMN mail_due BOOLEAN NOT NULL DEFAULT 0;
+CREATE INDEX charges_mail_due ON charges (id) WHERE mail_due;
+
 CREATE TABLE emails (
     id               INTEGER PRIMARY KEY,   -- also the Message-ID: a resend is recognisable
     user_id          INTEGER NOT NULL REFERENCES users (id),
