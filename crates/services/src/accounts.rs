@@ -265,7 +265,7 @@ impl Services {
             sessions_store::delete_sessions_of_user(&mut tx, user).await?;
         }
         if flags.is_deleted && !current.is_deleted {
-            close_account(&mut tx, user, now).await?;
+            close_account(self, &mut tx, user, now).await?;
         }
         if flags.is_nuked && !current.is_nuked {
             let placeholder = format!("nuked-{}@invalid", user.get());
@@ -302,6 +302,7 @@ impl Services {
 /// pause. (A suspended creator's patrons are not charged meanwhile: billing
 /// skips them until the account is reinstated.)
 async fn close_account(
+    services: &Services,
     tx: &mut maecenas_store::Tx,
     user: UserId,
     now: time::OffsetDateTime,
@@ -309,6 +310,8 @@ async fn close_account(
     use maecenas_store::{campaigns, oauth, webhooks};
     use maecenas_store::{charges, pledges};
     if let Some(campaign) = campaigns::campaign_by_creator(tx, user).await? {
+        // Told before the pledges change: the query finds them by their state.
+        services.mail_pledges_ended_in(tx, &campaign).await?;
         pledges::cancel_pledges_to_campaign(tx, campaign.id, now).await?;
         charges::stop_open_charges_of_campaign(tx, campaign.id, now).await?;
         webhooks::pause_webhooks_of_campaign(tx, campaign.id, "account_closed", now).await?;

@@ -514,6 +514,19 @@ async fn a_pledges_life_sends_its_messages_and_each_kind_can_be_turned_off(
         renewal.text
     );
 
+    // The creator closes the account: each active patron hears that the pledge ended.
+    app.services
+        .delete_own_account(creator.id, PASSWORD)
+        .await
+        .unwrap();
+    let ended = sink.wait_for("kim@example.com", 4).remove(3);
+    assert_eq!(ended.subject, "Your pledge to ada has ended");
+    assert!(
+        ended.text.contains("you will not be charged for it again"),
+        "{}",
+        ended.text
+    );
+
     app.stop().await;
     let subjects = |to: &str| {
         sink.received()

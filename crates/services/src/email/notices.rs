@@ -105,6 +105,40 @@ impl Services {
         Ok(())
     }
 
+    /// "Your pledge has ended" to every active patron of `campaign`, whose
+    /// creator's account is closing.
+    pub(crate) async fn mail_pledges_ended_in(
+        &self,
+        tx: &mut Tx,
+        campaign: &CampaignRow,
+    ) -> Result<(), ServiceError> {
+        let Some(creator) = users::user_by_id(tx, campaign.creator_id).await? else {
+            return Ok(());
+        };
+        let name = page_name(campaign, &creator);
+        let now = self.clock.now();
+        let patrons =
+            emails::active_patron_recipients(tx, campaign.id, EmailKind::PledgeEnded).await?;
+        let mut written = Vec::with_capacity(patrons.len());
+        for patron in &patrons {
+            let letter = messages::pledge_ended(
+                &patron.first_name,
+                &name,
+                "the creator closed their page, so you will not be charged for it again",
+                &self.mail.link("/panel"),
+            );
+            written.push(self.new_email(
+                patron.user_id,
+                &patron.email,
+                EmailKind::PledgeEnded,
+                &letter,
+                now,
+            )?);
+        }
+        emails::insert_emails(tx, &written).await?;
+        Ok(())
+    }
+
     async fn pledge_parties(
         &self,
         tx: &mut Tx,
