@@ -116,6 +116,10 @@ async fn scrape(State((handle, services)): State<(PrometheusHandle, Services)>) 
                 .set(gauges.webhook_deliveries_pending as f64);
             metrics::gauge!("maecenas_webhook_lag_seconds").set(gauges.webhook_lag_seconds);
             metrics::gauge!("maecenas_billing_lag_seconds").set(gauges.billing_lag_seconds);
+            metrics::gauge!("maecenas_emails_pending").set(gauges.emails_pending as f64);
+            metrics::gauge!("maecenas_email_lag_seconds").set(gauges.email_lag_seconds);
+            metrics::gauge!("maecenas_charges_awaiting_mail")
+                .set(gauges.charges_awaiting_mail as f64);
         }
         Err(err) => {
             tracing::warn!(error = %err, "metrics: the database did not answer");

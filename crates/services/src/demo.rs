@@ -20,6 +20,9 @@ pub const DEMO_CREATOR_EMAIL: &str = "creator@demo.maecenas.test";
 pub const DEMO_CREATOR_USERNAME: &str = "cerulean";
 /// The demo accounts' password. Known on purpose: this is sample data for a
 /// local server, and `serve --demo` says so when it starts.
+/// The demo's operator: `/admin/users`, and `/admin/emails` (every message the
+/// demo sent, with no mail server).
+pub const DEMO_ADMIN_EMAIL: &str = "operator@demo.maecenas.test";
 pub const DEMO_PASSWORD: &str = "maecenas-demo";
 pub const DEMO_PATRONS: usize = 300;
 /// The newest patrons whose cards are declined when charged.
@@ -450,6 +453,23 @@ impl Services {
             created_at: year_ago,
         };
         users::insert_user(&mut tx, &creator).await?;
+        users::insert_user(
+            &mut tx,
+            &NewUser {
+                id: UserId::from(id_at(year_ago)),
+                email: DEMO_ADMIN_EMAIL.into(),
+                password_hash: Some(password_hash.clone()),
+                username: None,
+                first_name: "Ola".into(),
+                last_name: "Operator".into(),
+                about: String::new(),
+                description: String::new(),
+                is_creator: false,
+                is_admin: true,
+                created_at: year_ago,
+            },
+        )
+        .await?;
         let campaign_id = CampaignId::from(id_at(year_ago + Duration::minutes(5)));
         let fields = CampaignFields {
             summary: Some("Cerulean Studio makes hand-drawn animated shorts. Patrons fund the drawing time and get every film early.".into()),

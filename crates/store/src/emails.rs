@@ -242,6 +242,22 @@ pub async fn backlog_reaches(tx: &mut Tx, n: i64) -> Result<bool, StoreError> {
     Ok(count >= n)
 }
 
+/// Messages waiting to be sent, the due time of the most overdue one, and
+/// the charges whose payers are still to be written to: the mail queue as
+/// `/metrics` shows it.
+pub async fn mail_queue(tx: &mut Tx) -> Result<(i64, Option<OffsetDateTime>, i64), StoreError> {
+    const PENDING: &str = "SELECT count(*) FROM emails WHERE status = 'pending'";
+    const OLDEST: &str = "SELECT next_attempt_at FROM emails WHERE status = 'pending' \
+         ORDER BY next_attempt_at LIMIT 1";
+    const CHARGES: &str = "SELECT count(*) FROM charges WHERE mail_due";
+    let pending: i64 = on_backend!(tx, |conn| sqlx::query_scalar(PENDING).fetch_one(conn).await)?;
+    let oldest: Option<OffsetDateTime> = on_backend!(tx, |conn| sqlx::query_scalar(OLDEST)
+        .fetch_optional(conn)
+        .await)?;
+    let charges: i64 = on_backend!(tx, |conn| sqlx::query_scalar(CHARGES).fetch_one(conn).await)?;
+    Ok((pending, oldest, charges))
+}
+
 /// What a one-time link is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenPurpose {

@@ -488,6 +488,7 @@ Log in at {base}/login with the password {password:?} (sample data: do not expos
   a patron:    {patron}   then {base}/panel (what they sponsor)
                (patron002 … patron{last:03} are patrons too)
   another creator: {second_email}
+  the operator: {admin}   then {base}/admin/emails (every e-mail sent: no mail server needed)
 
 For developers:
   developer portal:  {base}/developers/clients   (OAuth clients, API keys, webhooks; log in first)
@@ -512,6 +513,7 @@ For developers:
         username = access.creator_username,
         second = maecenas_services::demo::DEMO_SECOND_CREATOR_USERNAME,
         second_email = maecenas_services::demo::DEMO_SECOND_CREATOR_EMAIL,
+        admin = maecenas_services::demo::DEMO_ADMIN_EMAIL,
         creator_id = access.creator_id,
         campaign_id = access.campaign_id,
         patron = access.patron_email_example,

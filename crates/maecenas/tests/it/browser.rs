@@ -765,3 +765,52 @@ async fn a_forgotten_password_is_reset_from_the_emailed_link_in_chromium(#[case]
     b.stop().await;
     app.stop().await;
 }
+
+/// An operator without a mail server reads the messages at /admin/emails
+/// (the one-command install's only inbox).
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_reads_the_outbox_in_chromium(#[case] backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for (email, admin) in [("root@example.com", true), ("ada@example.com", false)] {
+        app.services
+            .create_user(maecenas_services::accounts::NewAccount {
+                email: email.into(),
+                password: "correct horse battery".into(),
+                first_name: "Ada".into(),
+                is_admin: admin,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    app.services
+        .request_password_reset("ada@example.com")
+        .await
+        .unwrap();
+    let b = Browser::start(app.url(""), backend).await;
+    b.log_in("root@example.com").await;
+    let mut sent = false;
+    for _ in 0..200 {
+        b.go("/admin/emails").await;
+        if b.page().await.contains(">sent<") {
+            sent = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(sent, "{}", b.page().await);
+    assert!(b.page().await.contains("written as a file"));
+    b.shot("26-admin-outbox").await;
+    b.follow("a[href^='/admin/emails/']").await;
+    assert!(
+        b.text("[data-testid=email-text]")
+            .await
+            .contains("/password/reset?token=mcr_")
+    );
+    b.shot("27-admin-one-message").await;
+    b.stop().await;
+    app.stop().await;
+}

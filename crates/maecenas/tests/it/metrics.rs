@@ -140,6 +140,16 @@ async fn metrics_count_requests_by_route_on_their_own_listener(#[case] backend: 
         Some(0.0),
         "{text}"
     );
+    for queue in [
+        "maecenas_emails_pending",
+        "maecenas_email_lag_seconds",
+        "maecenas_charges_awaiting_mail",
+    ] {
+        assert!(
+            sample(&text, queue).is_some_and(|n| n >= 0.0),
+            "{queue}: {text}"
+        );
+    }
     server.signal("TERM");
     assert!(server.wait().await.success());
 }

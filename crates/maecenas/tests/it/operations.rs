@@ -467,8 +467,8 @@ async fn demo_seeds_once_and_prints_working_credentials(#[case] backend: Backend
         .json();
     assert_eq!(
         users.as_array().unwrap().len(),
-        302,
-        "two creators and 300 patrons"
+        303,
+        "two creators, the operator and 300 patrons"
     );
     let store = db.store().await;
     let mut tx = store.read().await.unwrap();
@@ -533,7 +533,7 @@ async fn demo_seeds_once_and_prints_working_credentials(#[case] backend: Backend
     let users = admin(&db, &["admin", "user", "list", "--limit", "5000", "--json"])
         .await
         .json();
-    assert_eq!(users.as_array().unwrap().len(), 302);
+    assert_eq!(users.as_array().unwrap().len(), 303);
     assert_eq!(
         admin(&db, &["admin", "api-key", "list", "--json"])
             .await
