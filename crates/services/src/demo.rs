@@ -813,6 +813,17 @@ impl Services {
                 .await?;
             then.pay_out_all(period).await?;
         }
+        // Past months were mailed in the past: only this month's messages go out.
+        let mut tx = self.store.write().await?;
+        for email in [DEMO_CREATOR_EMAIL, DEMO_SECOND_CREATOR_EMAIL] {
+            if let Some(creator) = users::user_by_email(&mut tx, email).await?
+                && let Some(campaign) = campaigns::campaign_by_creator(&mut tx, creator.id).await?
+            {
+                maecenas_store::emails::forget_unsent_mail_of_campaign(&mut tx, campaign.id)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
         Ok(())
     }
 

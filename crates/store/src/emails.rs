@@ -258,6 +258,29 @@ pub async fn mail_queue(tx: &mut Tx) -> Result<(i64, Option<OffsetDateTime>, i64
     Ok((pending, oldest, charges))
 }
 
+/// Nothing unsent about `campaign` goes out: its charges' outcomes are not
+/// mailed, and messages waiting for its creator are dropped (the demo's
+/// back-dated history is not news to anyone).
+pub async fn forget_unsent_mail_of_campaign(
+    tx: &mut Tx,
+    campaign: maecenas_domain::CampaignId,
+) -> Result<(), StoreError> {
+    const CHARGES: &str = "UPDATE charges SET mail_due = FALSE WHERE mail_due AND campaign_id = $1";
+    const EMAILS: &str = "DELETE FROM emails WHERE status = 'pending' \
+         AND user_id = (SELECT creator_id FROM campaigns WHERE id = $1)";
+    on_backend!(tx, |conn| sqlx::query(CHARGES)
+        .bind(campaign.get())
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    on_backend!(tx, |conn| sqlx::query(EMAILS)
+        .bind(campaign.get())
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 /// What a one-time link is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenPurpose {

@@ -483,6 +483,24 @@ async fn demo_seeds_once_and_prints_working_credentials(#[case] backend: Backend
         .unwrap()
         .unwrap();
     assert!(campaign.published_at.is_some());
+    // The back-dated history is not mailed: no payouts of past months, no
+    // receipts of past months' charges, only this month's.
+    let written = maecenas_store::emails::recent_emails(&mut tx, None, 5_000)
+        .await
+        .unwrap();
+    assert!(
+        written
+            .iter()
+            .all(|e| e.kind != maecenas_domain::EmailKind::Payout),
+        "no payout of the seeded past is announced"
+    );
+    let receipts = written
+        .iter()
+        .filter(|e| e.kind == maecenas_domain::EmailKind::Receipt)
+        .count();
+    // (The history would be about 3,000; how many of this month's the
+    // worker wrote before the server stopped depends on timing.)
+    assert!(receipts <= 300, "this month's receipts only: {receipts}");
     assert_eq!(
         campaigns::tiers_of_campaign(&mut tx, campaign.id)
             .await
