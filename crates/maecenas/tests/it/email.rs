@@ -8,7 +8,6 @@
 
 use maecenas_domain::EmailStatus;
 use maecenas_services::accounts::NewAccount;
-use maecenas_services::billing::{CardInput, NewPledgeRequest};
 use maecenas_services::clock::Clock;
 use maecenas_services::creators::NewTierRequest;
 use maecenas_services::posts::PostInput;
@@ -17,7 +16,7 @@ use maecenas_testkit::SmtpSink;
 use maecenas_testkit::smtp::Received;
 use rstest::rstest;
 
-use crate::support::{self, Backend, TestApp, browser, get, hidden};
+use crate::support::{self, Backend, TestApp, account, browser, get, hidden, pledge_to_tier};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -28,20 +27,6 @@ async fn with_smtp(backend: Backend, sink: &SmtpSink) -> TestApp {
         config.mail.from = "Maecenas <no-reply@maecenas.test>".into();
     })
     .await
-}
-
-async fn account(app: &TestApp, email: &str, username: &str, creator: bool) -> UserRow {
-    app.services
-        .create_user(NewAccount {
-            email: email.into(),
-            password: PASSWORD.into(),
-            username: Some(username.into()),
-            first_name: username.into(),
-            is_creator: creator,
-            ..NewAccount::default()
-        })
-        .await
-        .unwrap()
 }
 
 async fn campaign_with_tier(app: &TestApp, creator: &UserRow) -> TierRow {
@@ -63,28 +48,6 @@ async fn campaign_with_tier(app: &TestApp, creator: &UserRow) -> TierRow {
         )
         .await
         .unwrap()
-}
-
-async fn pledge(app: &TestApp, patron: &UserRow, tier: &TierRow, card: &str) {
-    app.services
-        .create_pledge(NewPledgeRequest {
-            patron: patron.id,
-            campaign: tier.campaign_id,
-            amount_minor: tier.amount_minor,
-            tier: Some(tier.id),
-            card: Some(CardInput {
-                number: card.into(),
-                exp_month: 12,
-                exp_year: 2034,
-                cvc: "123".into(),
-            }),
-            patron_pays_fees: false,
-            pledge_cap_minor: None,
-            vat_country: None,
-            shipping: None,
-        })
-        .await
-        .unwrap();
 }
 
 /// A link of the message as a path on the server (`/email/verify?…`).
@@ -182,7 +145,7 @@ async fn signing_up_sends_a_link_that_proves_the_address(#[case] backend: Backen
 async fn a_forgotten_password_is_reset_from_the_emailed_link(#[case] backend: Backend) {
     let sink = SmtpSink::start();
     let app = with_smtp(backend, &sink).await;
-    account(&app, "ada@example.com", "ada", false).await;
+    account(&app, "ada@example.com", "ada", false, false).await;
     let old_session = browser();
     let logged = support::log_in(&old_session, &app.url(""), "ada@example.com", PASSWORD).await;
     assert_eq!(logged.status(), 303);
@@ -316,10 +279,10 @@ async fn a_pledges_life_sends_its_messages_and_each_kind_can_be_turned_off(
 ) {
     let sink = SmtpSink::start();
     let app = with_smtp(backend, &sink).await;
-    let creator = account(&app, "ada@example.com", "ada", true).await;
+    let creator = account(&app, "ada@example.com", "ada", true, false).await;
     let tier = campaign_with_tier(&app, &creator).await;
-    let grace = account(&app, "grace@example.com", "grace", false).await;
-    pledge(&app, &grace, &tier, support::VISA).await;
+    let grace = account(&app, "grace@example.com", "grace", false, false).await;
+    pledge_to_tier(&app, &grace, &tier, support::VISA).await;
 
     let receipt = sink.wait_for("grace@example.com", 1).remove(0);
     assert_eq!(receipt.subject, "Receipt: $5.00 to ada");
@@ -338,8 +301,8 @@ async fn a_pledges_life_sends_its_messages_and_each_kind_can_be_turned_off(
     assert!(new_patron.text.contains("/dashboard/patrons"));
 
     // A card declined when charged: when it is tried again, and where to change it.
-    let lin = account(&app, "lin@example.com", "lin", false).await;
-    pledge(&app, &lin, &tier, "4000000000000341").await;
+    let lin = account(&app, "lin@example.com", "lin", false, false).await;
+    pledge_to_tier(&app, &lin, &tier, "4000000000000341").await;
     let declined = sink.wait_for("lin@example.com", 1).remove(0);
     assert_eq!(declined.subject, "Your payment to ada was declined");
     assert!(
@@ -446,8 +409,8 @@ async fn a_pledges_life_sends_its_messages_and_each_kind_can_be_turned_off(
     assert!(settings.contains("Your e-mail choices are saved."));
     assert!(!settings.contains("name=\"new_patron\" value=\"on\" checked"));
     assert!(settings.contains("name=\"payout\" value=\"on\" checked"));
-    let kim = account(&app, "kim@example.com", "kim", false).await;
-    pledge(&app, &kim, &tier, support::VISA).await;
+    let kim = account(&app, "kim@example.com", "kim", false, false).await;
+    pledge_to_tier(&app, &kim, &tier, support::VISA).await;
     sink.wait_for("kim@example.com", 1);
 
     // A post reaches the active patrons: Grace cancelled; Lin's pledge, being retried, still counts.
@@ -570,7 +533,7 @@ async fn without_a_mail_server_operators_read_the_messages(#[case] backend: Back
         })
         .await
         .unwrap();
-    account(&app, "ada@example.com", "ada", false).await;
+    account(&app, "ada@example.com", "ada", false, false).await;
     app.services
         .request_password_reset("ada@example.com")
         .await
@@ -621,7 +584,7 @@ async fn a_mail_server_that_is_down_is_retried_then_given_up_on(#[case] backend:
         config.mail.smtp_url = Some(format!("smtp://127.0.0.1:{closed}"));
     })
     .await;
-    account(&app, "ada@example.com", "ada", false).await;
+    account(&app, "ada@example.com", "ada", false, false).await;
     app.services
         .request_password_reset("ada@example.com")
         .await
@@ -681,8 +644,8 @@ async fn a_mail_server_that_is_down_is_retried_then_given_up_on(#[case] backend:
 async fn a_changed_address_is_verified_anew_and_the_old_one_is_told(#[case] backend: Backend) {
     let sink = SmtpSink::start();
     let app = with_smtp(backend, &sink).await;
-    account(&app, "ada@example.com", "ada", false).await;
-    account(&app, "grace@example.com", "grace", false).await;
+    account(&app, "ada@example.com", "ada", false, false).await;
+    account(&app, "grace@example.com", "grace", false, false).await;
     app.services
         .request_password_reset("ada@example.com")
         .await

@@ -3,36 +3,13 @@
 //! the server, hidden and deleted profiles, log-in throttling, password
 //! changes, moderation, the patron CSV.
 
-use maecenas_services::accounts::NewAccount;
-use maecenas_services::billing::{CardInput, NewPledgeRequest};
 use maecenas_services::creators::NewTierRequest;
-use maecenas_services::records::{TierRow, UserRow};
+use maecenas_services::records::UserRow;
 use rstest::rstest;
 
-use crate::support::{self, Backend, TestApp, browser, get, hidden};
+use crate::support::{self, Backend, TestApp, account, browser, get, hidden, pledge_to_tier};
 
 const PASSWORD: &str = "correct horse battery";
-
-async fn account(
-    app: &TestApp,
-    email: &str,
-    username: &str,
-    creator: bool,
-    admin: bool,
-) -> UserRow {
-    app.services
-        .create_user(NewAccount {
-            email: email.into(),
-            password: PASSWORD.into(),
-            username: Some(username.into()),
-            first_name: username.into(),
-            is_creator: creator,
-            is_admin: admin,
-            ..NewAccount::default()
-        })
-        .await
-        .unwrap()
-}
 
 async fn signed_in(app: &TestApp, email: &str) -> reqwest::Client {
     let b = browser();
@@ -66,29 +43,6 @@ async fn creator_with_patron(app: &TestApp) -> (UserRow, UserRow) {
     let patron = account(app, "grace@example.com", "grace", false, false).await;
     pledge_to_tier(app, &patron, &tier, "4242424242424242").await;
     (creator, patron)
-}
-
-/// `patron` pledges `tier`'s amount to it with the test card `card_number`.
-async fn pledge_to_tier(app: &TestApp, patron: &UserRow, tier: &TierRow, card_number: &str) {
-    app.services
-        .create_pledge(NewPledgeRequest {
-            patron: patron.id,
-            campaign: tier.campaign_id,
-            amount_minor: tier.amount_minor,
-            tier: Some(tier.id),
-            card: Some(CardInput {
-                number: card_number.into(),
-                exp_month: 12,
-                exp_year: 2034,
-                cvc: "123".into(),
-            }),
-            patron_pays_fees: false,
-            pledge_cap_minor: None,
-            vat_country: None,
-            shipping: None,
-        })
-        .await
-        .unwrap();
 }
 
 /// Every page behind a log-in sends a visitor without a session to log in

@@ -394,3 +394,54 @@ pub const PATRON_PASSWORD: &str = "correct horse battery";
 
 /// A test card that is charged fine.
 pub const VISA: &str = "4242424242424242";
+
+/// A user made through the use cases (password "correct horse battery"),
+/// their first name their username.
+pub async fn account(
+    app: &TestApp,
+    email: &str,
+    username: &str,
+    creator: bool,
+    admin: bool,
+) -> maecenas_services::records::UserRow {
+    app.services
+        .create_user(maecenas_services::accounts::NewAccount {
+            email: email.into(),
+            password: PATRON_PASSWORD.into(),
+            username: Some(username.into()),
+            first_name: username.into(),
+            is_creator: creator,
+            is_admin: admin,
+            ..maecenas_services::accounts::NewAccount::default()
+        })
+        .await
+        .unwrap()
+}
+
+/// `patron` pledges `tier`'s amount to it with the test card `card_number`.
+pub async fn pledge_to_tier(
+    app: &TestApp,
+    patron: &maecenas_services::records::UserRow,
+    tier: &maecenas_services::records::TierRow,
+    card_number: &str,
+) {
+    app.services
+        .create_pledge(maecenas_services::billing::NewPledgeRequest {
+            patron: patron.id,
+            campaign: tier.campaign_id,
+            amount_minor: tier.amount_minor,
+            tier: Some(tier.id),
+            card: Some(maecenas_services::billing::CardInput {
+                number: card_number.into(),
+                exp_month: 12,
+                exp_year: 2034,
+                cvc: "123".into(),
+            }),
+            patron_pays_fees: false,
+            pledge_cap_minor: None,
+            vat_country: None,
+            shipping: None,
+        })
+        .await
+        .unwrap();
+}
