@@ -180,9 +180,10 @@ fn payment_state(charge: Option<&ChargeRow>) -> Markup {
         Some(c) => match c.status {
             ChargeStatus::Succeeded => html! { span.badge.good { "paid" } },
             ChargeStatus::Pending => html! { span.badge { "processing" } },
+            // "Status" above says when it is tried again; this says why it failed.
             ChargeStatus::Retrying => html! {
-                span.badge.bad { "payment failed" }
-                " " span.muted { (c.failure_message.clone().unwrap_or_default()) " We will try again." }
+                span.badge.bad { "declined" }
+                " " span.muted { (c.failure_message.clone().unwrap_or_default()) }
             },
             ChargeStatus::Failed => {
                 html! { span.badge.bad { "unpaid" } " " span.muted { (c.failure_message.clone().unwrap_or_default()) } }

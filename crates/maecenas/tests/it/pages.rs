@@ -1217,6 +1217,15 @@ async fn a_failed_payment_shows_on_the_pledge_and_cancelling_asks_first(#[case] 
         "{status}"
     );
     assert!(status.contains("href=\"#card\""), "{status}");
+    let payment = panel
+        .split("data-testid=\"payment\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</dd>").next())
+        .unwrap_or_default();
+    assert!(
+        payment.contains(">declined<") && !payment.contains("payment failed"),
+        "the reason, not the status again: {payment}"
+    );
     assert!(!status.contains(">active<"), "{status}");
 
     let campaign = setup.campaign.id.get();
