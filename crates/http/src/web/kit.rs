@@ -9,16 +9,8 @@ use maecenas_domain::Currency;
 use maecenas_services::ServiceError;
 use maud::{Markup, PreEscaped, html};
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
-use time::OffsetDateTime;
 
-/// Money as people read it in its currency: `$12.50`, `12,50 €`. (A code we
-/// do not know, which the store never holds, is shown after the number.)
-pub fn money(minor: i64, currency: &str) -> String {
-    match currency.parse::<Currency>() {
-        Ok(c) => maecenas_domain::Money::new(minor, c).to_string(),
-        Err(_) => format!("{minor} {currency}"),
-    }
-}
+pub use maecenas_services::text::{date, money, month};
 
 /// The decimal a form field shows for an amount, by the currency's
 /// convention ("12.50", "12,50").
@@ -30,15 +22,6 @@ pub fn plain_amount(minor: i64, currency: &str) -> String {
 }
 
 pub use maecenas_services::billing::typed::parse_amount;
-
-/// A billing period ("2026-12") as people say it: "December 2026".
-pub fn month(period: maecenas_domain::BillingPeriod) -> String {
-    format!("{} {}", period.month(), period.year())
-}
-
-pub fn date(at: OffsetDateTime) -> String {
-    format!("{} {} {}", at.day(), at.month(), at.year())
-}
 
 /// Markdown a person wrote, as HTML that cannot run script: raw HTML is shown
 /// as text, and links and images keep only http(s) and mailto addresses.

@@ -335,7 +335,7 @@ mod tests {
         Footer {
             reason: "You get this because you pledge on Maecenas.".into(),
             unsubscribe: unsubscribe.then(|| "https://m.test/email/unsubscribe?token=u".into()),
-            settings: "https://m.test/settings#email".into(),
+            settings: "https://m.test/settings/email".into(),
         }
     }
 

@@ -4,7 +4,7 @@
 //! are written in bulk (`receipts.rs`).
 
 use maecenas_domain::posts::Audience;
-use maecenas_domain::{BillingPeriod, Currency, EmailKind, Money, UserId};
+use maecenas_domain::{BillingPeriod, EmailKind, UserId};
 use maecenas_store::Tx;
 use maecenas_store::campaigns::{self, CampaignRow};
 use maecenas_store::emails;
@@ -14,15 +14,8 @@ use maecenas_store::posts::CreationRow;
 use maecenas_store::users::{self, UserRow};
 
 use super::{enqueue, messages};
+use crate::text::money;
 use crate::{ServiceError, Services};
-
-/// Money as people read it in its currency: `$12.50`, `12,50 €`.
-pub(crate) fn money(minor: i64, currency: &str) -> String {
-    match currency.parse::<Currency>() {
-        Ok(c) => Money::new(minor, c).to_string(),
-        Err(_) => format!("{minor} {currency}"),
-    }
-}
 
 /// A creator's page as messages name it: its own name, else the creator's.
 pub(crate) fn page_name(campaign: &CampaignRow, creator: &UserRow) -> String {
@@ -92,7 +85,7 @@ impl Services {
             .as_deref()
             .and_then(|p| p.parse::<BillingPeriod>().ok())
         {
-            Some(p) => format!("{} {}", p.month(), p.year()),
+            Some(p) => crate::text::month(p),
             None => "the month so far".to_owned(),
         };
         let letter = messages::payout(

@@ -10,8 +10,8 @@ use maecenas_store::emails::{self, ChargeMail, NewEmail};
 use time::OffsetDateTime;
 
 use super::messages::{self, Footer, Letter, Payment};
-use super::notices::money;
 use super::outbox::{TRY_FOR, reason};
+use crate::text::{date, money, month};
 use crate::{ServiceError, Services, secrets};
 
 /// Charges turned into messages per transaction.
@@ -26,14 +26,10 @@ fn what_was_paid(charge: &ChargeMail) -> String {
         .as_deref()
         .and_then(|p| p.parse::<BillingPeriod>().ok())
     {
-        Some(period) => format!("your pledge for {} {}", period.month(), period.year()),
+        Some(period) => format!("your pledge for {}", month(period)),
         None if charge.donation_id.is_some() => "a one-time gift".to_owned(),
         None => "your pledge".to_owned(),
     }
-}
-
-fn day(at: OffsetDateTime) -> String {
-    format!("{} {} {}", at.day(), at.month(), at.year())
 }
 
 impl Services {
@@ -79,7 +75,7 @@ impl Services {
             ChargeStatus::Succeeded if !charge.no_receipts => (EmailKind::Receipt, None),
             ChargeStatus::Retrying if !charge.no_declines => (
                 EmailKind::PaymentDeclined,
-                Some(day(charge.next_attempt_at)),
+                Some(date(charge.next_attempt_at)),
             ),
             ChargeStatus::Failed if !charge.no_declines => (EmailKind::PaymentDeclined, None),
             _ => return Ok(None),
@@ -95,7 +91,7 @@ impl Services {
             creator,
             amount: money(charge.amount_minor, &charge.currency),
             what: what_was_paid(charge),
-            date: day(charge.succeeded_at.unwrap_or(charge.updated_at)),
+            date: date(charge.succeeded_at.unwrap_or(charge.updated_at)),
             card: match (&charge.card_brand, &charge.card_last4) {
                 (Some(brand), Some(last4)) => maecenas_domain::billing::card_label(brand, last4),
                 _ => "no card on file".to_owned(),
