@@ -23,7 +23,7 @@ pub use ids::*;
 pub use money::{Currency, Money, MoneyError};
 pub use oauth::{
     ACCESS_TOKEN_LIFETIME_SECS, CODE_LIFETIME_SECS, RedirectUri, RedirectUriError,
-    is_valid_s256_challenge, pkce_s256_matches,
+    is_valid_s256_challenge, pkce_s256_challenge, pkce_s256_matches,
 };
 pub use scope::{Scope, ScopeError, ScopeSet};
 pub use status::{

@@ -82,23 +82,30 @@ pub const ACCESS_TOKEN_LIFETIME_SECS: i64 = 2_592_000;
 /// PKCE (RFC 7636 §4.6): whether `verifier` is the one behind an S256 `challenge`.
 /// Compared in constant time; a malformed verifier never matches.
 pub fn pkce_s256_matches(verifier: &str, challenge: &str) -> bool {
-    use base64::Engine;
-    use sha2::Digest;
-    let well_formed = (43..=128).contains(&verifier.len())
-        && verifier
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-    if !well_formed {
+    let Some(computed) = pkce_s256_challenge(verifier) else {
         return false;
-    }
-    let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    };
     computed.len() == challenge.len()
         && computed
             .bytes()
             .zip(challenge.bytes())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0
+}
+
+/// The S256 challenge of a PKCE verifier (RFC 7636 §4.2), or `None` for a
+/// malformed verifier (which matches no challenge).
+pub fn pkce_s256_challenge(verifier: &str) -> Option<String> {
+    use base64::Engine;
+    use sha2::Digest;
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    well_formed.then(|| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(verifier.as_bytes()))
+    })
 }
 
 /// A PKCE challenge as sent to the authorize endpoint: 43 base64url characters (S256).

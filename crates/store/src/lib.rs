@@ -31,6 +31,7 @@ pub mod posts;
 pub mod rate_limits;
 pub mod sessions;
 pub mod test_gateway;
+pub mod token_at_once;
 pub mod token_statements;
 pub mod users;
 pub mod webhooks;

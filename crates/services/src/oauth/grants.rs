@@ -7,8 +7,11 @@
 //! secrets) is made before it starts, so the job is plain data plus these
 //! functions.
 
-use maecenas_domain::{ACCESS_TOKEN_LIFETIME_SECS, Scope, ScopeSet, pkce_s256_matches};
+use maecenas_domain::{
+    ACCESS_TOKEN_LIFETIME_SECS, Scope, ScopeSet, pkce_s256_challenge, pkce_s256_matches,
+};
 use maecenas_store::oauth::{CodeRow, GrantRow, TokenRow};
+use maecenas_store::token_at_once::{self, CodeExchange, RefreshRotation};
 use maecenas_store::token_statements::{ClientKey, TokenStatements};
 use maecenas_store::{Store, StoreError};
 use std::future::Future;
@@ -109,6 +112,63 @@ impl WriteCase for Grant {
         };
         let keep = outcome.keep;
         Ok((outcome, keep))
+    }
+}
+
+impl Grant {
+    /// On PostgreSQL, the grant in one statement if it succeeds (see
+    /// [`maecenas_store::token_at_once`]); `None`: nothing was written, run
+    /// the whole use case, which also finds why a request is refused.
+    pub(crate) async fn at_once(&self, store: &Store) -> Result<Option<IssuedTokens>, StoreError> {
+        if store.group_writer().is_some() {
+            return Ok(None);
+        }
+        let (input, scope) = match self {
+            Grant::ExchangeCode(input) => {
+                let params = &input.params;
+                let verifier_challenge = match params.code_verifier.as_deref() {
+                    None => None,
+                    Some(verifier) => match pkce_s256_challenge(verifier) {
+                        Some(challenge) => Some(challenge),
+                        None => return Ok(None),
+                    },
+                };
+                let Some(redirect_uri) = params.redirect_uri.as_deref() else {
+                    return Ok(None);
+                };
+                let request = CodeExchange {
+                    client_id: &input.credentials.client_id,
+                    client_secret_hash: &secrets::sha256(&input.credentials.client_secret),
+                    code_hash: &secrets::sha256(params.code.as_deref().unwrap_or_default()),
+                    redirect_uri,
+                    verifier_challenge: verifier_challenge.as_deref(),
+                    now: input.now,
+                    token: &input.token,
+                };
+                (input, token_at_once::exchange_code(store, request).await?)
+            }
+            Grant::Refresh(input) => {
+                let params = &input.params;
+                if params
+                    .scope
+                    .as_deref()
+                    .is_some_and(|s| !s.trim().is_empty())
+                {
+                    return Ok(None);
+                }
+                let request = RefreshRotation {
+                    client_id: &input.credentials.client_id,
+                    client_secret_hash: &secrets::sha256(&input.credentials.client_secret),
+                    refresh_hash: &secrets::sha256(
+                        params.refresh_token.as_deref().unwrap_or_default(),
+                    ),
+                    now: input.now,
+                    token: &input.token,
+                };
+                (input, token_at_once::rotate_refresh(store, request).await?)
+            }
+        };
+        Ok(scope.map(|scope| issued(input, &scope)))
     }
 }
 
@@ -317,12 +377,16 @@ async fn insert_tokens<S: TokenStatements>(
         ..input.token.clone()
     };
     s.insert_token(&token).await?;
-    Ok(IssuedTokens {
+    Ok(issued(input, &grant.scope))
+}
+
+fn issued(input: &GrantInput, scope: &str) -> IssuedTokens {
+    IssuedTokens {
         access_token: input.access_plaintext.clone(),
         refresh_token: input.refresh_plaintext.clone(),
         expires_in: ACCESS_TOKEN_LIFETIME_SECS,
-        scopes: grant.scope.parse().unwrap_or_default(),
-    })
+        scopes: scope.parse().unwrap_or_default(),
+    }
 }
 
 /// Whether the token request proves PKCE as the code requires: the verifier
