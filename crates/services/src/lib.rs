@@ -4,6 +4,7 @@
 
 pub mod accounts;
 mod aggregates;
+pub mod archive;
 pub mod billing;
 pub mod clock;
 pub mod creators;

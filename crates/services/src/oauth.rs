@@ -498,6 +498,7 @@ impl Services {
             let scopes: ScopeSet = grant.scope.parse().unwrap_or_default();
             match apps.iter_mut().find(|a| a.client == grant.client_row_id) {
                 Some(app) => {
+                    app.last_used = app.last_used.max(grant.last_token_at);
                     for scope in scopes.iter() {
                         if !app.scopes.contains(&scope) {
                             app.scopes.push(scope);
@@ -509,6 +510,7 @@ impl Services {
                     name: grant.client_name,
                     scopes: scopes.iter().collect(),
                     since: grant.created_at,
+                    last_used: grant.last_token_at,
                 }),
             }
         }
@@ -599,6 +601,8 @@ pub struct AuthorizedApp {
     pub name: String,
     pub scopes: Vec<Scope>,
     pub since: OffsetDateTime,
+    /// When it last received a token (signed the person in or refreshed).
+    pub last_used: Option<OffsetDateTime>,
 }
 
 /// Constant-time check of the client secret against its stored hash.

@@ -142,3 +142,30 @@ pub async fn latest_payment_method(
             .await
     })?)
 }
+
+/// Every address a person saved, oldest first (their data archive).
+pub async fn addresses_of_user(tx: &mut Tx, user: UserId) -> Result<Vec<AddressRow>, StoreError> {
+    const SQL: &str = "SELECT id, user_id, addressee, line_1, line_2, postal_code, city, state, country, \
+         phone_number, created_at, updated_at FROM addresses WHERE user_id = $1 ORDER BY id";
+    Ok(on_backend!(tx, |conn| sqlx::query_as::<_, AddressRow>(
+        SQL
+    )
+    .bind(user.get())
+    .fetch_all(conn)
+    .await)?)
+}
+
+/// Every card a person added, removed ones too, oldest first (their data archive).
+pub async fn payment_methods_of_user(
+    tx: &mut Tx,
+    user: UserId,
+) -> Result<Vec<PaymentMethodRow>, StoreError> {
+    const SQL: &str = "SELECT id, user_id, gateway, gateway_ref, brand, last4, exp_month, exp_year, is_verified, \
+         has_failed_payment, created_at, removed_at FROM payment_methods WHERE user_id = $1 ORDER BY id";
+    Ok(on_backend!(tx, |conn| {
+        sqlx::query_as::<_, PaymentMethodRow>(SQL)
+            .bind(user.get())
+            .fetch_all(conn)
+            .await
+    })?)
+}

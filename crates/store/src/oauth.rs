@@ -179,6 +179,10 @@ pub struct AppGrantRow {
     pub client_name: String,
     pub scope: String,
     pub created_at: OffsetDateTime,
+    /// When the app last received a token under this grant (a log-in or a
+    /// refresh): API calls themselves are not recorded, they would cost a
+    /// write each.
+    pub last_token_at: Option<OffsetDateTime>,
 }
 
 /// The live grants a user gave, oldest first.
@@ -187,13 +191,41 @@ pub async fn live_grants_of_user(
     user: UserId,
 ) -> Result<Vec<AppGrantRow>, StoreError> {
     Ok(on_backend!(tx, |conn| sqlx::query_as::<_, AppGrantRow>(
-        "SELECT g.client_row_id, c.name AS client_name, g.scope, g.created_at FROM oauth_grants g \
+        "SELECT g.client_row_id, c.name AS client_name, g.scope, g.created_at, \
+         (SELECT max(t.created_at) FROM oauth_tokens t WHERE t.grant_id = g.id) AS last_token_at \
+         FROM oauth_grants g \
          JOIN oauth_clients c ON c.id = g.client_row_id \
          WHERE g.user_id = $1 AND g.revoked_at IS NULL ORDER BY g.created_at, g.id"
     )
     .bind(user.get())
     .fetch_all(conn)
     .await)?)
+}
+
+/// A grant a user gave, live or revoked, with its app's name and when the
+/// app last received a token under it (their data archive).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct GrantHistoryRow {
+    pub client_name: String,
+    pub scope: String,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub last_token_at: Option<OffsetDateTime>,
+}
+
+/// Every grant a user gave, oldest first.
+pub async fn grants_of_user(tx: &mut Tx, user: UserId) -> Result<Vec<GrantHistoryRow>, StoreError> {
+    Ok(on_backend!(tx, |conn| {
+        sqlx::query_as::<_, GrantHistoryRow>(
+            "SELECT c.name AS client_name, g.scope, g.created_at, g.revoked_at, \
+         (SELECT max(t.created_at) FROM oauth_tokens t WHERE t.grant_id = g.id) AS last_token_at \
+         FROM oauth_grants g JOIN oauth_clients c ON c.id = g.client_row_id \
+         WHERE g.user_id = $1 ORDER BY g.created_at, g.id",
+        )
+        .bind(user.get())
+        .fetch_all(conn)
+        .await
+    })?)
 }
 
 /// Revokes every live grant a user gave one app; how many.

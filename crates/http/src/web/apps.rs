@@ -30,7 +30,14 @@ pub async fn show(State(state): State<AppState>, signed: SignedIn) -> Response {
         @for app in &apps {
             section.card {
                 h2 { (app.name) }
-                p.muted { "Authorized on " (kit::date(app.since)) ". It may:" }
+                p.muted {
+                    "Authorized on " (kit::date(app.since)) ". "
+                    @match app.last_used {
+                        Some(at) => { "Last used on " (kit::date(at)) " (it last received a token from us then). " }
+                        None => { "Not used yet. " }
+                    }
+                    "It may:"
+                }
                 ul { @for scope in &app.scopes { li { (scope.describe()) } } }
                 form method="post" action={ (HERE) "/" (app.client) "/revoke" } {
                     input type="hidden" name="csrf" value=(csrf);

@@ -49,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/avatar", post(settings::upload_avatar))
         .route("/settings/password", post(settings::change_password))
         .route("/settings/delete", post(settings::delete_account))
+        .route("/settings/data", get(settings::download_data))
         .route("/settings/creator", post(settings::become_creator))
         .route(
             "/settings/email",

@@ -187,9 +187,18 @@ fn render(
             }
         }
         section.card {
+            h2 { "Your data" }
+            p {
+                "One file with everything Maecenas holds about you: your profile, pledges, payments, gifts, "
+                "addresses, cards (brand and last four digits only), the apps you authorized and the e-mails we sent you. "
+                "It is JSON, which other services and spreadsheets can read."
+            }
+            p { a.button href="/settings/data" download { "Download my data" } }
+        }
+        section.card {
             h2 { "Delete account" }
-            p { "Your sponsorships are cancelled (what you already paid for stays yours until the month ends), "
-                "your page and profile disappear, and you can no longer log in." }
+            p { "What you already paid for stays yours until the month ends. "
+                (maecenas_services::archive::KEPT_AFTER_DELETION) }
             form method="post" action="/settings/delete" {
                 input type="hidden" name="csrf" value=(csrf);
                 label for="delete_password" { "Your password, to confirm" }
@@ -466,4 +475,32 @@ pub async fn delete_account(
             status_of(&err),
         ),
     }
+}
+
+/// `GET /settings/data`: the person's data archive as a JSON file
+/// ([`maecenas_services::archive`]); never cached, it is personal.
+pub async fn download_data(State(state): State<AppState>, signed: SignedIn) -> Response {
+    use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+    let archive = match state.services.data_archive(signed.user.id).await {
+        Ok(archive) => archive,
+        Err(err) => return signed.refusal(err),
+    };
+    let Ok(body) = serde_json::to_vec_pretty(&archive) else {
+        return signed.refusal(ServiceError::Internal(anyhow::anyhow!(
+            "the archive could not be written"
+        )));
+    };
+    let file = format!(
+        "attachment; filename=\"maecenas-data-{}.json\"",
+        archive.generated_at.date()
+    );
+    (
+        [
+            (CONTENT_TYPE, "application/json".to_owned()),
+            (CONTENT_DISPOSITION, file),
+            (CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
 }

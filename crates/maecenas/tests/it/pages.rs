@@ -1389,3 +1389,241 @@ async fn a_patron_becomes_a_creator_and_keeps_their_pledge(#[case] backend: Back
     let (_, settings) = get(&grace, app.url("/settings")).await;
     assert!(!settings.contains("action=\"/settings/creator\""));
 }
+
+/// "Download my data": one JSON file with the profile, pledges, payments,
+/// gifts, addresses, cards (brand and last four only), authorized apps and
+/// e-mails; never a secret; not cached; only for its owner.
+#[rstest]
+#[case::sqlite(Backend::Sqlite)]
+#[case::postgres(Backend::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_downloads_everything_held_about_them(#[case] backend: Backend) {
+    use maecenas_services::billing::{CardInput, NewDonationRequest, NewPledgeRequest};
+    let app = TestApp::spawn(backend).await;
+    let (creator, patron) = creator_with_patron(&app).await;
+    // A second creator whose tier ships: the pledge keeps an address.
+    let potter = account(&app, "bo@example.com", "bo-pottery", true, false).await;
+    let pottery = app
+        .services
+        .create_campaign(potter.id, "USD", true, Some("Pottery".into()))
+        .await
+        .unwrap();
+    let mugs = app
+        .services
+        .create_tier(
+            pottery.id,
+            NewTierRequest {
+                title: "A mug a year".into(),
+                description: String::new(),
+                amount_minor: 1500,
+                patron_limit: None,
+                requires_shipping: true,
+            },
+        )
+        .await
+        .unwrap();
+    let card = || CardInput {
+        number: support::VISA.into(),
+        exp_month: 12,
+        exp_year: 2034,
+        cvc: "123".into(),
+    };
+    app.services
+        .create_pledge(NewPledgeRequest {
+            patron: patron.id,
+            campaign: pottery.id,
+            amount_minor: 1500,
+            tier: Some(mugs.id),
+            card: Some(card()),
+            patron_pays_fees: false,
+            pledge_cap_minor: None,
+            vat_country: None,
+            shipping: Some(maecenas_services::billing::ShippingAddress {
+                addressee: "Grace Hopper".into(),
+                line_1: "1 Harbour Road".into(),
+                line_2: None,
+                postal_code: "02134".into(),
+                city: "Boston".into(),
+                state: Some("MA".into()),
+                country: "US".into(),
+            }),
+        })
+        .await
+        .unwrap();
+    let ada = app.services.campaign_of_creator(creator.id).await.unwrap();
+    app.services
+        .donate(NewDonationRequest {
+            donor: patron.id,
+            campaign: ada.id,
+            amount_minor: 300,
+            card: Some(card()),
+            message: "For the new album".into(),
+        })
+        .await
+        .unwrap();
+    let client = app
+        .services
+        .create_oauth_client(maecenas_services::developers::NewClient {
+            owner_email: "ada@example.com".into(),
+            name: "Listening Room".into(),
+            description: "Plays patron-only tracks".into(),
+            icon_url: None,
+            redirect_uris: vec!["http://127.0.0.1/cb".into()],
+        })
+        .await
+        .unwrap();
+    let tokens = app
+        .services
+        .mint_tokens(&client.client.client_id, "grace@example.com", "users")
+        .await
+        .unwrap();
+
+    // Nobody else's: a visitor is sent to log in and back.
+    let r = browser()
+        .get(app.url("/settings/data"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/login?next=%2Fsettings%2Fdata");
+
+    let grace = signed_in(&app, "grace@example.com").await;
+    let (_, settings) = get(&grace, app.url("/settings")).await;
+    assert!(settings.contains("Download my data"), "{settings}");
+    assert!(
+        settings.contains("The record of each payment you made"),
+        "{settings}"
+    );
+    let (_, apps) = get(&grace, app.url("/settings/apps")).await;
+    assert!(
+        apps.contains("Listening Room") && apps.contains("Last used on"),
+        "{apps}"
+    );
+
+    let r = grace.get(app.url("/settings/data")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let disposition = r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment; filename=\"maecenas-data-")
+            && disposition.ends_with(".json\""),
+        "{disposition}"
+    );
+    let text = r.text().await.unwrap();
+    for secret in [
+        "$argon2",
+        tokens.access_token.as_str(),
+        tokens.refresh_token.as_str(),
+        "gateway",
+        "4242424242424242",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "the archive holds {secret:?}:\n{text}"
+        );
+    }
+    let archive: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(archive["format"], "maecenas-data-archive/1");
+    assert_eq!(archive["profile"]["email"], "grace@example.com");
+    assert_eq!(archive["profile"]["username"], "grace");
+
+    let pledges = archive["pledges"].as_array().unwrap();
+    let mut seen: Vec<(String, String, String)> = pledges
+        .iter()
+        .map(|p| {
+            (
+                p["creator"].as_str().unwrap().to_owned(),
+                p["tier"].as_str().unwrap().to_owned(),
+                p["amount"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            (
+                "ada-studio".to_owned(),
+                "Supporter".to_owned(),
+                "$5.00".to_owned()
+            ),
+            (
+                "bo-pottery".to_owned(),
+                "A mug a year".to_owned(),
+                "$15.00".to_owned()
+            ),
+        ]
+    );
+    let mug_pledge = pledges
+        .iter()
+        .find(|p| p["creator"] == "bo-pottery")
+        .unwrap();
+    let addresses = archive["addresses"].as_array().unwrap();
+    assert_eq!(addresses.len(), 1, "{addresses:?}");
+    assert_eq!(addresses[0]["city"], "Boston");
+    assert_eq!(mug_pledge["address_id"], addresses[0]["id"]);
+
+    let gifts = archive["gifts"].as_array().unwrap();
+    assert_eq!(gifts.len(), 1);
+    assert_eq!(gifts[0]["creator"], "ada-studio");
+    assert_eq!(gifts[0]["message"], "For the new album");
+    assert_eq!(gifts[0]["amount"], "$3.00");
+    let charges = archive["charges"].as_array().unwrap();
+    assert!(
+        charges
+            .iter()
+            .any(|c| c["kind"] == "donation" && c["amount_minor"] == 300),
+        "{charges:?}"
+    );
+
+    let cards = archive["cards"].as_array().unwrap();
+    assert!(!cards.is_empty());
+    for card in cards {
+        let mut keys: Vec<&str> = card
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "added_at",
+                "brand",
+                "exp_month",
+                "exp_year",
+                "id",
+                "last4",
+                "removed_at"
+            ]
+        );
+        assert_eq!(card["last4"], "4242");
+    }
+    let apps = archive["authorized_apps"].as_array().unwrap();
+    assert_eq!(apps.len(), 1);
+    assert_eq!(apps[0]["app"], "Listening Room");
+    assert_eq!(apps[0]["scopes"], serde_json::json!(["users"]));
+    assert!(apps[0]["last_token_at"].is_string(), "{apps:?}");
+    assert!(apps[0]["revoked_at"].is_null());
+    assert!(archive["emails_sent"].is_array());
+    assert!(
+        archive["kept_after_deletion"]
+            .as_str()
+            .unwrap()
+            .contains("ledger")
+    );
+
+    // Another person's archive holds none of it.
+    let creator_browser = signed_in(&app, "ada@example.com").await;
+    let (status, theirs) = get(&creator_browser, app.url("/settings/data")).await;
+    assert_eq!(status, 200);
+    assert!(
+        !theirs.contains("grace@example.com") && !theirs.contains("Boston"),
+        "{theirs}"
+    );
+}
