@@ -291,6 +291,21 @@ async fn a_creator_and_a_patron_go_through_the_pages_in_chromium(#[case] backend
     b.shot("01b-authorized-apps").await;
     b.follow("form[action$='/revoke'] button").await;
     assert!(b.page().await.contains("You have not authorized any app"));
+    // Where a person finds their data archive, and what deletion keeps.
+    b.go("/settings").await;
+    b.client
+        .execute(
+            "document.querySelector(\"a[href='/settings/data']\").scrollIntoView({block: 'center'})",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        b.text("a[href='/settings/data']")
+            .await
+            .contains("Download my data")
+    );
+    b.shot("01c-settings-your-data").await;
     b.log_out().await;
 
     // The public page, as anyone sees it.
